@@ -1,0 +1,5 @@
+import type { Migration } from '../../src/shared/db/migrate';
+import { initialDb1 } from './001_initial';
+
+/** DB1 migrations in the order they apply. */
+export const db1Migrations: readonly Migration[] = [initialDb1];

@@ -1,0 +1,109 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import type { Config } from './shared/config';
+import type { HealthProbe } from './shared/health';
+import { AppError } from './shared/http/app-error';
+import type { TokenService } from './shared/http/auth';
+import { errorHandler } from './shared/http/problem';
+import { mountRouteGroup, RouteTable, type RouteGroup } from './shared/http/routes';
+import { traceMiddleware } from './shared/http/trace-middleware';
+import type { Logger } from './shared/logger';
+import type { Metrics } from './shared/metrics';
+import type { ModuleSurface } from './shared/module';
+import { systemRoutes } from './system-routes';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  tokens: TokenService;
+  probe: HealthProbe;
+  modules: readonly ModuleSurface[];
+}
+
+function requestMetrics(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const route = typeof res.locals['routeTemplate'] === 'string' ? res.locals['routeTemplate'] : 'unmatched';
+      metrics.httpDuration.observe({ method: req.method, route, status_code: String(res.statusCode) }, (performance.now() - started) / 1000);
+    });
+    next();
+  };
+}
+
+function requestLogging(logger: Logger): RequestHandler {
+  return pinoHttp({
+    logger,
+    genReqId: (_req, res) => String(res.getHeader('X-Trace-Id') ?? ''),
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    customProps: (_req, res) => ({ route: res.locals?.['routeTemplate'] as string | undefined }),
+    serializers: {
+      req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    autoLogging: { ignore: (req) => req.url === '/actuator/prometheus' || (req.url ?? '').endsWith('/health') },
+  });
+}
+
+function openapiDocument(registry: OpenAPIRegistry): () => unknown {
+  let document: unknown;
+  return () => {
+    document ??= new OpenApiGeneratorV31(registry.definitions).generateDocument({
+      openapi: '3.1.0',
+      info: {
+        title: 'Live-room tipping platform',
+        version: '1.0.0',
+        description: 'Rewards, realtime live-room figures, settlement, withdrawals and analytics. Money is a two-decimal string; errors are application/problem+json with a stable code.',
+      },
+    });
+    return document;
+  };
+}
+
+/** Builds the HTTP application from already-built modules; no I/O happens here. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.set('etag', false);
+
+  app.use(traceMiddleware());
+  app.use(requestLogging(deps.logger));
+  app.use(requestMetrics(deps.metrics));
+
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  const document = openapiDocument(registry);
+
+  // Swagger UI loads its own scripts and styles: it gets a relaxed CSP of its own; the API keeps helmet's default.
+  app.use(
+    '/docs',
+    helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } } }),
+    swaggerUi.serve,
+    swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }),
+  );
+  app.use(helmet());
+
+  const table = new RouteTable();
+  const mount = { tokens: deps.tokens, bodyLimit: deps.config.http.bodyLimit, openapi: registry, table };
+  const groups: RouteGroup[] = [
+    { prefix: '', tag: 'system', routes: systemRoutes({ probe: deps.probe, metrics: deps.metrics, modules: deps.modules, openapiDocument: document }) },
+    ...deps.modules.flatMap((m) => m.routes),
+  ];
+  for (const group of groups) mountRouteGroup(app, group, mount);
+
+  app.use((req, _res, next) => {
+    const allowed = table.allowedMethods(req.path);
+    if (allowed.length > 0) {
+      next(new AppError('METHOD_NOT_ALLOWED', 405, `${req.method} is not allowed here; use ${allowed.join(', ')}.`, { headers: { Allow: allowed.join(', ') } }));
+      return;
+    }
+    next(new AppError('ROUTE_NOT_FOUND', 404, `There is no route ${req.method} ${req.path}.`));
+  });
+  app.use(errorHandler(deps.logger, (code, status) => deps.metrics.problems.inc({ code, status: String(status) })));
+  return app;
+}

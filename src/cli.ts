@@ -1,0 +1,71 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, describeConfig, loadConfig, type Config } from './shared/config';
+import { parseDurationSeconds } from './shared/duration';
+import { createTokenService, ROLES, type Role } from './shared/http/auth';
+import { createLogger } from './shared/logger';
+import { generateTraceId, runWithTrace } from './shared/trace';
+import { migrateAll } from './platform';
+
+/** Admin commands. Each runs under its own trace id, with the same configuration as the service. */
+
+function config(): Config {
+  return loadConfig(process.env);
+}
+
+function positiveInteger(value: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(value)) throw new InvalidArgumentError('must be a positive integer');
+  return Number(value);
+}
+
+function duration(value: string): number {
+  const seconds = parseDurationSeconds(value);
+  if (seconds === null) throw new InvalidArgumentError('must look like 90s, 15m, 1h or 7d');
+  return seconds;
+}
+
+function role(value: string): Role {
+  if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${ROLES.join(', ')}`);
+  return value as Role;
+}
+
+export function buildCli(): Command {
+  const program = new Command('live-tipping').description('Admin commands for the live-room tipping platform').showHelpAfterError();
+
+  program
+    .command('migrate')
+    .description('Create missing MySQL databases, then apply pending migrations to DB1 and DB2')
+    .action(async () => {
+      const cfg = config();
+      await migrateAll(cfg, createLogger(cfg.logLevel));
+      process.stdout.write('migrations are up to date\n');
+    });
+
+  program
+    .command('token')
+    .description('Print a signed bearer token')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, role)
+    .option('--sub <id>', 'the subject id (the anchor or viewer id)', positiveInteger, 1)
+    .option('--ttl <duration>', 'lifetime, e.g. 15m, 1h, 7d', duration, 3600)
+    .action(async (options: { role: Role; sub: number; ttl: number }) => {
+      const token = await createTokenService(config().jwtSecret).sign({ role: options.role, id: options.sub }, options.ttl);
+      process.stdout.write(`${token}\n`);
+    });
+
+  program
+    .command('config')
+    .description('List the environment variables the service reads, with their defaults')
+    .action(() => {
+      for (const entry of describeConfig()) {
+        process.stdout.write(`${entry.name.padEnd(26)} ${(entry.default ?? '-').padEnd(28)} ${entry.description}\n`);
+      }
+    });
+
+  return program;
+}
+
+if (require.main === module) {
+  runWithTrace({ traceId: generateTraceId('CLI') }, () => buildCli().parseAsync(process.argv)).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,56 @@
+import { createServer } from 'node:http';
+import { createTerminus } from '@godaddy/terminus';
+import { ConfigError, loadConfig } from './shared/config';
+import { generateTraceId, runWithTrace } from './shared/trace';
+import { createPlatform } from './platform';
+
+/** Starts the HTTP service: config -> platform -> listener, with graceful shutdown on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const platform = await runWithTrace({ traceId: generateTraceId('BOOT') }, () => createPlatform(config));
+  const { logger } = platform;
+  const server = createServer(platform.app);
+  server.keepAliveTimeout = 65_000;
+
+  createTerminus(server, {
+    signals: ['SIGTERM', 'SIGINT'],
+    timeout: config.http.shutdownTimeoutMs,
+    beforeShutdown: () => {
+      platform.probe.markShuttingDown();
+      logger.info('shutting down: no new connections, draining requests');
+      return Promise.resolve();
+    },
+    onSignal: () => platform.close(),
+    onShutdown: () => {
+      logger.info('shutdown complete');
+      return Promise.resolve();
+    },
+    logger: (message, error) => logger.error({ err: error }, message),
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const base = `http://localhost:${port}`;
+  logger.info({ port, modules: config.modules, db1: config.db1Url.replace(/:[^:@/]*@/, ':***@'), redis: config.redis.url !== null }, `listening on ${base}`);
+
+  if (config.env !== 'production') {
+    const token = await platform.tokens.sign({ role: 'admin', id: 1 }, 12 * 3600);
+    process.stdout.write(
+      `\nLive tipping is up on ${base}\n  API docs:    ${base}/docs\n  health:      ${base}/health\n` +
+        `  admin token (12 h, development only):\n  ${token}\n\n`,
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+import type { Db } from '../../../shared/db/knex';
+import { isoFromDb } from '../../../shared/db/time';
+import { AppError } from '../../../shared/http/app-error';
+import { assertMayActFor, type Principal } from '../../../shared/http/auth';
+import type { Clock } from '../../../shared/module';
+import { findAnchor } from '../anchors/anchors.repository';
+import { anchorNotFound } from '../anchors/anchors.service';
+import type { LiveRoomDto } from '../contract';
+import { closeSession, findLiveRoom, insertLiveRoom, openSession, type LiveRoomRow } from './live-rooms.repository';
+
+export function toLiveRoomDto(row: LiveRoomRow): LiveRoomDto {
+  return {
+    liveRoomId: row.id,
+    anchorId: row.anchor_id,
+    title: row.title,
+    category: row.category,
+    status: row.status,
+    currentSessionId: row.current_session_id,
+    createdAt: isoFromDb(row.created_at),
+    updatedAt: isoFromDb(row.updated_at),
+  };
+}
+
+function liveRoomNotFound(id: number): AppError {
+  return AppError.notFound('LIVE_ROOM_NOT_FOUND', `There is no live room ${id}.`);
+}
+
+function accountDisabled(): AppError {
+  return new AppError('ACCOUNT_DISABLED', 403, 'The anchor account is disabled.');
+}
+
+export function createLiveRoomsService(deps: { db: Db; clock: Clock }) {
+  const { db, clock } = deps;
+
+  async function reload(trxOrDb: Db, id: number): Promise<LiveRoomDto> {
+    const row = await findLiveRoom(trxOrDb, id);
+    if (!row) throw liveRoomNotFound(id);
+    return toLiveRoomDto(row);
+  }
+
+  /** Loads the room for a state change and checks the caller owns it (or is admin). */
+  async function lockOwnedRoom(trx: Db, principal: Principal | null, id: number): Promise<LiveRoomRow> {
+    const room = await findLiveRoom(trx, id, { forUpdate: true });
+    if (!room) throw liveRoomNotFound(id);
+    assertMayActFor(principal, { anchorId: room.anchor_id });
+    return room;
+  }
+
+  return {
+    async createLiveRoom(principal: Principal | null, input: { anchorId: number; title: string; category?: string | undefined }): Promise<LiveRoomDto> {
+      assertMayActFor(principal, { anchorId: input.anchorId });
+      return db.transaction(async (trx) => {
+        const anchor = await findAnchor(trx, input.anchorId);
+        if (!anchor) throw anchorNotFound(input.anchorId);
+        if (anchor.status !== 'ACTIVE') throw accountDisabled();
+        const id = await insertLiveRoom(trx, { anchorId: anchor.id, title: input.title, category: input.category ?? null, now: clock() });
+        return reload(trx, id);
+      });
+    },
+
+    async getLiveRoom(id: number): Promise<LiveRoomDto | null> {
+      const row = await findLiveRoom(db, id);
+      return row ? toLiveRoomDto(row) : null;
+    },
+
+    async requireLiveRoom(id: number): Promise<LiveRoomDto> {
+      return reload(db, id);
+    },
+
+    /** IDLE -> LIVE, opening a live session. Starting a LIVE room is a no-op; a CLOSED one is 409. */
+    async startLiveRoom(principal: Principal | null, id: number): Promise<LiveRoomDto> {
+      return db.transaction(async (trx) => {
+        const room = await lockOwnedRoom(trx, principal, id);
+        if (room.status === 'LIVE') return toLiveRoomDto(room);
+        if (room.status === 'CLOSED') throw AppError.conflict('INVALID_STATE', 'A closed live room cannot go live again.');
+        const anchor = await findAnchor(trx, room.anchor_id);
+        if (!anchor || anchor.status !== 'ACTIVE') throw accountDisabled();
+        await openSession(trx, { liveRoomId: id, anchorId: room.anchor_id, now: clock() });
+        return reload(trx, id);
+      });
+    },
+
+    /** LIVE -> IDLE, ending the current session. Stopping an IDLE room is a no-op; a CLOSED one is 409. */
+    async stopLiveRoom(principal: Principal | null, id: number): Promise<LiveRoomDto> {
+      return db.transaction(async (trx) => {
+        const room = await lockOwnedRoom(trx, principal, id);
+        if (room.status === 'IDLE') return toLiveRoomDto(room);
+        if (room.status === 'CLOSED') throw AppError.conflict('INVALID_STATE', 'The live room is closed.');
+        await closeSession(trx, { liveRoomId: id, sessionId: room.current_session_id, now: clock() });
+        return reload(trx, id);
+      });
+    },
+  };
+}
+
+export type LiveRoomsService = ReturnType<typeof createLiveRoomsService>;

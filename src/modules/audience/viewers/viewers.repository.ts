@@ -1,0 +1,23 @@
+import type { Db } from '../../../shared/db/knex';
+import { insertedId } from '../../../shared/db/knex';
+import { toDbTime } from '../../../shared/db/time';
+import type { AudienceStatus } from '../contract';
+
+export interface AudienceRow {
+  id: number;
+  nickname: string;
+  status: AudienceStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+const COLUMNS = ['id', 'nickname', 'status', 'created_at', 'updated_at'] as const;
+
+export async function insertAudience(db: Db, args: { nickname: string; now: Date }): Promise<number> {
+  const at = toDbTime(args.now);
+  return insertedId(await db('audience').insert({ nickname: args.nickname, status: 'ACTIVE', created_at: at, updated_at: at }));
+}
+
+export async function findAudience(db: Db, id: number): Promise<AudienceRow | undefined> {
+  return db<AudienceRow>('audience').select(...COLUMNS).where({ id }).first();
+}

@@ -1,0 +1,26 @@
+import { route, type AnyRoute } from '../../../shared/http/routes';
+import { audienceIdParams, audienceSchema, createAudienceBody } from './viewers.schemas';
+import type { ViewersService } from './viewers.service';
+
+export function viewerRoutes(viewers: ViewersService): AnyRoute[] {
+  return [
+    route({
+      method: 'post',
+      path: '/audiences',
+      summary: 'Create a viewer (admin or service)',
+      access: ['admin', 'service'],
+      body: createAudienceBody,
+      responses: { 201: { description: 'Created', schema: audienceSchema } },
+      handle: async ({ body }) => ({ status: 201, body: await viewers.createAudience(body) }),
+    }),
+    route({
+      method: 'get',
+      path: '/audiences/{audienceId}',
+      summary: 'Get a viewer (the viewer itself, admin or service)',
+      access: ['admin', 'service', 'audience'],
+      params: audienceIdParams,
+      responses: { 200: { description: 'The viewer', schema: audienceSchema } },
+      handle: async ({ params, principal }) => ({ status: 200, body: await viewers.getAudienceAs(principal, params.audienceId) }),
+    }),
+  ];
+}

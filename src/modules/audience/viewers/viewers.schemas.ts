@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { idParam, isoTime, text } from '../../../shared/http/schemas';
+
+export const createAudienceBody = z.strictObject({ nickname: text(64) }).meta({ id: 'CreateAudienceRequest' });
+
+export const audienceIdParams = z.object({ audienceId: idParam });
+
+export const audienceSchema = z
+  .object({
+    audienceId: z.number().int(),
+    nickname: z.string(),
+    status: z.enum(['ACTIVE', 'DISABLED']),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  })
+  .meta({ id: 'Audience' });

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+
+/**
+ * The one typed configuration object, built from environment variables at boot.
+ * No other file reads process.env: modules receive what they need from here.
+ */
+
+const MODULE_NAMES = ['anchor', 'audience', 'finance', 'analytics', 'cache'] as const;
+export type ModuleName = (typeof MODULE_NAMES)[number];
+
+const DEV_JWT_SECRET = 'development-only-secret-change-me-0123456789';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const databaseUrl = z
+  .string()
+  .min(1)
+  .refine((v) => /^mysql:\/\//.test(v) || /^sqlite:/.test(v), {
+    message: 'must start with mysql:// or sqlite: (e.g. sqlite:./data/db1.sqlite)',
+  });
+
+const decimalRate = z
+  .string()
+  .regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, 'must be a rate between 0 and 1 with at most four decimals');
+
+const moneyString = z.string().regex(/^(0|[1-9]\d{0,12})(\.\d{1,2})?$/, 'must be an amount like 100000.00');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development').describe('Runtime mode; production makes secrets and database URLs mandatory.'),
+  HOST: z.string().default('0.0.0.0').describe('Interface the HTTP server binds to.'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port (0 = any free port).'),
+  DB1_URL: databaseUrl.optional().describe('DB1 (anchor + audience data): mysql://user:pass@host:3306/db1 or sqlite:./data/db1.sqlite.'),
+  DB2_URL: databaseUrl.optional().describe('DB2 (finance data): mysql://… or sqlite:./data/db2.sqlite.'),
+  DB_POOL_MAX: positiveInt.default(10).describe('Connections per database pool.'),
+  DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(2000).describe('How long a query waits for a pooled connection before failing with 503.'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional().describe('Redis; unset = run without Redis (realtime figures go straight to DB1).'),
+  REDIS_KEY_PREFIX: z.string().default('').describe('Prefix for every Redis key (keeps environments apart on one server).'),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(150).describe('A Redis command slower than this fails fast instead of hanging a request.'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional().describe('HS256 signing secret for bearer tokens (mandatory in production).'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+  AUTO_MIGRATE: booleanFlag.optional().describe('Run pending migrations at start; defaults to true outside production.'),
+  MODULES: z.string().default(MODULE_NAMES.join(',')).describe('Comma-separated modules this process serves.'),
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb').default('1mb').describe('Largest accepted request body.'),
+  TIME_ZONE: z.string().default('Asia/Shanghai').describe('Time zone for day/week/month boundaries in reports.'),
+  DEFAULT_COMMISSION_RATE: decimalRate.default('0.5000').describe("Anchor's share when no per-anchor rate is in force."),
+  MAX_REWARD_AMOUNT: moneyString.default('100000.00').describe('Largest single reward.'),
+  CRON_ENABLED: booleanFlag.default(true).describe('Run the scheduled jobs in this process.'),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10000).describe('Grace period for in-flight requests on SIGTERM.'),
+});
+
+export type Environment = Record<string, string | undefined>;
+
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  http: { host: string; port: number; bodyLimit: string; shutdownTimeoutMs: number };
+  db1Url: string;
+  db2Url: string;
+  dbPool: { max: number; acquireTimeoutMs: number };
+  redis: { url: string | null; keyPrefix: string; commandTimeoutMs: number };
+  jwtSecret: string;
+  /** True when the development fallback secret is in use (never in production). */
+  jwtSecretIsDefault: boolean;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  autoMigrate: boolean;
+  modules: ModuleName[];
+  timeZone: string;
+  defaultCommissionRate: string;
+  maxRewardAmount: string;
+  cronEnabled: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Documentation of every variable, for the README and `cli config`. */
+export function describeConfig(): Array<{ name: string; description: string; default: string | undefined }> {
+  return Object.entries(envSchema.shape).map(([name, schema]) => {
+    const parsed = (schema as z.ZodType).safeParse(undefined);
+    const value: unknown = parsed.success ? parsed.data : undefined;
+    const fallback = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+    return { name, description: (schema as z.ZodType).description ?? '', default: fallback };
+  });
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function loadConfig(environment: Environment): Config {
+  const parsed = envSchema.safeParse(
+    Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== undefined && v !== '')),
+  );
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const problems: string[] = [];
+  if (production) {
+    if (!e.JWT_SECRET) problems.push('JWT_SECRET: required in production');
+    if (!e.DB1_URL) problems.push('DB1_URL: required in production');
+    if (!e.DB2_URL) problems.push('DB2_URL: required in production');
+  }
+  if (!isValidTimeZone(e.TIME_ZONE)) problems.push(`TIME_ZONE: unknown time zone "${e.TIME_ZONE}"`);
+  const modules = e.MODULES.split(',').map((m) => m.trim()).filter(Boolean);
+  const unknown = modules.filter((m) => !(MODULE_NAMES as readonly string[]).includes(m));
+  if (unknown.length > 0) problems.push(`MODULES: unknown module(s) ${unknown.join(', ')}; known: ${MODULE_NAMES.join(', ')}`);
+  if (modules.length === 0) problems.push('MODULES: name at least one module');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    http: { host: e.HOST, port: e.PORT, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    db1Url: e.DB1_URL ?? 'sqlite:./data/db1.sqlite',
+    db2Url: e.DB2_URL ?? 'sqlite:./data/db2.sqlite',
+    dbPool: { max: e.DB_POOL_MAX, acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS },
+    redis: { url: e.REDIS_URL ?? null, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
+    jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    jwtSecretIsDefault: !e.JWT_SECRET,
+    logLevel: e.LOG_LEVEL,
+    autoMigrate: e.AUTO_MIGRATE ?? !production,
+    modules: modules as ModuleName[],
+    timeZone: e.TIME_ZONE,
+    defaultCommissionRate: e.DEFAULT_COMMISSION_RATE,
+    maxRewardAmount: e.MAX_REWARD_AMOUNT,
+    cronEnabled: e.CRON_ENABLED,
+  };
+}

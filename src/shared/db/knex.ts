@@ -1,0 +1,126 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import knex, { type Knex } from 'knex';
+
+export type Db = Knex;
+export type Trx = Knex.Transaction;
+export type Dialect = 'mysql' | 'sqlite';
+
+export interface DbOptions {
+  poolMax: number;
+  acquireTimeoutMs: number;
+}
+
+export interface MysqlTarget {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export function dialectOf(url: string): Dialect {
+  return url.startsWith('mysql://') ? 'mysql' : 'sqlite';
+}
+
+export function parseMysqlUrl(url: string): MysqlTarget {
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!database) throw new Error(`the MySQL URL names no database: ${url.replace(/:[^:@/]*@/, ':***@')}`);
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username || 'root'),
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
+}
+
+export function sqliteFile(url: string): string {
+  const path = url.replace(/^sqlite:(\/\/)?/, '');
+  return path === ':memory:' ? path : resolve(path);
+}
+
+/**
+ * mysql2 hands BIGINT and DECIMAL back as strings (so nothing is silently rounded). Ids, counts,
+ * fen amounts and integral sums become numbers when they are safe integers; anything larger stays a string.
+ */
+function typeCast(field: { type: string; string(): string | null }, next: () => unknown): unknown {
+  if (field.type === 'LONGLONG' || field.type === 'NEWDECIMAL') {
+    const raw = field.string();
+    if (raw === null) return null;
+    if (/^-?\d+$/.test(raw)) {
+      const n = Number(raw);
+      return Number.isSafeInteger(n) ? n : raw;
+    }
+    return raw;
+  }
+  return next();
+}
+
+export function mysqlConnection(target: MysqlTarget, withDatabase = true): Knex.MySql2ConnectionConfig {
+  return {
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    ...(withDatabase ? { database: target.database } : {}),
+    timezone: 'Z',
+    charset: 'utf8mb4',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+    connectTimeout: 2000,
+    typeCast,
+  };
+}
+
+export function createDb(url: string, options: DbOptions): Db {
+  if (dialectOf(url) === 'mysql') {
+    return knex({
+      client: 'mysql2',
+      connection: mysqlConnection(parseMysqlUrl(url)),
+      pool: { min: 0, max: options.poolMax, idleTimeoutMillis: 30_000 },
+      acquireConnectionTimeout: options.acquireTimeoutMs,
+    });
+  }
+  const filename = sqliteFile(url);
+  if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+  return knex({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    // SQLite serialises writers anyway; one connection keeps transactions simple and correct.
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(connection: { pragma(sql: string): unknown }, done: (error: Error | null, connection: unknown) => void) {
+        connection.pragma('journal_mode = WAL');
+        connection.pragma('busy_timeout = 5000');
+        connection.pragma('synchronous = NORMAL');
+        done(null, connection);
+      },
+    },
+    acquireConnectionTimeout: options.acquireTimeoutMs,
+  });
+}
+
+export function dialectOfDb(db: Db): Dialect {
+  const client = (db.client as { config: { client: string } }).config.client;
+  return client === 'mysql2' ? 'mysql' : 'sqlite';
+}
+
+/** Runs `work` in the caller's transaction when given, else in a new one. */
+export async function inTransaction<T>(db: Db, trx: Trx | undefined, work: (trx: Trx) => Promise<T>): Promise<T> {
+  if (trx) return work(trx);
+  return db.transaction(work);
+}
+
+/** First generated id of an insert, on both MySQL (`[insertId]`) and SQLite (`[rowid]`). */
+export function insertedId(result: unknown): number {
+  const first: unknown = Array.isArray(result) ? result[0] : result;
+  const id: unknown = typeof first === 'object' && first !== null ? Object.values(first)[0] : first;
+  const n = Number(id);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`insert returned no usable id: ${JSON.stringify(result)}`);
+  return n;
+}

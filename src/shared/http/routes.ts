@@ -1,0 +1,193 @@
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { z } from 'zod';
+import { AppError, type FieldProblem } from './app-error';
+import { bearerToken, requireAuthenticated, type Principal, type Role, type TokenService } from './auth';
+import { zodProblems } from './problem';
+import { problemSchema } from './schemas';
+import { generateTraceId, runWithTrace } from '../trace';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  /** The verified caller; null on public routes. */
+  principal: Principal | null;
+  req: Request;
+  res: Response;
+}
+
+/** What a handler answers; a handler that streams writes to `res` itself and returns nothing. */
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteSpec<P extends z.ZodObject | undefined, Q extends z.ZodObject | undefined, B extends z.ZodType | undefined> {
+  method: Method;
+  /** OpenAPI-style path below the module prefix, e.g. `/live-rooms/{liveRoomId}/start`. */
+  path: string;
+  summary: string;
+  description?: string;
+  /** `public`, or the roles that may call it (own-id checks happen in the use case). */
+  access: 'public' | readonly Role[];
+  params?: P;
+  query?: Q;
+  body?: B;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  handle(ctx: RouteContext<Out<P>, Out<Q>, Out<B>>): Promise<RouteResult | void>;
+}
+
+/** A route in a list, its context types widened (`handle` is a method, so it stays assignable). */
+export type AnyRoute = RouteSpec<z.ZodObject | undefined, z.ZodObject | undefined, z.ZodType | undefined>;
+
+/** Identity function that lets TypeScript infer a route's parameter, query and body types. */
+export function route<
+  P extends z.ZodObject | undefined = undefined,
+  Q extends z.ZodObject | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+>(spec: RouteSpec<P, Q, B>): AnyRoute {
+  return spec;
+}
+
+export interface RouteGroup {
+  prefix: string;
+  tag: string;
+  routes: AnyRoute[];
+}
+
+/** Which methods exist for which path shape: answers 405 with `Allow` instead of 404. */
+export class RouteTable {
+  private readonly entries: Array<{ method: string; pattern: RegExp }> = [];
+
+  add(method: Method, fullPath: string): void {
+    const source = fullPath
+      .split(/(\{[^}]+\})/)
+      .map((part) => (part.startsWith('{') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('');
+    this.entries.push({ method: method.toUpperCase(), pattern: new RegExp(`^${source}/?$`) });
+  }
+
+  allowedMethods(path: string): string[] {
+    const methods = new Set(this.entries.filter((e) => e.pattern.test(path)).map((e) => e.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  }
+}
+
+export interface MountOptions {
+  tokens: TokenService;
+  bodyLimit: string;
+  openapi: OpenAPIRegistry;
+  table: RouteTable;
+}
+
+function toExpressPath(path: string): string {
+  return path.replace(/\{([^}]+)\}/g, ':$1');
+}
+
+function parsePart<S extends z.ZodType | undefined>(schema: S, value: unknown, root: string | undefined, problems: FieldProblem[]): Out<S> {
+  if (!schema) return undefined as Out<S>;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data as Out<S>;
+  problems.push(...zodProblems(result.error, root));
+  return undefined as Out<S>;
+}
+
+function readJsonBody(req: Request): unknown {
+  const text = typeof req.body === 'string' ? req.body : '';
+  if (text.trim() === '') return undefined;
+  if (!req.is(['application/json', 'application/*+json'])) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'Send the body as application/json.');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw AppError.validation([{ field: 'body', message: 'The body is not valid JSON.' }], 'The body is not valid JSON.');
+  }
+}
+
+function authenticate(spec: AnyRoute, tokens: TokenService): (req: Request) => Promise<Principal | null> {
+  if (spec.access === 'public') return () => Promise.resolve(null);
+  const allowed = spec.access;
+  return async (req) => {
+    const token = bearerToken(req.get('authorization'));
+    const principal = requireAuthenticated(token === null ? null : await tokens.verify(token));
+    if (!allowed.includes(principal.role)) throw AppError.forbidden(`The ${principal.role} role may not call this endpoint.`);
+    return principal;
+  };
+}
+
+function handlerFor(spec: AnyRoute, tokens: TokenService): RequestHandler {
+  const authenticateCaller = authenticate(spec, tokens);
+  return (req, res) => {
+    // Body parsing runs on stream callbacks that lose AsyncLocalStorage; re-enter the request's trace.
+    const traceId = typeof res.locals['traceId'] === 'string' ? res.locals['traceId'] : generateTraceId();
+    return runWithTrace({ traceId }, () => handle(req, res));
+  };
+
+  async function handle(req: Request, res: Response): Promise<void> {
+    const principal = await authenticateCaller(req);
+    const problems: FieldProblem[] = [];
+    const params = parsePart(spec.params, req.params, undefined, problems);
+    const query = parsePart(spec.query, req.query, undefined, problems);
+    const body = spec.body ? parsePart(spec.body, readJsonBody(req), undefined, problems) : undefined;
+    if (problems.length > 0) throw AppError.validation(problems);
+    const result = await spec.handle({ params, query, body, principal, req, res });
+    if (!result) return;
+    for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+    if (result.body === undefined) res.status(result.status).end();
+    else res.status(result.status).json(result.body);
+  }
+}
+
+function registerDocumentation(spec: AnyRoute, fullPath: string, tag: string, registry: OpenAPIRegistry): void {
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, response] of Object.entries(spec.responses)) {
+    responses[status] = response.schema
+      ? { description: response.description, content: { [response.contentType ?? 'application/json']: { schema: response.schema } } }
+      : { description: response.description };
+  }
+  const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
+  if (spec.params || spec.query || spec.body) responses['400'] ??= problem('The request is not valid (VALIDATION_FAILED).');
+  if (spec.params) responses['404'] ??= problem('No such resource (a *_NOT_FOUND code).');
+  if (spec.access !== 'public') {
+    responses['401'] ??= problem('No valid bearer token (UNAUTHENTICATED).');
+    responses['403'] ??= problem('The caller may not do this (FORBIDDEN).');
+  }
+  const request: RouteConfig['request'] = {};
+  if (spec.params) request.params = spec.params;
+  if (spec.query) request.query = spec.query;
+  if (spec.body) request.body = { required: true, content: { 'application/json': { schema: spec.body } } };
+  registry.registerPath({
+    method: spec.method,
+    path: fullPath,
+    summary: spec.summary,
+    description: spec.description,
+    tags: [tag],
+    security: spec.access === 'public' ? [] : [{ bearerAuth: [] }],
+    request,
+    responses,
+  });
+}
+
+export function mountRouteGroup(app: Express, group: RouteGroup, options: MountOptions): void {
+  const readBody = express.text({ type: () => true, limit: options.bodyLimit });
+  for (const spec of group.routes) {
+    const fullPath = `${group.prefix}${spec.path}`;
+    const markRoute: RequestHandler = (_req, res, next) => {
+      res.locals['routeTemplate'] = fullPath;
+      next();
+    };
+    const chain: RequestHandler[] = [markRoute];
+    if (spec.body) chain.push(readBody);
+    chain.push(handlerFor(spec, options.tokens));
+    app[spec.method](toExpressPath(fullPath), ...chain);
+    options.table.add(spec.method, fullPath);
+    registerDocumentation(spec, fullPath, group.tag, options.openapi);
+  }
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { AMOUNT_PATTERN, parseAmountToFen } from '../money';
+
+/** Shared zod building blocks; they also feed the OpenAPI document. */
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().meta({ example: 'VALIDATION_FAILED' }),
+    traceId: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details with a stable `code`.' });
+
+/** A positive integer id in a path or query string ("abc", "0", "1.5" are 400). */
+export const idParam = z
+  .string()
+  .regex(/^[1-9]\d{0,15}$/, 'must be a positive integer id')
+  .transform(Number)
+  .meta({ type: 'integer', example: 42 });
+
+/** A positive integer id in a JSON body: a JSON integer, not a string. */
+export const idField = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).meta({ example: 42 });
+
+export const isoTime = z.string().meta({ format: 'date-time', example: '2026-01-02T10:30:45.000Z' });
+
+export const moneyOut = z.string().meta({ example: '100.00', description: 'Amount with two decimals.' });
+
+/** Money in a request: "100.00" or a JSON number with at most two decimals; becomes integer fen. */
+export function moneyIn(options: { min?: number; maxFen?: number } = {}) {
+  const minFen = options.min ?? 1;
+  return z
+    .union([z.string(), z.number()])
+    .transform((value, ctx) => {
+      const fen = parseAmountToFen(value);
+      if (fen === null) {
+        ctx.addIssue({ code: 'custom', message: `must be an amount with at most two decimals matching ${AMOUNT_PATTERN.source}` });
+        return z.NEVER;
+      }
+      if (fen < minFen) {
+        ctx.addIssue({ code: 'custom', message: minFen === 1 ? 'must be greater than 0' : 'is too small' });
+        return z.NEVER;
+      }
+      if (options.maxFen !== undefined && fen > options.maxFen) {
+        ctx.addIssue({ code: 'custom', message: `must not exceed the maximum of ${(options.maxFen / 100).toFixed(2)}` });
+        return z.NEVER;
+      }
+      return fen;
+    })
+    .meta({ type: 'string', example: '100.00', description: 'Amount: a string or number with at most two decimals.' });
+}
+
+export const pagingQuery = {
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20),
+};
+
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    page: z.number().int(),
+    pageSize: z.number().int(),
+    total: z.number().int(),
+  });
+}
+
+/** A short human text: trimmed, not empty, bounded. */
+export function text(max: number) {
+  return z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+}

@@ -1,0 +1,69 @@
+import knex from 'knex';
+import { Redis } from 'ioredis';
+import { db1Migrations } from '../../migrations/db1';
+import { db2Migrations } from '../../migrations/db2';
+import { createDb, mysqlConnection, parseMysqlUrl } from '../../src/shared/db/knex';
+import { migrateToLatest } from '../../src/shared/db/migrate';
+import { START_HINT, TEST_MYSQL_URL, TEST_REDIS_URL, workerDatabaseUrl, workerRedisUrl } from './environment';
+
+async function checkMysql(): Promise<void> {
+  const admin = knex({ client: 'mysql2', connection: mysqlConnection(parseMysqlUrl(`${TEST_MYSQL_URL}/mysql`), false), pool: { min: 0, max: 1 } });
+  try {
+    await admin.raw('select 1');
+  } catch (error) {
+    throw new Error(`MariaDB is not reachable at ${TEST_MYSQL_URL}: ${(error as Error).message}\n${START_HINT}`);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+async function checkRedis(): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    throw new Error(`Redis is not reachable at ${TEST_REDIS_URL}: ${(error as Error).message}\n${START_HINT}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function recreateDatabase(url: string, migrations: Parameters<typeof migrateToLatest>[1]): Promise<void> {
+  const target = parseMysqlUrl(url);
+  const admin = knex({ client: 'mysql2', connection: mysqlConnection(target, false), pool: { min: 0, max: 1 } });
+  try {
+    await admin.raw(`DROP DATABASE IF EXISTS \`${target.database}\``);
+    await admin.raw(`CREATE DATABASE \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  } finally {
+    await admin.destroy();
+  }
+  const db = createDb(url, { poolMax: 1, acquireTimeoutMs: 5000 });
+  try {
+    await migrateToLatest(db, migrations);
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function flushRedisDb(url: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 0 });
+  try {
+    await redis.flushdb();
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Fails the run (never skips) when MariaDB or Redis is down; gives each worker fresh, migrated databases. */
+export default async function globalSetup(globalConfig: { maxWorkers: number }): Promise<void> {
+  await Promise.all([checkMysql(), checkRedis()]);
+  const workers = Math.max(1, globalConfig.maxWorkers);
+  for (let worker = 1; worker <= workers; worker += 1) {
+    await Promise.all([
+      recreateDatabase(workerDatabaseUrl('db1', worker), db1Migrations),
+      recreateDatabase(workerDatabaseUrl('db2', worker), db2Migrations),
+      flushRedisDb(workerRedisUrl(worker)),
+    ]);
+  }
+}

@@ -1,0 +1,61 @@
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { loadConfig, type Environment } from '../../src/shared/config';
+import type { Role } from '../../src/shared/http/auth';
+import { createLogger } from '../../src/shared/logger';
+import type { Clock } from '../../src/shared/module';
+import { createPlatform, type Platform } from '../../src/platform';
+import { workerDatabaseUrl, workerRedisUrl } from './environment';
+
+export const TEST_JWT_SECRET = 'test-secret-0123456789-0123456789-abcdef';
+
+export interface TestPlatform extends Platform {
+  http: TestAgent;
+  token(role: Role, id?: number): Promise<string>;
+  /** `Authorization` header value for the role. */
+  auth(role: Role, id?: number): Promise<string>;
+}
+
+/** The worker's MariaDB databases and Redis db, overridable per test (e.g. a private Redis to kill). */
+export function testEnvironment(overrides: Environment = {}): Environment {
+  return {
+    NODE_ENV: 'test',
+    DB1_URL: workerDatabaseUrl('db1'),
+    DB2_URL: workerDatabaseUrl('db2'),
+    REDIS_URL: workerRedisUrl(),
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    AUTO_MIGRATE: 'false',
+    CRON_ENABLED: 'false',
+    ...overrides,
+  };
+}
+
+export async function createTestPlatform(overrides: Environment = {}, options: { clock?: Clock; logLines?: string[] } = {}): Promise<TestPlatform> {
+  const config = loadConfig(testEnvironment(overrides));
+  const lines = options.logLines;
+  const logger = lines ? createLogger('debug', { write: (line: string) => lines.push(line) }) : createLogger(config.logLevel);
+  const platform = await createPlatform(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });
+  const token = (role: Role, id = 1) => platform.tokens.sign({ role, id }, 3600);
+  return Object.assign(platform, {
+    http: request(platform.app),
+    token,
+    auth: async (role: Role, id = 1) => `Bearer ${await token(role, id)}`,
+  });
+}
+
+/** Small fixtures that go through the API, as a client would. */
+export async function createAnchor(t: TestPlatform, name = 'Alice'): Promise<number> {
+  const res = await t.http.post('/anchor/api/v1/anchors').set('Authorization', await t.auth('admin')).send({ name }).expect(201);
+  return (res.body as { anchorId: number }).anchorId;
+}
+
+export async function createRoom(t: TestPlatform, anchorId: number, title = 'Evening show'): Promise<number> {
+  const res = await t.http.post('/anchor/api/v1/live-rooms').set('Authorization', await t.auth('admin')).send({ anchorId, title }).expect(201);
+  return (res.body as { liveRoomId: number }).liveRoomId;
+}
+
+export async function createViewer(t: TestPlatform, nickname = 'Bob'): Promise<number> {
+  const res = await t.http.post('/audience/api/v1/audiences').set('Authorization', await t.auth('admin')).send({ nickname }).expect(201);
+  return (res.body as { audienceId: number }).audienceId;
+}
