@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   createTerminus(server, {
     signals: ['SIGTERM', 'SIGINT'],
     timeout: config.http.shutdownTimeoutMs,
+    useExit0: true,
     beforeShutdown: () => {
       platform.probe.markShuttingDown();
       logger.info('shutting down: no new connections, draining requests');

@@ -45,7 +45,7 @@ export const MIGRATIONS = { db1: db1Migrations, db2: db2Migrations } as const;
 export async function migrateAll(config: Config, logger: Logger): Promise<void> {
   for (const [name, url] of [['db1', config.db1Url], ['db2', config.db2Url]] as const) {
     if (await ensureDatabaseExists(url)) logger.info({ database: name }, 'created missing database');
-    const db = createDb(url, { poolMax: 1, acquireTimeoutMs: config.dbPool.acquireTimeoutMs });
+    const db = createDb(url, { poolMax: 1, acquireTimeoutMs: config.dbPool.acquireTimeoutMs, logger });
     try {
       const applied = await migrateToLatest(db, MIGRATIONS[name]);
       if (applied.length > 0) logger.info({ database: name, applied }, 'migrations applied');
@@ -72,7 +72,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const clock = options.clock ?? systemClock;
   if (config.autoMigrate) await migrateAll(config, logger);
 
-  const pool = { poolMax: config.dbPool.max, acquireTimeoutMs: config.dbPool.acquireTimeoutMs };
+  const pool = { poolMax: config.dbPool.max, acquireTimeoutMs: config.dbPool.acquireTimeoutMs, logger };
   const db1 = createDb(config.db1Url, pool);
   const db2 = createDb(config.db2Url, pool);
   const redis = createRedis({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs, logger });

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
+import type { Logger } from '../logger';
 
 export type Db = Knex;
 export type Trx = Knex.Transaction;
@@ -9,6 +10,19 @@ export type Dialect = 'mysql' | 'sqlite';
 export interface DbOptions {
   poolMax: number;
   acquireTimeoutMs: number;
+  /** Where knex's own warnings go (it prints to the console otherwise). */
+  logger?: Logger;
+}
+
+function knexLog(logger: Logger | undefined): Knex.Config['log'] {
+  if (!logger) return undefined;
+  const log = logger.child({ component: 'knex' });
+  return {
+    warn: (message: unknown) => log.warn({ detail: String(message) }, 'knex warning'),
+    error: (message: unknown) => log.warn({ detail: String(message) }, 'knex error'),
+    deprecate: (message: unknown) => log.debug({ detail: String(message) }, 'knex deprecation'),
+    debug: (message: unknown) => log.debug({ detail: String(message) }, 'knex debug'),
+  };
 }
 
 export interface MysqlTarget {
@@ -82,6 +96,7 @@ export function createDb(url: string, options: DbOptions): Db {
       connection: mysqlConnection(parseMysqlUrl(url)),
       pool: { min: 0, max: options.poolMax, idleTimeoutMillis: 30_000 },
       acquireConnectionTimeout: options.acquireTimeoutMs,
+      log: knexLog(options.logger),
     });
   }
   const filename = sqliteFile(url);
@@ -102,6 +117,7 @@ export function createDb(url: string, options: DbOptions): Db {
       },
     },
     acquireConnectionTimeout: options.acquireTimeoutMs,
+    log: knexLog(options.logger),
   });
 }
 
