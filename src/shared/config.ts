@@ -14,7 +14,13 @@ const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const positiveInt = z.coerce.number().int().positive();
+/** A whole number written in decimal digits; blanks and "1e3" are refused rather than coerced. */
+const wholeNumber = z
+  .string()
+  .trim()
+  .regex(/^\d{1,15}$/, 'must be a whole number')
+  .transform(Number);
+const positiveInt = wholeNumber.pipe(z.number().int().positive());
 
 const databaseUrl = z
   .string()
@@ -32,7 +38,7 @@ const moneyString = z.string().regex(/^(0|[1-9]\d{0,12})(\.\d{1,2})?$/, 'must be
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development').describe('Runtime mode; production makes secrets and database URLs mandatory.'),
   HOST: z.string().default('0.0.0.0').describe('Interface the HTTP server binds to.'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port (0 = any free port).'),
+  PORT: wholeNumber.pipe(z.number().max(65535)).default(8080).describe('HTTP port (0 = any free port).'),
   DB1_URL: databaseUrl.optional().describe('DB1 (anchor + audience data): mysql://user:pass@host:3306/db1 or sqlite:./data/db1.sqlite.'),
   DB2_URL: databaseUrl.optional().describe('DB2 (finance data): mysql://… or sqlite:./data/db2.sqlite.'),
   DB_POOL_MAX: positiveInt.default(10).describe('Connections per database pool.'),

@@ -59,3 +59,14 @@ export async function createViewer(t: TestPlatform, nickname = 'Bob'): Promise<n
   const res = await t.http.post('/audience/api/v1/audiences').set('Authorization', await t.auth('admin')).send({ nickname }).expect(201);
   return (res.body as { audienceId: number }).audienceId;
 }
+
+export async function startRoom(t: TestPlatform, roomId: number): Promise<void> {
+  await t.http.post(`/anchor/api/v1/live-rooms/${roomId}/start`).set('Authorization', await t.auth('admin')).expect(200);
+}
+
+let traceCounter = 0;
+/** A trace id unique across test files and runs. */
+export function newTraceId(prefix = 'T'): string {
+  traceCounter += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${traceCounter}`;
+}

@@ -45,7 +45,7 @@ export function createTokenService(secret: string): TokenService {
       if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
         throw unauthenticated('The token has no valid role.');
       }
-      if (typeof sub !== 'string' || !/^(0|[1-9]\d{0,15})$/.test(sub)) {
+      if (typeof sub !== 'string' || !/^(0|[1-9]\d{0,15})$/.test(sub) || !Number.isSafeInteger(Number(sub))) {
         throw unauthenticated('The token subject must be a numeric id.');
       }
       return { role: role as Role, id: Number(sub) };

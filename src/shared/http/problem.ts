@@ -76,6 +76,10 @@ interface BodyParserError {
 export function toAppError(error: unknown): { appError: AppError; internal: boolean } {
   if (error instanceof AppError) return { appError: error, internal: error.status >= 500 && error.status !== 503 };
   if (error instanceof ZodError) return { appError: AppError.validation(zodProblems(error)), internal: false };
+  // The router decodes path parameters before any handler runs; bad percent-encoding is the client's.
+  if (error instanceof URIError) {
+    return { appError: AppError.validation([{ field: 'path', message: 'is not valid percent-encoding' }], 'The path is not valid percent-encoding.'), internal: false };
+  }
   const parser = error as BodyParserError;
   if (parser && typeof parser.type === 'string' && typeof parser.status === 'number' && parser.expose) {
     switch (parser.type) {

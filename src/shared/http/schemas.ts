@@ -19,6 +19,7 @@ export const problemSchema = z
 export const idParam = z
   .string()
   .regex(/^[1-9]\d{0,15}$/, 'must be a positive integer id')
+  .refine((value) => Number.isSafeInteger(Number(value)), 'must be a positive integer id')
   .transform(Number)
   .meta({ type: 'integer', example: 42 });
 

@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request, { type Response } from 'supertest';
+import { createApp } from '../../src/app';
+import { route } from '../../src/shared/http/routes';
+import { createLogger } from '../../src/shared/logger';
+import { createMetrics } from '../../src/shared/metrics';
+import type { ModuleSurface } from '../../src/shared/module';
+import { createAnchor, createTestPlatform, newTraceId, type TestPlatform } from '../support/platform';
+
+const GENERATED_TRACE_ID = /^TR-\d{8}-\d{6}-[0-9a-f]{8}$/;
+
+let t: TestPlatform;
+
+beforeAll(async () => {
+  t = await createTestPlatform();
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+/** A problem+json answer with the contract's fields, its trace id matching the header, and no internals. */
+function expectProblem(res: Response, status: number, code: string): void {
+  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), code });
+  expect(res.body.traceId).toBe(res.headers['x-trace-id']);
+  expect(res.text).not.toMatch(/\n\s+at |\bat [\w.<>]+ \(|[\w/\\-]+\.(ts|js):\d+|node_modules|\/work\/|Error: /);
+}
+
+async function anchorCount(platform: TestPlatform): Promise<number> {
+  const row = await platform.db1('anchor').count({ n: '*' }).first();
+  return Number(row?.['n']);
+}
+
+/** Value of one Prometheus sample, 0 when the series does not exist yet. */
+function sample(metricsText: string, name: string, labels: Record<string, string>): number {
+  for (const line of metricsText.split('\n')) {
+    const match = /^(\w+)\{(.*)\} (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
+  }
+  return 0;
+}
+
+async function metricsText(platform: TestPlatform): Promise<string> {
+  return (await platform.http.get('/actuator/prometheus').expect(200)).text;
+}
+
+describe('trace ids', () => {
+  it('when a well-formed X-Trace-Id is sent, then the same value is echoed (up to 64 characters of the allowed set)', async () => {
+    for (const offered of [newTraceId('HB'), 'abc.DEF_123-xyz', 'a'.repeat(64)]) {
+      const res = await t.http.get('/health').set('X-Trace-Id', offered).expect(200);
+      expect(res.headers['x-trace-id']).toBe(offered);
+    }
+  });
+
+  it('when X-Trace-Id is absent, then a fresh TR-… id is generated for each request', async () => {
+    const first = await t.http.get('/health').expect(200);
+    const second = await t.http.get('/health').expect(200);
+    expect(first.headers['x-trace-id']).toMatch(GENERATED_TRACE_ID);
+    expect(second.headers['x-trace-id']).toMatch(GENERATED_TRACE_ID);
+    expect(second.headers['x-trace-id']).not.toBe(first.headers['x-trace-id']);
+  });
+
+  it('when X-Trace-Id is malformed (65 characters, a space, a slash), then it is replaced by a generated one', async () => {
+    for (const offered of ['a'.repeat(65), 'has space', 'a/b', 'x;y']) {
+      const res = await t.http.get('/health').set('X-Trace-Id', offered).expect(200);
+      expect(res.headers['x-trace-id']).toMatch(GENERATED_TRACE_ID);
+      expect(res.headers['x-trace-id']).not.toBe(offered);
+    }
+  });
+
+  it('when a request fails, then the problem body carries the same traceId as the header, offered or generated', async () => {
+    const offered = newTraceId('HB');
+    const withHeader = await t.http.get('/no/such/route').set('X-Trace-Id', offered);
+    expectProblem(withHeader, 404, 'ROUTE_NOT_FOUND');
+    expect(withHeader.body.traceId).toBe(offered);
+
+    const generated = await t.http.get('/no/such/route').set('X-Trace-Id', 'not valid');
+    expectProblem(generated, 404, 'ROUTE_NOT_FOUND');
+    expect(generated.body.traceId).toMatch(GENERATED_TRACE_ID);
+  });
+});
+
+describe('routing errors', () => {
+  it('when the route does not exist, then 404 ROUTE_NOT_FOUND as problem+json', async () => {
+    expectProblem(await t.http.get('/nope'), 404, 'ROUTE_NOT_FOUND');
+    expectProblem(await t.http.get('/anchor/api/v1/nope'), 404, 'ROUTE_NOT_FOUND');
+    expectProblem(await t.http.post('/audience/api/v1/audiences/1/nope').send({}), 404, 'ROUTE_NOT_FOUND');
+  });
+
+  it('when the method is wrong on a known path, then 405 METHOD_NOT_ALLOWED with Allow listing the right methods', async () => {
+    const cases: Array<[method: 'get' | 'put' | 'delete' | 'patch', path: string, allow: string[]]> = [
+      ['delete', '/anchor/api/v1/anchors', ['POST']],
+      ['put', '/anchor/api/v1/live-rooms/123', ['GET', 'HEAD']],
+      ['get', '/anchor/api/v1/live-rooms/123/start', ['POST']],
+      ['patch', '/audience/api/v1/audiences/5', ['GET', 'HEAD']],
+      ['delete', '/health', ['GET', 'HEAD']],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await t.http[method](path);
+      expectProblem(res, 405, 'METHOD_NOT_ALLOWED');
+      expect({ path, allow: String(res.headers['allow']).split(/,\s*/).sort() }).toEqual({ path, allow: [...allow].sort() });
+    }
+  });
+
+  it('when a path segment is not valid percent-encoding, then 400 VALIDATION_FAILED, never a 500', async () => {
+    // Bad input must never be a 500 (API.md Conventions).
+    const res = await t.http.get('/anchor/api/v1/live-rooms/%E0%A4%A');
+    expectProblem(res, 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('request bodies', () => {
+  it('when the JSON is malformed, then 400 VALIDATION_FAILED with field "body" and nothing is stored', async () => {
+    const before = await anchorCount(t);
+    const res = await t.http
+      .post('/anchor/api/v1/anchors')
+      .set('Authorization', await t.auth('admin'))
+      .set('Content-Type', 'application/json')
+      .send('{"name": "Alice"');
+    expectProblem(res, 400, 'VALIDATION_FAILED');
+    expect(res.body.errors).toEqual([{ field: 'body', message: expect.any(String) }]);
+    expect(await anchorCount(t)).toBe(before);
+  });
+
+  it('when a JSON body is sent as text/plain, then 415 UNSUPPORTED_MEDIA_TYPE and nothing is stored', async () => {
+    const before = await anchorCount(t);
+    const res = await t.http
+      .post('/anchor/api/v1/anchors')
+      .set('Authorization', await t.auth('admin'))
+      .set('Content-Type', 'text/plain')
+      .send(JSON.stringify({ name: 'Plain' }));
+    expectProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expect(await anchorCount(t)).toBe(before);
+  });
+
+  it('when the body is larger than BODY_LIMIT, then 413 PAYLOAD_TOO_LARGE (before the token is looked at) and nothing is stored', async () => {
+    const small = await createTestPlatform({ BODY_LIMIT: '1kb' });
+    try {
+      const before = await anchorCount(small);
+      const big = { name: 'Big', avatarUrl: `https://cdn.test/${'x'.repeat(2000)}.png` };
+      const admin = await small.http.post('/anchor/api/v1/anchors').set('Authorization', await small.auth('admin')).send(big);
+      expectProblem(admin, 413, 'PAYLOAD_TOO_LARGE');
+      const anonymous = await small.http.post('/anchor/api/v1/anchors').send(big);
+      expectProblem(anonymous, 413, 'PAYLOAD_TOO_LARGE');
+      expect(await anchorCount(small)).toBe(before);
+
+      const fits = await small.http.post('/anchor/api/v1/anchors').set('Authorization', await small.auth('admin')).send({ name: 'Fits' }).expect(201);
+      expect(await anchorCount(small)).toBe(before + 1);
+      expect(fits.body.name).toBe('Fits');
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('failures inside the service', () => {
+  it('when DB1 is unreachable, then creating an anchor answers 503 DEPENDENCY_UNAVAILABLE with Retry-After', async () => {
+    const down = await createTestPlatform({ DB1_URL: 'mysql://root@127.0.0.1:1/nope' });
+    try {
+      const res = await down.http.post('/anchor/api/v1/anchors').set('Authorization', await down.auth('admin')).send({ name: 'Nobody' });
+      expectProblem(res, 503, 'DEPENDENCY_UNAVAILABLE');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(res.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|mysql/i);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('when a handler throws an unexpected error, then 500 INTERNAL_ERROR without internals, logged with the trace id', async () => {
+    const lines: string[] = [];
+    const exploding: ModuleSurface = {
+      name: 'cache',
+      routes: [
+        {
+          prefix: '/test-explode/api/v1',
+          tag: 'test',
+          routes: [
+            route({
+              method: 'get',
+              path: '/boom',
+              summary: 'Always throws',
+              access: 'public',
+              responses: { 200: { description: 'never' } },
+              handle: () => {
+                throw new Error('secret internal detail');
+              },
+            }),
+          ],
+        },
+      ],
+      jobs: [],
+    };
+    const app = createApp({
+      config: t.config,
+      logger: createLogger('debug', { write: (line: string) => void lines.push(line) }),
+      metrics: createMetrics(),
+      tokens: t.tokens,
+      probe: t.probe,
+      modules: [...t.modules, exploding],
+    });
+    const traceId = newTraceId('BOOM');
+    const res = await request(app).get('/test-explode/api/v1/boom').set('X-Trace-Id', traceId);
+    expectProblem(res, 500, 'INTERNAL_ERROR');
+    expect(res.body.traceId).toBe(traceId);
+    expect(res.text).not.toContain('secret internal detail');
+
+    const logged = lines.map((line) => JSON.parse(line) as { traceId?: string; msg?: string; err?: { message?: string } });
+    const errorLine = logged.find((entry) => entry.err?.message === 'secret internal detail');
+    expect(errorLine).toBeDefined();
+    expect(errorLine?.traceId).toBe(traceId);
+  });
+});
+
+describe('metrics', () => {
+  it('when a room is read by id, then the request histogram is labelled with the route template, never the raw URL', async () => {
+    await t.http.get('/anchor/api/v1/live-rooms/123');
+    const anchorId = await createAnchor(t, 'Metric');
+    await t.http.get(`/anchor/api/v1/anchors/${anchorId}`).set('Authorization', await t.auth('admin')).expect(200);
+
+    const text = await metricsText(t);
+    expect(text).toContain('route="/anchor/api/v1/live-rooms/{liveRoomId}"');
+    expect(
+      sample(text, 'http_server_requests_seconds_count', { method: 'GET', route: '/anchor/api/v1/live-rooms/{liveRoomId}' }),
+    ).toBeGreaterThanOrEqual(1);
+    const bucket = text.split('\n').find((line) => line.startsWith('http_server_requests_seconds_bucket{') && line.includes('route="/anchor/api/v1/live-rooms/{liveRoomId}"'));
+    expect(bucket).toBeDefined();
+    expect(text).toContain('route="/anchor/api/v1/anchors/{anchorId}"');
+    expect(text).not.toContain('/anchor/api/v1/live-rooms/123');
+    expect(text).not.toContain(`/anchor/api/v1/anchors/${anchorId}"`);
+  });
+
+  it('when an unknown route is requested, then http_problems_total{code="ROUTE_NOT_FOUND"} goes up by one', async () => {
+    const before = sample(await metricsText(t), 'http_problems_total', { code: 'ROUTE_NOT_FOUND', status: '404' });
+    await t.http.get(`/not-here/${Date.now()}`).expect(404);
+    const text = await metricsText(t);
+    expect(sample(text, 'http_problems_total', { code: 'ROUTE_NOT_FOUND', status: '404' })).toBe(before + 1);
+    expect(text).not.toContain('/not-here/');
+  });
+});
