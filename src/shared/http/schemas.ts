@@ -18,8 +18,8 @@ export const problemSchema = z
 /** A positive integer id in a path or query string ("abc", "0", "1.5" are 400). */
 export const idParam = z
   .string()
-  .regex(/^[1-9]\d{0,15}$/, 'must be a positive integer id')
-  .refine((value) => Number.isSafeInteger(Number(value)), 'must be a positive integer id')
+  // One check, so a bad id is reported once; 16 digits can exceed 2^53 and would be rounded.
+  .refine((value) => /^[1-9]\d{0,15}$/.test(value) && Number.isSafeInteger(Number(value)), 'must be a positive integer id')
   .transform(Number)
   .meta({ type: 'integer', example: 42 });
 
