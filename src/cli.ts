@@ -4,7 +4,7 @@ import { parseDurationSeconds } from './shared/duration';
 import { createTokenService, ROLES, type Role } from './shared/http/auth';
 import { createLogger } from './shared/logger';
 import { generateTraceId, runWithTrace } from './shared/trace';
-import { migrateAll } from './platform';
+import { createPlatform, migrateAll } from './platform';
 
 /** Admin commands. Each runs under its own trace id, with the same configuration as the service. */
 
@@ -49,6 +49,19 @@ export function buildCli(): Command {
     .action(async (options: { role: Role; sub: number; ttl: number }) => {
       const token = await createTokenService(config().jwtSecret).sign({ role: options.role, id: options.sub }, options.ttl);
       process.stdout.write(`${token}\n`);
+    });
+
+  const sync = program.command('sync').description('The settlement sync from DB1 rewards to finance');
+  sync
+    .command('run')
+    .description('Settle every pending reward now, batch by batch; prints { synced, batches, pending }')
+    .action(async () => {
+      const platform = await createPlatform({ ...config(), autoMigrate: false });
+      try {
+        process.stdout.write(`${JSON.stringify(await platform.runSync())}\n`);
+      } finally {
+        await platform.close();
+      }
     });
 
   program

@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, resolve);
   });
+  if (config.cronEnabled) platform.scheduler.start();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const base = `http://localhost:${port}`;

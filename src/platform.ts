@@ -3,7 +3,7 @@ import { db1Migrations } from '../migrations/db1';
 import { db2Migrations } from '../migrations/db2';
 import { createApp } from './app';
 import { createAnalyticsModule } from './modules/analytics';
-import { createAnchorModule } from './modules/anchor';
+import { createAnchorModule, type AnchorServiceClient } from './modules/anchor';
 import { createAudienceModule } from './modules/audience';
 import { createFinanceModule } from './modules/finance';
 import type { Config, ModuleName } from './shared/config';
@@ -15,6 +15,9 @@ import { createLogger, type Logger } from './shared/logger';
 import { createMetrics, type Metrics } from './shared/metrics';
 import { systemClock, type Clock, type ModuleSurface } from './shared/module';
 import { createRedis, waitForRedis, type RedisHandle } from './shared/redis';
+import { createScheduler, type Scheduler } from './shared/scheduler';
+
+type SyncReport = { synced: number; batches: number; pending: number };
 
 /**
  * The composition root: config -> pools -> modules -> HTTP app. `main.ts` adds a listener,
@@ -31,12 +34,21 @@ export interface Platform {
   probe: HealthProbe;
   modules: ModuleSurface[];
   app: Express;
+  /** Runs the modules' jobs on their schedules once started (main.ts starts it; tests and the CLI need not). */
+  scheduler: Scheduler;
+  /** The finance sync, as the CLI and the trigger endpoint run it. */
+  runSync: () => Promise<SyncReport>;
   close(): Promise<void>;
 }
 
 export interface PlatformOptions {
   logger?: Logger;
   clock?: Clock;
+  /**
+   * Wraps the anchor contract as the audience module sees it — the seam where a split deployment
+   * puts the HTTP adapter, and where fault tests put a slow or failing anchor module.
+   */
+  anchorClientDecorator?: (client: AnchorServiceClient) => AnchorServiceClient;
 }
 
 export const MIGRATIONS = { db1: db1Migrations, db2: db2Migrations } as const;
@@ -55,16 +67,52 @@ export async function migrateAll(config: Config, logger: Logger): Promise<void> 
   }
 }
 
-function buildModules(config: Config, db1: Db, db2: Db, clock: Clock): ModuleSurface[] {
+interface Infrastructure {
+  config: Config;
+  db1: Db;
+  db2: Db;
+  redis: RedisHandle;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  anchorClientDecorator: ((client: AnchorServiceClient) => AnchorServiceClient) | undefined;
+}
+
+/** Builds every module, wiring each to the others' contracts; `MODULES` decides which are served. */
+function buildModules(infra: Infrastructure): { surfaces: ModuleSurface[]; runSync: () => Promise<SyncReport> } {
+  const { config, db1, db2, redis, metrics, logger, clock, anchorClientDecorator } = infra;
   const enabled = (name: ModuleName) => config.modules.includes(name);
-  const anchor = createAnchorModule({ db1, clock });
-  const audience = createAudienceModule({ db1, clock });
-  const modules: ModuleSurface[] = [];
-  if (enabled('anchor')) modules.push(anchor);
-  if (enabled('audience')) modules.push(audience);
-  if (enabled('finance')) modules.push(createFinanceModule());
-  if (enabled('analytics')) modules.push(createAnalyticsModule());
-  return modules;
+  const anchor = createAnchorModule({
+    db1,
+    redis,
+    clock,
+    logger,
+    registry: metrics.registry,
+    settings: { redisKeyPrefix: config.redis.keyPrefix, flushThreshold: config.realtime.flushThreshold, flushCron: config.realtime.flushCron },
+  });
+  const finance = createFinanceModule({ db2, clock, logger, anchors: anchor.client, settings: { defaultCommissionRate: config.defaultCommissionRate } });
+  const audience = createAudienceModule({
+    db1,
+    clock,
+    logger,
+    registry: metrics.registry,
+    redis,
+    anchor: anchorClientDecorator ? anchorClientDecorator(anchor.client) : anchor.client,
+    finance: finance.client,
+    settings: {
+      maxRewardAmount: config.maxRewardAmount,
+      timeZone: config.timeZone,
+      anchorCallTimeoutMs: config.anchorCallTimeoutMs,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      sync: config.sync,
+    },
+  });
+  const surfaces: ModuleSurface[] = [];
+  if (enabled('anchor')) surfaces.push(anchor);
+  if (enabled('audience')) surfaces.push(audience);
+  if (enabled('finance')) surfaces.push(finance);
+  if (enabled('analytics')) surfaces.push(createAnalyticsModule());
+  return { surfaces, runSync: audience.runSync };
 }
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
@@ -81,8 +129,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const metrics = createMetrics();
   const tokens = createTokenService(config.jwtSecret);
   const probe = createHealthProbe({ db1, db2, redis });
-  const modules = buildModules(config, db1, db2, clock);
+  const { surfaces: modules, runSync } = buildModules({ config, db1, db2, redis, metrics, logger, clock, anchorClientDecorator: options.anchorClientDecorator });
   const app = createApp({ config, logger, metrics, tokens, probe, modules });
+  const scheduler = createScheduler({ jobs: modules.flatMap((m) => m.jobs), redis, logger });
 
   let closing: Promise<void> | undefined;
   return {
@@ -96,8 +145,10 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     probe,
     modules,
     app,
+    scheduler,
+    runSync,
     close() {
-      closing ??= Promise.all([redis.close(), db1.destroy(), db2.destroy()]).then(() => undefined);
+      closing ??= scheduler.stop().then(() => Promise.all([redis.close(), db1.destroy(), db2.destroy()]).then(() => undefined));
       return closing;
     },
   };

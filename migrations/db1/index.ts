@@ -1,5 +1,6 @@
 import type { Migration } from '../../src/shared/db/migrate';
 import { initialDb1 } from './001_initial';
+import { realtimeJournal } from './002_realtime_journal';
 
 /** DB1 migrations in the order they apply. */
-export const db1Migrations: readonly Migration[] = [initialDb1];
+export const db1Migrations: readonly Migration[] = [initialDb1, realtimeJournal];

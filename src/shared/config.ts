@@ -1,3 +1,4 @@
+import { validate } from 'node-cron';
 import { z } from 'zod';
 
 /**
@@ -55,6 +56,13 @@ const envSchema = z.object({
   DEFAULT_COMMISSION_RATE: decimalRate.default('0.5000').describe("Anchor's share when no per-anchor rate is in force."),
   MAX_REWARD_AMOUNT: moneyString.default('100000.00').describe('Largest single reward.'),
   CRON_ENABLED: booleanFlag.default(true).describe('Run the scheduled jobs in this process.'),
+  SYNC_CRON: z.string().default('*/5 * * * *').describe('When the finance sync runs (cron, server time).'),
+  SYNC_BATCH_SIZE: positiveInt.pipe(z.number().max(1000)).default(500).describe('Rewards per finance sync batch.'),
+  SYNC_CLAIM_TTL_MS: positiveInt.default(120000).describe('A claimed sync batch not confirmed by then is claimed again (crash recovery).'),
+  REALTIME_FLUSH_CRON: z.string().default('*/5 * * * *').describe('When pending realtime deltas are flushed from Redis to DB1.'),
+  REALTIME_FLUSH_THRESHOLD: positiveInt.default(100).describe('A room is flushed after this many pending rewards.'),
+  ANCHOR_CALL_TIMEOUT_MS: positiveInt.default(500).describe('Circuit-breaker timeout for the reward notification to the anchor module.'),
+  RATE_LIMIT_PER_MINUTE: wholeNumber.default(600).describe('Rewards per viewer per minute (0 = no limit).'),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10000).describe('Grace period for in-flight requests on SIGTERM.'),
 });
 
@@ -77,6 +85,10 @@ export interface Config {
   defaultCommissionRate: string;
   maxRewardAmount: string;
   cronEnabled: boolean;
+  sync: { cron: string; batchSize: number; claimTtlMs: number };
+  realtime: { flushCron: string; flushThreshold: number };
+  anchorCallTimeoutMs: number;
+  rateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -125,6 +137,9 @@ export function loadConfig(environment: Environment): Config {
   const unknown = modules.filter((m) => !(MODULE_NAMES as readonly string[]).includes(m));
   if (unknown.length > 0) problems.push(`MODULES: unknown module(s) ${unknown.join(', ')}; known: ${MODULE_NAMES.join(', ')}`);
   if (modules.length === 0) problems.push('MODULES: name at least one module');
+  for (const [name, expression] of [['SYNC_CRON', e.SYNC_CRON], ['REALTIME_FLUSH_CRON', e.REALTIME_FLUSH_CRON]] as const) {
+    if (!validate(expression)) problems.push(`${name}: "${expression}" is not a cron expression`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -143,5 +158,9 @@ export function loadConfig(environment: Environment): Config {
     defaultCommissionRate: e.DEFAULT_COMMISSION_RATE,
     maxRewardAmount: e.MAX_REWARD_AMOUNT,
     cronEnabled: e.CRON_ENABLED,
+    sync: { cron: e.SYNC_CRON, batchSize: e.SYNC_BATCH_SIZE, claimTtlMs: e.SYNC_CLAIM_TTL_MS },
+    realtime: { flushCron: e.REALTIME_FLUSH_CRON, flushThreshold: e.REALTIME_FLUSH_THRESHOLD },
+    anchorCallTimeoutMs: e.ANCHOR_CALL_TIMEOUT_MS,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
   };
 }

@@ -37,6 +37,8 @@ export function createRedis(options: RedisOptions): RedisHandle {
     connectTimeout: 1000,
     maxRetriesPerRequest: 0,
     enableReadyCheck: true,
+    // Commands issued in the same tick share one round trip: many concurrent rewards, few packets.
+    enableAutoPipelining: true,
     // Keep reconnecting in the background (capped backoff) so the service switches back by itself.
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import type { Response } from 'supertest';
 import { ROLES, type Role } from '../../src/shared/http/auth';
-import { createAnchor, createRoom, createTestPlatform, createViewer, startRoom, TEST_JWT_SECRET, type TestPlatform } from '../support/platform';
+import { createAnchor, createRoom, createTestPlatform, createViewer, newTraceId, startRoom, TEST_JWT_SECRET, type TestPlatform } from '../support/platform';
 
 let t: TestPlatform;
 
@@ -45,6 +45,7 @@ interface ProtectedRoute {
 
 const ownAnchor = (s: Stage) => s.anchorId;
 const ownViewer = (s: Stage, role: Role) => (role === 'anchor' ? s.anchorId : s.viewerId);
+const reward = (s: Stage) => ({ traceId: newTraceId('AUTH'), audienceId: s.viewerId, liveRoomId: s.liveRoomId, amount: '1.00' });
 
 /** Every protected route mounted today, with the roles API.md gives it. */
 const PROTECTED: ProtectedRoute[] = [
@@ -62,6 +63,60 @@ const PROTECTED: ProtectedRoute[] = [
   { method: 'post', template: '/anchor/api/v1/live-rooms/{liveRoomId}/stop', allowed: ['admin', 'anchor'], path: (s) => `/anchor/api/v1/live-rooms/${s.liveRoomId}/stop`, ownId: ownAnchor },
   { method: 'post', template: '/audience/api/v1/audiences', allowed: ['admin', 'service'], path: () => '/audience/api/v1/audiences', body: () => ({ nickname: 'Intruder' }), ownId: ownViewer },
   { method: 'get', template: '/audience/api/v1/audiences/{audienceId}', allowed: ['admin', 'service', 'audience'], path: (s) => `/audience/api/v1/audiences/${s.viewerId}`, ownId: ownViewer },
+  {
+    method: 'get',
+    template: '/audience/api/v1/audiences/{audienceId}/consumption',
+    allowed: ['admin', 'service', 'audience'],
+    path: (s) => `/audience/api/v1/audiences/${s.viewerId}/consumption`,
+    ownId: ownViewer,
+  },
+  { method: 'post', template: '/audience/api/v1/recharge', allowed: ['admin', 'service', 'audience'], path: () => '/audience/api/v1/recharge', body: reward, ownId: ownViewer },
+  {
+    method: 'post',
+    template: '/audience/api/v1/recharge/batch',
+    allowed: ['admin', 'service', 'audience'],
+    path: () => '/audience/api/v1/recharge/batch',
+    body: (s) => ({ items: [reward(s)] }),
+    ownId: ownViewer,
+  },
+  {
+    method: 'get',
+    template: '/audience/api/v1/recharge/by-trace/{traceId}',
+    allowed: ['admin', 'service', 'audience'],
+    path: () => `/audience/api/v1/recharge/by-trace/${newTraceId('NONE')}`,
+    ownId: ownViewer,
+  },
+  { method: 'get', template: '/audience/api/v1/recharge/{rechargeId}', allowed: ['admin', 'service', 'audience'], path: () => '/audience/api/v1/recharge/999999999', ownId: ownViewer },
+  { method: 'post', template: '/audience/api/v1/sync/trigger', allowed: ['admin'], path: () => '/audience/api/v1/sync/trigger', ownId: ownAnchor },
+  {
+    method: 'post',
+    template: '/anchor/api/v1/live-rooms/realtime/reward',
+    allowed: ['service'],
+    path: () => '/anchor/api/v1/live-rooms/realtime/reward',
+    body: (s) => ({ rechargeId: 990_000_000 + s.viewerId, traceId: newTraceId('AUTH'), liveRoomId: s.liveRoomId, audienceId: s.viewerId, amount: '1.00' }),
+    ownId: ownAnchor,
+  },
+  { method: 'post', template: '/anchor/api/v1/live-rooms/{liveRoomId}/realtime/flush', allowed: ['admin'], path: (s) => `/anchor/api/v1/live-rooms/${s.liveRoomId}/realtime/flush`, ownId: ownAnchor },
+  {
+    method: 'post',
+    template: '/finance/api/v1/recharge/batch-sync',
+    allowed: ['service'],
+    path: () => '/finance/api/v1/recharge/batch-sync',
+    body: (s) => ({
+      batchId: newTraceId('AUTHB'),
+      records: [{ rechargeId: 980_000_000 + s.viewerId, traceId: newTraceId('AUTH'), anchorId: s.anchorId, liveRoomId: s.liveRoomId, audienceId: s.viewerId, amount: '1.00', createdAt: new Date().toISOString() }],
+    }),
+    ownId: ownAnchor,
+  },
+  {
+    method: 'post',
+    template: '/finance/api/v1/commission-rates',
+    allowed: ['admin'],
+    path: () => '/finance/api/v1/commission-rates',
+    body: (s) => ({ anchorId: s.anchorId, rate: '0.6000', effectiveFrom: new Date(Date.now() + 86_400_000).toISOString() }),
+    ownId: ownAnchor,
+  },
+  { method: 'get', template: '/finance/api/v1/balances/{anchorId}', allowed: ['admin', 'anchor'], path: (s) => `/finance/api/v1/balances/${s.anchorId}`, ownId: ownAnchor },
 ];
 
 const key = (method: string, template: string) => `${method.toUpperCase()} ${template}`;
@@ -69,11 +124,15 @@ const key = (method: string, template: string) => `${method.toUpperCase()} ${tem
 /** What a rejected call must leave untouched: row counts, plus the stage rooms' states. */
 async function snapshot(s: Stage) {
   const counts: Record<string, number> = {};
-  for (const table of ['anchor', 'live_room', 'live_session', 'audience', 'recharge']) {
+  for (const table of ['anchor', 'live_room', 'live_session', 'audience', 'recharge', 'live_room_applied_reward']) {
     const row = await t.db1(table).count({ n: '*' }).first();
     counts[table] = Number(row?.['n']);
   }
   const pending = await t.db1('recharge').where({ sync_status: 'PENDING' }).count({ n: '*' }).first();
+  for (const table of ['commission_rate', 'anchor_balance', 'balance_ledger', 'settlement', 'settlement_detail']) {
+    const row = await t.db2(table).count({ n: '*' }).first();
+    counts[`db2.${table}`] = Number(row?.['n']);
+  }
   const rooms = await t.db1('live_room').whereIn('id', [s.idleRoomId, s.liveRoomId]).orderBy('id').select('id', 'status', 'current_session_id');
   return { counts, pendingSync: Number(pending?.['n']), rooms };
 }
@@ -213,11 +272,12 @@ describe('403 FORBIDDEN on someone else\'s id', () => {
     expect(before.rooms.map((r: { status: string }) => r.status)).toEqual(['IDLE', 'LIVE']);
   });
 
-  it('when a viewer reads another viewer, then 403; its own, then 200', async () => {
+  it('when a viewer reads another viewer or their consumption, then 403; its own, then 200', async () => {
     const s = await stage();
     const otherViewerId = await createViewer(t, 'Other viewer');
     const viewer = await t.auth('audience', s.viewerId);
     expectProblem(await t.http.get(`/audience/api/v1/audiences/${otherViewerId}`).set('Authorization', viewer), 403, 'FORBIDDEN', 'viewer');
+    expectProblem(await t.http.get(`/audience/api/v1/audiences/${otherViewerId}/consumption`).set('Authorization', viewer), 403, 'FORBIDDEN', 'consumption');
     const own = await t.http.get(`/audience/api/v1/audiences/${s.viewerId}`).set('Authorization', viewer).expect(200);
     expect(own.body.audienceId).toBe(s.viewerId);
   });

@@ -240,4 +240,21 @@ describe('metrics', () => {
     expect(sample(text, 'http_problems_total', { code: 'ROUTE_NOT_FOUND', status: '404' })).toBe(before + 1);
     expect(text).not.toContain('/not-here/');
   });
+
+  it('when a viewer is rate limited, then the 429 RATE_LIMITED problem is counted in http_problems_total too', async () => {
+    const limited = await createTestPlatform({ RATE_LIMIT_PER_MINUTE: '1' });
+    try {
+      const viewer = await limited.auth('audience', 700_000_000 + Math.floor(Math.random() * 99_999_999));
+      const first = await limited.http.post('/audience/api/v1/recharge').set('Authorization', viewer).send({});
+      expectProblem(first, 400, 'VALIDATION_FAILED');
+      const second = await limited.http.post('/audience/api/v1/recharge').set('Authorization', viewer).send({});
+      expectProblem(second, 429, 'RATE_LIMITED');
+      const text = await metricsText(limited);
+      expect(sample(text, 'http_problems_total', { code: 'VALIDATION_FAILED', status: '400' })).toBe(1);
+      // Every problem+json answer is counted by its code (STYLE rule 3; the metric's own help text).
+      expect(sample(text, 'http_problems_total', { code: 'RATE_LIMITED', status: '429' })).toBe(1);
+    } finally {
+      await limited.close();
+    }
+  });
 });

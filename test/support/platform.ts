@@ -4,7 +4,7 @@ import { loadConfig, type Environment } from '../../src/shared/config';
 import type { Role } from '../../src/shared/http/auth';
 import { createLogger } from '../../src/shared/logger';
 import type { Clock } from '../../src/shared/module';
-import { createPlatform, type Platform } from '../../src/platform';
+import { createPlatform, type Platform, type PlatformOptions } from '../../src/platform';
 import { workerDatabaseUrl, workerRedisUrl } from './environment';
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789-0123456789-abcdef';
@@ -27,15 +27,23 @@ export function testEnvironment(overrides: Environment = {}): Environment {
     LOG_LEVEL: 'silent',
     AUTO_MIGRATE: 'false',
     CRON_ENABLED: 'false',
+    RATE_LIMIT_PER_MINUTE: '0',
     ...overrides,
   };
 }
 
-export async function createTestPlatform(overrides: Environment = {}, options: { clock?: Clock; logLines?: string[] } = {}): Promise<TestPlatform> {
+export async function createTestPlatform(
+  overrides: Environment = {},
+  options: { clock?: Clock; logLines?: string[]; anchorClientDecorator?: PlatformOptions['anchorClientDecorator'] } = {},
+): Promise<TestPlatform> {
   const config = loadConfig(testEnvironment(overrides));
   const lines = options.logLines;
   const logger = lines ? createLogger('debug', { write: (line: string) => lines.push(line) }) : createLogger(config.logLevel);
-  const platform = await createPlatform(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });
+  const platform = await createPlatform(config, {
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.anchorClientDecorator ? { anchorClientDecorator: options.anchorClientDecorator } : {}),
+  });
   const token = (role: Role, id = 1) => platform.tokens.sign({ role, id }, 3600);
   return Object.assign(platform, {
     http: request(platform.app),
@@ -62,6 +70,16 @@ export async function createViewer(t: TestPlatform, nickname = 'Bob'): Promise<n
 
 export async function startRoom(t: TestPlatform, roomId: number): Promise<void> {
   await t.http.post(`/anchor/api/v1/live-rooms/${roomId}/start`).set('Authorization', await t.auth('admin')).expect(200);
+}
+
+/** An anchor with a LIVE room and `viewers` viewers: the usual stage for a reward test. */
+export async function liveStage(t: TestPlatform, viewers = 1): Promise<{ anchorId: number; roomId: number; viewerIds: number[] }> {
+  const anchorId = await createAnchor(t);
+  const roomId = await createRoom(t, anchorId);
+  await startRoom(t, roomId);
+  const viewerIds: number[] = [];
+  for (let i = 0; i < viewers; i += 1) viewerIds.push(await createViewer(t, `viewer-${i}`));
+  return { anchorId, roomId, viewerIds };
 }
 
 let traceCounter = 0;

@@ -126,6 +126,9 @@ describe('loadConfig validation', () => {
     ['MAX_REWARD_AMOUNT', { MAX_REWARD_AMOUNT: '100.001' }],
     ['NODE_ENV', { NODE_ENV: 'staging' }],
     ['AUTO_MIGRATE', { AUTO_MIGRATE: 'maybe' }],
+    ['SYNC_CRON', { SYNC_CRON: 'every five minutes' }],
+    ['REALTIME_FLUSH_CRON', { REALTIME_FLUSH_CRON: '61 * * * *' }],
+    ['SYNC_BATCH_SIZE', { SYNC_BATCH_SIZE: '5000' }],
   ])('when %s is invalid (%j), then a ConfigError names that variable', (variable, environment) => {
     const error = configErrorFor(environment);
 
@@ -143,6 +146,7 @@ describe('loadConfig validation', () => {
   it.each([
     ['PORT', '   '],
     ['DB_POOL_MAX', '   '],
+    ['RATE_LIMIT_PER_MINUTE', '  '],
     ['PORT', '8e3'],
     ['DB_ACQUIRE_TIMEOUT_MS', '2000.5'],
   ])('when %s is %j, then a ConfigError names it instead of reading a number', (variable, value) => {

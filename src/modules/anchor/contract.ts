@@ -1,7 +1,7 @@
 /**
  * The anchor module's published face. Other modules depend on this interface only; `main.ts`
  * injects the in-process adapter today and an HTTP adapter once the module runs on its own.
- * Mirrors: GET /anchor/api/v1/live-rooms/{liveRoomId}.
+ * Mirrors the anchor and live-room reads and POST /anchor/api/v1/live-rooms/realtime/reward.
  */
 
 export type AnchorStatus = 'ACTIVE' | 'DISABLED';
@@ -30,7 +30,50 @@ export interface LiveRoomDto {
 /** Error codes this contract may answer with (as AppError codes, the same in-process and over HTTP). */
 export const ANCHOR_ERROR_CODES = ['ANCHOR_NOT_FOUND', 'LIVE_ROOM_NOT_FOUND', 'ACCOUNT_DISABLED', 'INVALID_STATE'] as const;
 
+/** What the audience module needs to accept a reward for a room. */
+export interface RewardTargetDto {
+  liveRoomId: number;
+  anchorId: number;
+  status: LiveRoomStatus;
+  anchorStatus: AnchorStatus;
+  currentSessionId: number | null;
+}
+
+export interface ApplyRewardCommand {
+  rechargeId: number;
+  traceId: string;
+  liveRoomId: number;
+  audienceId: number;
+  amountFen: number;
+}
+
+export interface RealtimeFiguresDto {
+  liveRoomId: number;
+  /** All rewards ever applied to the room, in fen. */
+  totalEarningsFen: number;
+  rechargeCount: number;
+  /** True when Redis was unusable and the figures went straight to the database. */
+  degraded: boolean;
+}
+
+/** A room's figures as a reader sees them: DB1 plus what Redis holds on top. Mirrors GET /live-rooms/{id}/realtime. */
+export interface RealtimeViewDto {
+  liveRoomId: number;
+  anchorId: number;
+  status: LiveRoomStatus;
+  totalEarningsFen: number;
+  rechargeCount: number;
+  updatedAt: string;
+  source: 'redis' | 'db';
+}
+
 export interface AnchorServiceClient {
+  /** The anchor, or null when there is none with this id. Mirrors GET /anchor/api/v1/anchors/{anchorId}. */
+  getAnchor(anchorId: number): Promise<AnchorDto | null>;
   /** The live room, or null when there is none with this id. */
   getLiveRoom(liveRoomId: number): Promise<LiveRoomDto | null>;
+  /** Rooms by id for reward validation, in one query for many; unknown ids are simply absent. */
+  getRewardTargets(liveRoomIds: readonly number[]): Promise<RewardTargetDto[]>;
+  /** Adds a reward to the room's realtime figures; idempotent per rechargeId. Mirrors POST /live-rooms/realtime/reward. */
+  applyReward(command: ApplyRewardCommand): Promise<RealtimeFiguresDto>;
 }

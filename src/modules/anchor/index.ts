@@ -1,32 +1,56 @@
+import type { Registry } from 'prom-client';
 import type { Db } from '../../shared/db/knex';
+import type { Logger } from '../../shared/logger';
 import type { Clock, ModuleSurface } from '../../shared/module';
+import type { RedisHandle } from '../../shared/redis';
 import { anchorRoutes } from './anchors/anchors.routes';
 import { createAnchorsService } from './anchors/anchors.service';
 import { createInProcessAnchorClient } from './client/in-process';
 import type { AnchorServiceClient } from './contract';
 import { liveRoomRoutes } from './live-rooms/live-rooms.routes';
 import { createLiveRoomsService } from './live-rooms/live-rooms.service';
+import { createRealtimeMetrics } from './realtime/realtime.metrics';
+import { realtimeRoutes } from './realtime/realtime.routes';
+import { createRealtimeService } from './realtime/realtime.service';
 
 export type { AnchorServiceClient } from './contract';
 
 export interface AnchorModuleDeps {
   db1: Db;
+  redis: RedisHandle;
   clock: Clock;
+  logger: Logger;
+  registry: Registry;
+  settings: { redisKeyPrefix: string; flushThreshold: number; flushCron: string };
 }
 
 export interface AnchorModule extends ModuleSurface {
   client: AnchorServiceClient;
+  /** Folds every pending realtime delta into DB1 (the flush job; also the CLI). */
+  flushRealtime(): Promise<{ rooms: number }>;
 }
 
-/** Anchors, live rooms and their sessions (DB1). */
+/** Anchors, live rooms and their sessions, and the rooms' realtime figures (DB1 + Redis). */
 export function createAnchorModule(deps: AnchorModuleDeps): AnchorModule {
+  const { settings } = deps;
+  const realtime = createRealtimeService({
+    db: deps.db1,
+    redis: deps.redis,
+    keyPrefix: settings.redisKeyPrefix,
+    clock: deps.clock,
+    logger: deps.logger.child({ module: 'anchor' }),
+    metrics: createRealtimeMetrics(deps.registry),
+    settings: { flushThreshold: settings.flushThreshold },
+  });
   const anchors = createAnchorsService({ db: deps.db1, clock: deps.clock });
-  const rooms = createLiveRoomsService({ db: deps.db1, clock: deps.clock });
+  const rooms = createLiveRoomsService({ db: deps.db1, clock: deps.clock, onRoomChanged: (id) => realtime.forgetCachedRoom(id) });
   return {
     name: 'anchor',
-    routes: [{ prefix: '/anchor/api/v1', tag: 'anchor', routes: [...anchorRoutes(anchors), ...liveRoomRoutes(rooms)] }],
+    // Realtime first: `/live-rooms/realtime` must not be read as a room id.
+    routes: [{ prefix: '/anchor/api/v1', tag: 'anchor', routes: [...anchorRoutes(anchors), ...realtimeRoutes(realtime), ...liveRoomRoutes(rooms)] }],
     health: { path: '/anchor/actuator/health', requires: ['db1'] },
-    jobs: [],
-    client: createInProcessAnchorClient(rooms),
+    jobs: [{ name: 'realtime-flush', schedule: settings.flushCron, run: async () => void (await realtime.flushAll()) }],
+    client: createInProcessAnchorClient(anchors, rooms, realtime),
+    flushRealtime: () => realtime.flushAll(),
   };
 }

@@ -1,14 +1,45 @@
-import type { ModuleSurface } from '../../shared/module';
+import type { Db } from '../../shared/db/knex';
+import type { Logger } from '../../shared/logger';
+import { parseRateToBasisPoints } from '../../shared/money';
+import type { Clock, ModuleSurface } from '../../shared/module';
+import type { AnchorServiceClient } from '../anchor/contract';
+import { balanceRoutes } from './balances/balances.routes';
+import { createBalancesService } from './balances/balances.service';
+import { createInProcessFinanceClient } from './client/in-process';
+import { commissionRoutes } from './commission/commission.routes';
+import { createCommissionService } from './commission/commission.service';
+import type { FinanceServiceClient } from './contract';
+import { settlementRoutes } from './settlement/settlement.routes';
+import { createSettlementService } from './settlement/settlement.service';
 
-/**
- * Commission rates, settlement, anchor balances and withdrawals (DB2). Its tables are created by
- * migrations/db2; the endpoints arrive with the reward flow.
- */
-export function createFinanceModule(): ModuleSurface {
+export type { FinanceServiceClient } from './contract';
+
+export interface FinanceModuleDeps {
+  db2: Db;
+  clock: Clock;
+  logger: Logger;
+  /** The anchor module, for "does this anchor exist" (through its contract only). */
+  anchors: Pick<AnchorServiceClient, 'getAnchor'>;
+  settings: { defaultCommissionRate: string };
+}
+
+export interface FinanceModule extends ModuleSurface {
+  client: FinanceServiceClient;
+}
+
+/** Commission rates, settlement, anchor balances and their journal (DB2). */
+export function createFinanceModule(deps: FinanceModuleDeps): FinanceModule {
+  const defaultRateBp = parseRateToBasisPoints(deps.settings.defaultCommissionRate);
+  if (defaultRateBp === null) throw new Error(`invalid default commission rate ${deps.settings.defaultCommissionRate}`);
+  const logger = deps.logger.child({ module: 'finance' });
+  const settlement = createSettlementService({ db: deps.db2, clock: deps.clock, logger, defaultRateBp });
+  const commission = createCommissionService({ db: deps.db2, clock: deps.clock, anchors: deps.anchors });
+  const balances = createBalancesService({ db: deps.db2, anchors: deps.anchors });
   return {
     name: 'finance',
-    routes: [],
+    routes: [{ prefix: '/finance/api/v1', tag: 'finance', routes: [...settlementRoutes(settlement), ...commissionRoutes(commission), ...balanceRoutes(balances)] }],
     health: { path: '/finance/actuator/health', requires: ['db2'] },
     jobs: [],
+    client: createInProcessFinanceClient(settlement),
   };
 }

@@ -39,6 +39,8 @@ export interface RouteSpec<P extends z.ZodObject | undefined, Q extends z.ZodObj
   query?: Q;
   body?: B;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /** Runs after authentication, before validation (e.g. a rate limiter keyed by the caller). */
+  middleware?: RequestHandler[];
   handle(ctx: RouteContext<Out<P>, Out<Q>, Out<B>>): Promise<RouteResult | void>;
 }
 
@@ -122,8 +124,20 @@ function authenticate(spec: AnyRoute, tokens: TokenService): (req: Request) => P
   };
 }
 
-function handlerFor(spec: AnyRoute, tokens: TokenService): RequestHandler {
+/** Verifies the caller and keeps it in `res.locals.principal` for the route's own middleware. */
+function authenticationFor(spec: AnyRoute, tokens: TokenService): RequestHandler {
   const authenticateCaller = authenticate(spec, tokens);
+  return async (req, res, next) => {
+    res.locals['principal'] = await authenticateCaller(req);
+    next();
+  };
+}
+
+export function principalOf(res: Response): Principal | null {
+  return (res.locals['principal'] as Principal | null | undefined) ?? null;
+}
+
+function handlerFor(spec: AnyRoute): RequestHandler {
   return (req, res) => {
     // Body parsing runs on stream callbacks that lose AsyncLocalStorage; re-enter the request's trace.
     const traceId = typeof res.locals['traceId'] === 'string' ? res.locals['traceId'] : generateTraceId();
@@ -131,7 +145,7 @@ function handlerFor(spec: AnyRoute, tokens: TokenService): RequestHandler {
   };
 
   async function handle(req: Request, res: Response): Promise<void> {
-    const principal = await authenticateCaller(req);
+    const principal = principalOf(res);
     const problems: FieldProblem[] = [];
     const params = parsePart(spec.params, req.params, undefined, problems);
     const query = parsePart(spec.query, req.query, undefined, problems);
@@ -185,7 +199,7 @@ export function mountRouteGroup(app: Express, group: RouteGroup, options: MountO
     };
     const chain: RequestHandler[] = [markRoute];
     if (spec.body) chain.push(readBody);
-    chain.push(handlerFor(spec, options.tokens));
+    chain.push(authenticationFor(spec, options.tokens), ...(spec.middleware ?? []), handlerFor(spec));
     app[spec.method](toExpressPath(fullPath), ...chain);
     options.table.add(spec.method, fullPath);
     registerDocumentation(spec, fullPath, group.tag, options.openapi);

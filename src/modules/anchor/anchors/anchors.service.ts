@@ -31,6 +31,11 @@ export function createAnchorsService(deps: { db: Db; clock: Clock }) {
       return toAnchorDto(row);
     },
 
+    async findAnchor(anchorId: number): Promise<AnchorDto | null> {
+      const row = await findAnchor(db, anchorId);
+      return row ? toAnchorDto(row) : null;
+    },
+
     async getAnchor(principal: Principal | null, anchorId: number): Promise<AnchorDto> {
       assertMayActFor(principal, { anchorId });
       const row = await findAnchor(db, anchorId);

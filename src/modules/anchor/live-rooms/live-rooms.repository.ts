@@ -57,3 +57,21 @@ export async function closeSession(db: Db, args: { liveRoomId: number; sessionId
   }
   await db('live_room').where({ id: args.liveRoomId }).update({ status: 'IDLE', current_session_id: null, updated_at: at });
 }
+
+export interface RewardTargetRow {
+  id: number;
+  anchor_id: number;
+  status: LiveRoomStatus;
+  current_session_id: number | null;
+  anchor_status: string;
+}
+
+/** Rooms with their anchor's status, for judging rewards: one query for many rooms. */
+export async function findRewardTargets(db: Db, ids: readonly number[]): Promise<RewardTargetRow[]> {
+  if (ids.length === 0) return [];
+  return db('live_room as l')
+    .join('anchor as a', 'a.id', 'l.anchor_id')
+    .select('l.id', 'l.anchor_id', 'l.status', 'l.current_session_id', 'a.status as anchor_status')
+    .whereIn('l.id', [...new Set(ids)])
+    .whereNull('a.deleted_at') as Promise<RewardTargetRow[]>;
+}

@@ -5,8 +5,8 @@ import { assertMayActFor, type Principal } from '../../../shared/http/auth';
 import type { Clock } from '../../../shared/module';
 import { findAnchor } from '../anchors/anchors.repository';
 import { anchorNotFound } from '../anchors/anchors.service';
-import type { LiveRoomDto } from '../contract';
-import { closeSession, findLiveRoom, insertLiveRoom, openSession, type LiveRoomRow } from './live-rooms.repository';
+import type { AnchorStatus, LiveRoomDto, RewardTargetDto } from '../contract';
+import { closeSession, findLiveRoom, findRewardTargets, insertLiveRoom, openSession, type LiveRoomRow } from './live-rooms.repository';
 
 export function toLiveRoomDto(row: LiveRoomRow): LiveRoomDto {
   return {
@@ -29,8 +29,18 @@ function accountDisabled(): AppError {
   return new AppError('ACCOUNT_DISABLED', 403, 'The anchor account is disabled.');
 }
 
-export function createLiveRoomsService(deps: { db: Db; clock: Clock }) {
+export interface LiveRoomsServiceDeps {
+  db: Db;
+  clock: Clock;
+  /** Called after a committed state change (start/stop), e.g. to drop cached realtime copies. */
+  onRoomChanged?: (liveRoomId: number) => Promise<void>;
+}
+
+export function createLiveRoomsService(deps: LiveRoomsServiceDeps) {
   const { db, clock } = deps;
+  const roomChanged = async (id: number) => {
+    await deps.onRoomChanged?.(id);
+  };
 
   async function reload(trxOrDb: Db, id: number): Promise<LiveRoomDto> {
     const row = await findLiveRoom(trxOrDb, id);
@@ -77,6 +87,9 @@ export function createLiveRoomsService(deps: { db: Db; clock: Clock }) {
         if (!anchor || anchor.status !== 'ACTIVE') throw accountDisabled();
         await openSession(trx, { liveRoomId: id, anchorId: room.anchor_id, now: clock() });
         return reload(trx, id);
+      }).then(async (dto) => {
+        await roomChanged(id);
+        return dto;
       });
     },
 
@@ -88,7 +101,20 @@ export function createLiveRoomsService(deps: { db: Db; clock: Clock }) {
         if (room.status === 'CLOSED') throw AppError.conflict('INVALID_STATE', 'The live room is closed.');
         await closeSession(trx, { liveRoomId: id, sessionId: room.current_session_id, now: clock() });
         return reload(trx, id);
+      }).then(async (dto) => {
+        await roomChanged(id);
+        return dto;
       });
+    },
+
+    async getRewardTargets(ids: readonly number[]): Promise<RewardTargetDto[]> {
+      return (await findRewardTargets(db, ids)).map((row) => ({
+        liveRoomId: row.id,
+        anchorId: row.anchor_id,
+        status: row.status,
+        anchorStatus: row.anchor_status as AnchorStatus,
+        currentSessionId: row.current_session_id,
+      }));
     },
   };
 }

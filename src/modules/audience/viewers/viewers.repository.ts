@@ -21,3 +21,14 @@ export async function insertAudience(db: Db, args: { nickname: string; now: Date
 export async function findAudience(db: Db, id: number): Promise<AudienceRow | undefined> {
   return db<AudienceRow>('audience').select(...COLUMNS).where({ id }).first();
 }
+
+export interface ConsumptionRow {
+  id: number;
+  total_amount: number;
+  reward_count: number;
+  last_reward_at: string | null;
+}
+
+export async function findConsumption(db: Db, id: number): Promise<ConsumptionRow | undefined> {
+  return db<ConsumptionRow>('audience').select('id', 'total_amount', 'reward_count', 'last_reward_at').where({ id }).first();
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idParam, isoTime, text } from '../../../shared/http/schemas';
+import { idParam, isoTime, moneyOut, text } from '../../../shared/http/schemas';
 
 export const createAudienceBody = z.strictObject({ nickname: text(64) }).meta({ id: 'CreateAudienceRequest' });
 
@@ -14,3 +14,7 @@ export const audienceSchema = z
     updatedAt: isoTime,
   })
   .meta({ id: 'Audience' });
+
+export const consumptionSchema = z
+  .object({ audienceId: z.number().int(), totalAmount: moneyOut, rewardCount: z.number().int(), lastRewardAt: isoTime.nullable() })
+  .meta({ id: 'Consumption' });

@@ -4,7 +4,9 @@ import { AppError } from '../../../shared/http/app-error';
 import { assertMayActFor, type Principal } from '../../../shared/http/auth';
 import type { Clock } from '../../../shared/module';
 import type { AudienceDto } from '../contract';
-import { findAudience, insertAudience, type AudienceRow } from './viewers.repository';
+import { formatFen } from '../../../shared/money';
+import { isoFromDbOrNull } from '../../../shared/db/time';
+import { findAudience, findConsumption, insertAudience, type AudienceRow } from './viewers.repository';
 
 export function toAudienceDto(row: AudienceRow): AudienceDto {
   return {
@@ -29,6 +31,18 @@ export function createViewersService(deps: { db: Db; clock: Clock }) {
     async getAudience(audienceId: number): Promise<AudienceDto | null> {
       const row = await findAudience(db, audienceId);
       return row ? toAudienceDto(row) : null;
+    },
+
+    async getConsumption(principal: Principal | null, audienceId: number) {
+      assertMayActFor(principal, { audienceId });
+      const row = await findConsumption(db, audienceId);
+      if (!row) throw AppError.notFound('AUDIENCE_NOT_FOUND', `There is no viewer ${audienceId}.`);
+      return {
+        audienceId: row.id,
+        totalAmount: formatFen(row.total_amount),
+        rewardCount: row.reward_count,
+        lastRewardAt: isoFromDbOrNull(row.last_reward_at),
+      };
     },
 
     async getAudienceAs(principal: Principal | null, audienceId: number): Promise<AudienceDto> {

@@ -1,0 +1,191 @@
+/**
+ * `npm run bench`: builds the service, starts it against MariaDB + Redis (databases of its own),
+ * seeds anchors, live rooms and viewers, drives POST /recharge with autocannon at 64 and 256
+ * connections and the batch endpoint, measures a bare express hello-world in the same run, checks
+ * every 2xx reward was stored exactly once, and prints JSON.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import autocannon from 'autocannon';
+import knex from 'knex';
+import { createDb, mysqlConnection, parseMysqlUrl } from '../src/shared/db/knex';
+import { migrateToLatest } from '../src/shared/db/migrate';
+import { createTokenService } from '../src/shared/http/auth';
+import { db1Migrations } from '../migrations/db1';
+import { db2Migrations } from '../migrations/db2';
+
+const ROOT = resolve(__dirname, '..');
+const MYSQL = process.env['BENCH_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306';
+const REDIS = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379/14';
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const SECRET = 'bench-secret-0123456789-0123456789-0123';
+const ROOMS = 20;
+const VIEWERS = 2000;
+
+async function freshDatabase(name: string, migrations: typeof db1Migrations): Promise<string> {
+  const url = `${MYSQL}/${name}`;
+  const admin = knex({ client: 'mysql2', connection: mysqlConnection(parseMysqlUrl(url), false), pool: { min: 0, max: 1 } });
+  await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``);
+  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.destroy();
+  const db = createDb(url, { poolMax: 1, acquireTimeoutMs: 5000 });
+  await migrateToLatest(db, migrations);
+  await db.destroy();
+  return url;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Starts a node process on a free port and waits until `readyPath` answers 200. */
+async function start(command: string[], env: Record<string, string>, readyPath: string): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, command, { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}${readyPath}`)).ok) return { child, port };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${command.join(' ')} did not become ready`);
+}
+
+async function post(base: string, path: string, token: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path} -> ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+interface Figures {
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  total2xx: number;
+}
+
+function figures(result: autocannon.Result): Figures {
+  return {
+    requestsPerSec: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    total2xx: result['2xx'],
+  };
+}
+
+function run(options: autocannon.Options): Promise<autocannon.Result> {
+  return autocannon({ duration: SECONDS, ...options });
+}
+
+let sequence = 0;
+function rewardBody(roomIds: number[], viewerIds: number[]) {
+  sequence += 1;
+  return {
+    traceId: `BENCH-${process.pid}-${sequence}`,
+    audienceId: viewerIds[sequence % viewerIds.length],
+    liveRoomId: roomIds[sequence % roomIds.length],
+    amount: `${1 + (sequence % 500)}.${String(sequence % 100).padStart(2, '0')}`,
+  };
+}
+
+async function main(): Promise<void> {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  const db1 = await freshDatabase('tipping_bench_db1', db1Migrations);
+  const db2 = await freshDatabase('tipping_bench_db2', db2Migrations);
+  const redisDb = new URL(REDIS);
+  execFileSync('redis-cli', ['-h', redisDb.hostname, '-p', redisDb.port || '6379', '-n', redisDb.pathname.slice(1) || '0', 'FLUSHDB']);
+
+  const service = await start(['dist/src/main.js'], {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    DB1_URL: db1,
+    DB2_URL: db2,
+    REDIS_URL: REDIS,
+    JWT_SECRET: SECRET,
+    LOG_LEVEL: 'warn',
+    CRON_ENABLED: 'false',
+    RATE_LIMIT_PER_MINUTE: '0',
+    DB_POOL_MAX: process.env['BENCH_POOL'] ?? '20',
+  }, '/health');
+  const hello = await start(['--import', 'tsx', 'bench/hello-server.ts'], {}, '/hello');
+  const base = `http://127.0.0.1:${service.port}`;
+
+  try {
+    const tokens = createTokenService(SECRET);
+    const admin = await tokens.sign({ role: 'admin', id: 1 }, 3600);
+    const serviceToken = await tokens.sign({ role: 'service', id: 1 }, 3600);
+    const roomIds: number[] = [];
+    for (let i = 0; i < ROOMS; i += 1) {
+      const anchor = await post(base, '/anchor/api/v1/anchors', admin, { name: `bench-anchor-${i}` });
+      const room = await post(base, '/anchor/api/v1/live-rooms', admin, { anchorId: anchor['anchorId'], title: `bench room ${i}` });
+      await post(base, `/anchor/api/v1/live-rooms/${String(room['liveRoomId'])}/start`, admin, {});
+      roomIds.push(room['liveRoomId'] as number);
+    }
+    const viewerIds: number[] = [];
+    for (let i = 0; i < VIEWERS; i += 1) viewerIds.push((await post(base, '/audience/api/v1/audiences', admin, { nickname: `bench-viewer-${i}` }))['audienceId'] as number);
+
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${serviceToken}` };
+    const single = (connections: number) =>
+      run({
+        url: `${base}/audience/api/v1/recharge`,
+        connections,
+        method: 'POST',
+        headers,
+        requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(rewardBody(roomIds, viewerIds)) }) }],
+      });
+
+    const helloResult = await run({ url: `http://127.0.0.1:${hello.port}/hello`, connections: 64 });
+    const warm = await run({ url: `${base}/audience/api/v1/recharge`, connections: 16, duration: 3, method: 'POST', headers, requests: [{ setupRequest: (r) => ({ ...r, body: JSON.stringify(rewardBody(roomIds, viewerIds)) }) }] });
+    const c64 = await single(64);
+    const c256 = await single(256);
+    const BATCH = 50;
+    const batch = await run({
+      url: `${base}/audience/api/v1/recharge/batch`,
+      connections: 16,
+      method: 'POST',
+      headers,
+      requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ items: Array.from({ length: BATCH }, () => rewardBody(roomIds, viewerIds)) }) }) }],
+    });
+
+    // Exactly once: every 2xx answer is one stored reward, and realtime equals the stored sum.
+    const check = createDb(db1, { poolMax: 1, acquireTimeoutMs: 5000 });
+    const stored = Number(((await check('recharge').count({ n: '*' }).first()) as { n: number }).n);
+    await check.destroy();
+    const expectedStored = warm['2xx'] + c64['2xx'] + c256['2xx'] + batch['2xx'] * BATCH;
+
+    const helloFigures = figures(helloResult);
+    const single64 = figures(c64);
+    const report = {
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, seconds: SECONDS },
+      hello64: helloFigures,
+      reward64: { ...single64, ratioToHello: Number((single64.requestsPerSec / helloFigures.requestsPerSec).toFixed(3)) },
+      reward256: figures(c256),
+      batch16x50: { ...figures(batch), rewardsPerSec: Math.round(batch.requests.average * BATCH) },
+      exactlyOnce: { expectedStored, stored, ok: expectedStored === stored },
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    service.child.kill('SIGTERM');
+    hello.child.kill('SIGTERM');
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+import { Counter, type Registry } from 'prom-client';
+
+/** The anchor side of the seed's indicators: Redis cache hits for realtime figures, and how rewards were applied. */
+export interface RealtimeMetrics {
+  /** A realtime read or write that found the room's cached figures in Redis (hit) or had to read DB1 (miss). */
+  cache: Counter<'result'>;
+  applied: Counter<'path' | 'outcome'>;
+  flushes: Counter;
+}
+
+export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
+  return {
+    cache: new Counter({
+      name: 'redis_cache_requests_total',
+      help: 'Realtime figure lookups by result: hit (served from Redis) or miss (DB1 read, then cached).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    applied: new Counter({
+      name: 'realtime_rewards_total',
+      help: 'Reward notifications applied to realtime figures, by path (redis, db) and outcome (applied, duplicate).',
+      labelNames: ['path', 'outcome'],
+      registers: [registry],
+    }),
+    flushes: new Counter({
+      name: 'realtime_flushes_total',
+      help: 'Pending Redis deltas folded into live_room_realtime.',
+      registers: [registry],
+    }),
+  };
+}

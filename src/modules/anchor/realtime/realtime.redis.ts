@@ -1,0 +1,237 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * The Redis side of a room's realtime figures. Every key of a room carries the room id as a
+ * Redis Cluster hash tag (`{789}`), so one Lua script may touch them all atomically.
+ *
+ *   live:room:earnings:{id}        pending delta of earnings (fen) not yet flushed to DB1
+ *   live:room:recharge_count:{id}  pending delta of the reward count
+ *   live:room:pending_ids:{id}     rechargeId -> amount of that pending delta (exactly-once + flush)
+ *   live:room:flushing:{id}        a delta being flushed: id, earnings, count (survives a crash)
+ *   live:room:flushing_ids:{id}    rechargeId -> amount of the delta being flushed
+ *   live:room:meta:{id}            last_acked flush id, updated_at (ms) of the last reward
+ *   live:room:base:{id}            a short-lived cache of the DB1 row (and the room's status)
+ */
+export function roomKeys(liveRoomId: number) {
+  const tag = `{${liveRoomId}}`;
+  return {
+    earnings: `live:room:earnings:${tag}`,
+    count: `live:room:recharge_count:${tag}`,
+    pendingIds: `live:room:pending_ids:${tag}`,
+    flushing: `live:room:flushing:${tag}`,
+    flushingIds: `live:room:flushing_ids:${tag}`,
+    meta: `live:room:meta:${tag}`,
+    base: `live:room:base:${tag}`,
+  };
+}
+
+/** Key patterns that mark a room with something to flush (for the flush cron's SCAN). */
+export const FLUSHABLE_PATTERNS = ['live:room:recharge_count:*', 'live:room:flushing:*'] as const;
+
+export function roomIdOfKey(key: string): number | null {
+  const match = /\{(\d+)\}$/.exec(key);
+  return match ? Number(match[1]) : null;
+}
+
+/** Everything a read needs, in one atomic reply. Missing values are null. */
+export interface RedisView {
+  pendingEarnings: number;
+  pendingCount: number;
+  flushing: { id: number; earnings: number; count: number } | null;
+  base: { earnings: number; count: number; flushId: number; anchorId: number; status: string; updatedAtMs: number } | null;
+  lastRewardAtMs: number | null;
+}
+
+// Returns the room's view as a flat list: pending (2), flushing (3), base (6), meta updated_at (1).
+const VIEW_LUA = `
+local function view(k)
+  local out = { redis.call('GET', k.earnings), redis.call('GET', k.count) }
+  for _, v in ipairs(redis.call('HMGET', k.flushing, 'id', 'earnings', 'count')) do table.insert(out, v) end
+  for _, v in ipairs(redis.call('HMGET', k.base, 'earnings', 'count', 'flush_id', 'anchor_id', 'status', 'updated_at')) do table.insert(out, v) end
+  table.insert(out, redis.call('HGET', k.meta, 'updated_at'))
+  return out
+end
+`;
+
+/** KEYS: earnings count pendingIds flushingIds meta base flushing; ARGV: rechargeId amount nowMs. */
+const APPLY_LUA = `${VIEW_LUA}
+local k = { earnings = KEYS[1], count = KEYS[2], meta = KEYS[5], base = KEYS[6], flushing = KEYS[7] }
+local fresh = 0
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 and redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 then
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+  redis.call('INCRBY', KEYS[1], ARGV[2])
+  redis.call('INCR', KEYS[2])
+  redis.call('HSET', KEYS[5], 'updated_at', ARGV[3])
+  fresh = 1
+end
+local out = view(k)
+table.insert(out, 1, fresh)
+return out
+`;
+
+/** KEYS: earnings count flushing meta base. */
+const READ_LUA = `${VIEW_LUA}
+return view({ earnings = KEYS[1], count = KEYS[2], flushing = KEYS[3], meta = KEYS[4], base = KEYS[5] })
+`;
+
+/**
+ * Caches the DB1 row unless a flush newer than that row has been acknowledged meanwhile (the row
+ * read would then be stale). KEYS: base meta; ARGV: earnings count flushId anchorId status updatedAtMs ttlMs.
+ */
+const PRIME_LUA = `
+local acked = tonumber(redis.call('HGET', KEYS[2], 'last_acked') or '0')
+if acked > tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'earnings', ARGV[1], 'count', ARGV[2], 'flush_id', ARGV[3], 'anchor_id', ARGV[4], 'status', ARGV[5], 'updated_at', ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+return 1
+`;
+
+/**
+ * Moves the pending delta aside for flushing, or returns the one a crashed flush left behind.
+ * KEYS: earnings count pendingIds flushing flushingIds; ARGV: candidate flush id. Returns {id, earnings, count} or nil.
+ */
+const SNAPSHOT_LUA = `
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  return redis.call('HMGET', KEYS[4], 'id', 'earnings', 'count')
+end
+local e = redis.call('GET', KEYS[1])
+if not e then return false end
+local c = redis.call('GET', KEYS[2]) or '0'
+redis.call('HSET', KEYS[4], 'id', ARGV[1], 'earnings', e, 'count', c)
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[5]) end
+redis.call('DEL', KEYS[1], KEYS[2])
+return { ARGV[1], e, c }
+`;
+
+/** Drops a flushed delta once DB1 holds it. KEYS: flushing flushingIds meta base; ARGV: flush id. */
+const ACK_LUA = `
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+local acked = tonumber(redis.call('HGET', KEYS[3], 'last_acked') or '0')
+if tonumber(ARGV[1]) > acked then redis.call('HSET', KEYS[3], 'last_acked', ARGV[1]) end
+return 1
+`;
+
+type Reply = Array<string | number | null>;
+type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+
+function num(value: string | number | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
+function parseView(reply: Reply, offset = 0): RedisView {
+  const at = (i: number) => reply[offset + i] ?? null;
+  const flushingId = num(at(2));
+  const baseFlushId = num(at(7));
+  return {
+    pendingEarnings: num(at(0)) ?? 0,
+    pendingCount: num(at(1)) ?? 0,
+    flushing: flushingId === null ? null : { id: flushingId, earnings: num(at(3)) ?? 0, count: num(at(4)) ?? 0 },
+    base:
+      baseFlushId === null
+        ? null
+        : {
+            earnings: num(at(5)) ?? 0,
+            count: num(at(6)) ?? 0,
+            flushId: baseFlushId,
+            anchorId: num(at(8)) ?? 0,
+            status: String(at(9) ?? ''),
+            updatedAtMs: num(at(10)) ?? 0,
+          },
+    lastRewardAtMs: num(at(11)),
+  };
+}
+
+export interface RealtimeStore {
+  apply(liveRoomId: number, rechargeId: number, amountFen: number, now: Date): Promise<{ fresh: boolean; view: RedisView }>;
+  read(liveRoomId: number): Promise<RedisView>;
+  prime(liveRoomId: number, row: { earnings: number; count: number; flushId: number; anchorId: number; status: string; updatedAtMs: number }, ttlMs: number): Promise<boolean>;
+  snapshot(liveRoomId: number, candidateId: number): Promise<{ id: number; earnings: number; count: number } | null>;
+  /** rechargeId -> amount of the delta being flushed, read in pages (HSCAN). */
+  flushingRewards(liveRoomId: number): Promise<Map<number, number>>;
+  /** The ids counted in Redis but not yet in DB1 (pending and flushing). */
+  unflushedRewardIds(liveRoomId: number): Promise<Set<number>>;
+  ack(liveRoomId: number, flushId: number): Promise<boolean>;
+  forgetBase(liveRoomId: number): Promise<void>;
+  /** Rooms with a pending or flushing delta (SCAN; bounded by the number of such rooms). */
+  roomsToFlush(): Promise<number[]>;
+}
+
+export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeStore {
+  const define = (name: string, keys: number, lua: string): ScriptFn => {
+    client.defineCommand(name, { numberOfKeys: keys, lua });
+    const fn = (client as unknown as Record<string, ScriptFn>)[name];
+    if (!fn) throw new Error(`ioredis did not define ${name}`);
+    return fn.bind(client);
+  };
+  const applyScript = define('liveRoomApplyReward', 7, APPLY_LUA);
+  const readScript = define('liveRoomReadRealtime', 5, READ_LUA);
+  const primeScript = define('liveRoomPrimeBase', 2, PRIME_LUA);
+  const snapshotScript = define('liveRoomSnapshotDelta', 5, SNAPSHOT_LUA);
+  const ackScript = define('liveRoomAckFlush', 4, ACK_LUA);
+
+  async function hashIds(key: string): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await client.hscan(key, cursor, 'COUNT', 1000);
+      for (let i = 0; i + 1 < flat.length; i += 2) out.set(Number(flat[i]), Number(flat[i + 1]));
+      cursor = next;
+    } while (cursor !== '0');
+    return out;
+  }
+
+  return {
+    async apply(liveRoomId, rechargeId, amountFen, now) {
+      const k = roomKeys(liveRoomId);
+      const reply = (await applyScript(k.earnings, k.count, k.pendingIds, k.flushingIds, k.meta, k.base, k.flushing, rechargeId, amountFen, now.getTime())) as Reply;
+      return { fresh: reply[0] === 1, view: parseView(reply, 1) };
+    },
+    async read(liveRoomId) {
+      const k = roomKeys(liveRoomId);
+      return parseView((await readScript(k.earnings, k.count, k.flushing, k.meta, k.base)) as Reply);
+    },
+    async prime(liveRoomId, row, ttlMs) {
+      const k = roomKeys(liveRoomId);
+      return (await primeScript(k.base, k.meta, row.earnings, row.count, row.flushId, row.anchorId, row.status, row.updatedAtMs, ttlMs)) === 1;
+    },
+    async snapshot(liveRoomId, candidateId) {
+      const k = roomKeys(liveRoomId);
+      const reply = (await snapshotScript(k.earnings, k.count, k.pendingIds, k.flushing, k.flushingIds, candidateId)) as Reply | null;
+      const id = num(reply?.[0]);
+      if (!reply || id === null) return null;
+      return { id, earnings: num(reply[1]) ?? 0, count: num(reply[2]) ?? 0 };
+    },
+    flushingRewards: (liveRoomId) => hashIds(roomKeys(liveRoomId).flushingIds),
+    async unflushedRewardIds(liveRoomId) {
+      const k = roomKeys(liveRoomId);
+      const [pending, flushing] = await Promise.all([hashIds(k.pendingIds), hashIds(k.flushingIds)]);
+      return new Set([...pending.keys(), ...flushing.keys()]);
+    },
+    async ack(liveRoomId, flushId) {
+      const k = roomKeys(liveRoomId);
+      return (await ackScript(k.flushing, k.flushingIds, k.meta, k.base, flushId)) === 1;
+    },
+    async forgetBase(liveRoomId) {
+      await client.del(roomKeys(liveRoomId).base);
+    },
+    async roomsToFlush() {
+      const rooms = new Set<number>();
+      for (const pattern of FLUSHABLE_PATTERNS) {
+        let cursor = '0';
+        do {
+          // SCAN's MATCH is not prefixed by ioredis; the keys it returns carry the prefix.
+          const [next, keys] = await client.scan(cursor, 'MATCH', `${keyPrefix}${pattern}`, 'COUNT', 500);
+          for (const key of keys) {
+            const id = roomIdOfKey(key);
+            if (id !== null) rooms.add(id);
+          }
+          cursor = next;
+        } while (cursor !== '0');
+      }
+      return [...rooms].sort((a, b) => a - b);
+    },
+  };
+}

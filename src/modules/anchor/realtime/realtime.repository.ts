@@ -1,0 +1,107 @@
+import { dialectOfDb, type Db } from '../../../shared/db/knex';
+import { toDbTime } from '../../../shared/db/time';
+import type { LiveRoomStatus } from '../contract';
+import { chunks } from '../../../shared/db/chunks';
+
+/** The flushed figures of a room, with what the realtime read needs of the room itself. */
+export interface RealtimeRow {
+  live_room_id: number;
+  anchor_id: number;
+  status: LiveRoomStatus;
+  total_earnings: number;
+  recharge_count: number;
+  last_flush_id: number;
+  updated_at: string;
+}
+
+export async function findRealtime(db: Db, liveRoomIds: readonly number[]): Promise<RealtimeRow[]> {
+  if (liveRoomIds.length === 0) return [];
+  return db('live_room_realtime as r')
+    .join('live_room as l', 'l.id', 'r.live_room_id')
+    .select('r.live_room_id', 'r.anchor_id', 'l.status', 'r.total_earnings', 'r.recharge_count', 'r.last_flush_id', 'r.updated_at')
+    .whereIn('r.live_room_id', [...new Set(liveRoomIds)]) as Promise<RealtimeRow[]>;
+}
+
+/** Locks the room's realtime row for the rest of the transaction (MySQL; SQLite has one writer anyway). */
+async function lockRealtime(trx: Db, liveRoomId: number): Promise<{ last_flush_id: number } | undefined> {
+  const query = trx('live_room_realtime').select('last_flush_id').where({ live_room_id: liveRoomId }).first();
+  if (dialectOfDb(trx) === 'mysql') void query.forUpdate();
+  return query as Promise<{ last_flush_id: number } | undefined>;
+}
+
+
+async function alreadyApplied(trx: Db, rechargeIds: readonly number[]): Promise<Set<number>> {
+  const found = new Set<number>();
+  for (const part of chunks(rechargeIds)) {
+    const rows = (await trx('live_room_applied_reward').select('recharge_id').whereIn('recharge_id', part)) as Array<{ recharge_id: number }>;
+    for (const row of rows) found.add(row.recharge_id);
+  }
+  return found;
+}
+
+/**
+ * Counts rewards into the room's row, each at most once ever (the journal decides). Call inside a
+ * transaction; returns what was actually added.
+ */
+export async function addRewards(
+  trx: Db,
+  args: { liveRoomId: number; rewards: ReadonlyMap<number, number>; flushId: number | null; now: Date },
+): Promise<{ earnings: number; count: number } | 'already-flushed' | 'no-room'> {
+  const locked = await lockRealtime(trx, args.liveRoomId);
+  if (!locked) return 'no-room';
+  if (args.flushId !== null && locked.last_flush_id >= args.flushId) return 'already-flushed';
+  const seen = await alreadyApplied(trx, [...args.rewards.keys()]);
+  const fresh = [...args.rewards].filter(([id]) => !seen.has(id));
+  const at = toDbTime(args.now);
+  for (const part of chunks(fresh)) {
+    await trx('live_room_applied_reward').insert(part.map(([id, amount]) => ({ recharge_id: id, live_room_id: args.liveRoomId, amount, flush_id: args.flushId, applied_at: at })));
+  }
+  const earnings = fresh.reduce((sum, [, amount]) => sum + amount, 0);
+  const update: Record<string, unknown> = {
+    total_earnings: trx.raw('total_earnings + ?', [earnings]),
+    recharge_count: trx.raw('recharge_count + ?', [fresh.length]),
+  };
+  if (fresh.length > 0) update['updated_at'] = at;
+  if (args.flushId !== null) update['last_flush_id'] = args.flushId;
+  if (fresh.length > 0 || args.flushId !== null) await trx('live_room_realtime').where({ live_room_id: args.liveRoomId }).update(update);
+  return { earnings, count: fresh.length };
+}
+
+export async function lastFlushId(db: Db, liveRoomId: number): Promise<number | null> {
+  const row = (await db('live_room_realtime').select('last_flush_id').where({ live_room_id: liveRoomId }).first()) as { last_flush_id: number } | undefined;
+  return row ? row.last_flush_id : null;
+}
+
+/** Rewards the journal holds for a room, in id order, a page at a time. */
+export async function appliedRewardIds(db: Db, liveRoomId: number, afterId: number, limit: number): Promise<number[]> {
+  const rows = (await db('live_room_applied_reward')
+    .select('recharge_id')
+    .where('live_room_id', liveRoomId)
+    .andWhere('recharge_id', '>', afterId)
+    .orderBy('recharge_id')
+    .limit(limit)) as Array<{ recharge_id: number }>;
+  return rows.map((r) => r.recharge_id);
+}
+
+/** Removes journal entries for rewards that do not exist (repair only). */
+export async function forgetApplied(trx: Db, rechargeIds: readonly number[]): Promise<void> {
+  for (const part of chunks(rechargeIds)) await trx('live_room_applied_reward').whereIn('recharge_id', part).delete();
+}
+
+/** Sets the room's row to what its journal says: the repair for a row that drifted from it. */
+export async function recomputeFromJournal(trx: Db, liveRoomId: number, now: Date): Promise<{ earnings: number; count: number }> {
+  await lockRealtime(trx, liveRoomId);
+  const sums = (await trx('live_room_applied_reward').where({ live_room_id: liveRoomId }).sum({ s: 'amount' }).count({ n: '*' }).first()) as { s: number | string | null; n: number | string };
+  const earnings = Number(sums.s ?? 0);
+  const count = Number(sums.n);
+  await trx('live_room_realtime').where({ live_room_id: liveRoomId }).update({ total_earnings: earnings, recharge_count: count, updated_at: toDbTime(now) });
+  return { earnings, count };
+}
+
+/** Every room with its flushed figures (reconciliation reads them all). */
+export async function allRealtimeRows(db: Db): Promise<RealtimeRow[]> {
+  return db('live_room_realtime as r')
+    .join('live_room as l', 'l.id', 'r.live_room_id')
+    .select('r.live_room_id', 'r.anchor_id', 'l.status', 'r.total_earnings', 'r.recharge_count', 'r.last_flush_id', 'r.updated_at')
+    .orderBy('r.live_room_id') as Promise<RealtimeRow[]>;
+}

@@ -1,0 +1,262 @@
+import type { Db } from '../../../shared/db/knex';
+import { isoFromDb, fromDbTime } from '../../../shared/db/time';
+import { retryOnConflict } from '../../../shared/db/retry';
+import { AppError } from '../../../shared/http/app-error';
+import type { Logger } from '../../../shared/logger';
+import type { Clock } from '../../../shared/module';
+import type { RedisHandle } from '../../../shared/redis';
+import type { ApplyRewardCommand, RealtimeFiguresDto, RealtimeViewDto } from '../contract';
+import type { RealtimeMetrics } from './realtime.metrics';
+import { addRewards, findRealtime, lastFlushId, type RealtimeRow } from './realtime.repository';
+import { createRealtimeStore, type RealtimeStore, type RedisView } from './realtime.redis';
+
+export interface RealtimeSettings {
+  /** A room is flushed once this many rewards are pending in Redis. */
+  flushThreshold: number;
+  /** How long the cached copy of a room's DB1 row lives in Redis. */
+  baseTtlMs?: number;
+}
+
+export interface RealtimeServiceDeps {
+  db: Db;
+  redis: RedisHandle;
+  keyPrefix: string;
+  clock: Clock;
+  logger: Logger;
+  metrics: RealtimeMetrics;
+  settings: RealtimeSettings;
+}
+
+interface Base {
+  earnings: number;
+  count: number;
+  flushId: number;
+  anchorId: number;
+  status: string;
+  updatedAtMs: number;
+}
+
+function baseOfRow(row: RealtimeRow): Base {
+  return {
+    earnings: row.total_earnings,
+    count: row.recharge_count,
+    flushId: row.last_flush_id,
+    anchorId: row.anchor_id,
+    status: row.status,
+    updatedAtMs: fromDbTime(row.updated_at).getTime(),
+  };
+}
+
+/** DB1 figures + the pending delta + a flushing delta DB1 does not hold yet. */
+function combine(base: Base, view: RedisView): { earnings: number; count: number; updatedAtMs: number } {
+  const flushing = view.flushing && view.flushing.id > base.flushId ? view.flushing : null;
+  return {
+    earnings: base.earnings + view.pendingEarnings + (flushing?.earnings ?? 0),
+    count: base.count + view.pendingCount + (flushing?.count ?? 0),
+    updatedAtMs: Math.max(base.updatedAtMs, view.lastRewardAtMs ?? 0),
+  };
+}
+
+function liveRoomNotFound(id: number): AppError {
+  return AppError.notFound('LIVE_ROOM_NOT_FOUND', `There is no live room ${id}.`);
+}
+
+/**
+ * A room's realtime figures. With Redis: each reward is one atomic Lua call adding to the room's
+ * pending delta (idempotent per rechargeId); the delta is folded into `live_room_realtime` after
+ * `flushThreshold` rewards or by the flush job. Without Redis (or when a Redis call fails): straight
+ * into DB1, through the same journal, so a reward counted both ways is still counted once.
+ */
+export function createRealtimeService(deps: RealtimeServiceDeps) {
+  const { db, redis, clock, logger, metrics } = deps;
+  const baseTtlMs = deps.settings.baseTtlMs ?? 30_000;
+  const store: RealtimeStore | null = redis.client ? createRealtimeStore(redis.client, deps.keyPrefix) : null;
+  /** Rooms known to exist (rooms are never deleted), so the hot path skips the existence query. */
+  const knownRooms = new Set<number>();
+  const flushing = new Map<number, Promise<void>>();
+
+  async function loadRow(liveRoomId: number): Promise<RealtimeRow> {
+    const [row] = await findRealtime(db, [liveRoomId]);
+    if (!row) throw liveRoomNotFound(liveRoomId);
+    if (knownRooms.size > 100_000) knownRooms.clear();
+    knownRooms.add(liveRoomId);
+    return row;
+  }
+
+  function usableStore(): RealtimeStore | null {
+    return store && redis.isUsable() ? store : null;
+  }
+
+  /** The room's base: Redis's cached copy when present (a hit), else DB1, cached for the next read. */
+  async function baseFor(s: RealtimeStore, liveRoomId: number, view: RedisView): Promise<Base> {
+    if (view.base) {
+      metrics.cache.inc({ result: 'hit' });
+      return view.base;
+    }
+    metrics.cache.inc({ result: 'miss' });
+    const base = baseOfRow(await loadRow(liveRoomId));
+    // A failed prime only costs the next read a miss.
+    await s.prime(liveRoomId, base, baseTtlMs).catch(() => false);
+    return base;
+  }
+
+  async function applyInDb(command: ApplyRewardCommand): Promise<RealtimeFiguresDto> {
+    const result = await retryOnConflict(() =>
+      db.transaction((trx) => addRewards(trx, { liveRoomId: command.liveRoomId, rewards: new Map([[command.rechargeId, command.amountFen]]), flushId: null, now: clock() })),
+    );
+    if (result === 'no-room') throw liveRoomNotFound(command.liveRoomId);
+    metrics.applied.inc({ path: 'db', outcome: result !== 'already-flushed' && result.count > 0 ? 'applied' : 'duplicate' });
+    // The cached base in Redis no longer matches DB1; drop it if Redis answers (its TTL bounds it otherwise).
+    store?.forgetBase(command.liveRoomId).catch(() => undefined);
+    const row = await loadRow(command.liveRoomId);
+    return { liveRoomId: row.live_room_id, totalEarningsFen: row.total_earnings, rechargeCount: row.recharge_count, degraded: true };
+  }
+
+  async function applyInRedis(s: RealtimeStore, command: ApplyRewardCommand): Promise<RealtimeFiguresDto> {
+    if (!knownRooms.has(command.liveRoomId)) await loadRow(command.liveRoomId);
+    const { fresh, view } = await s.apply(command.liveRoomId, command.rechargeId, command.amountFen, clock());
+    metrics.applied.inc({ path: 'redis', outcome: fresh ? 'applied' : 'duplicate' });
+    if (view.pendingCount >= deps.settings.flushThreshold) scheduleFlush(command.liveRoomId);
+    const figures = combine(await baseFor(s, command.liveRoomId, view), view);
+    return { liveRoomId: command.liveRoomId, totalEarningsFen: figures.earnings, rechargeCount: figures.count, degraded: false };
+  }
+
+  /** Moves a room's pending delta into DB1: snapshot -> one transaction -> acknowledge; safe to re-run after a crash at any step. */
+  async function flushRoom(s: RealtimeStore, liveRoomId: number): Promise<void> {
+    const last = await lastFlushId(db, liveRoomId);
+    if (last === null) {
+      logger.warn({ liveRoomId }, 'realtime delta for a room without a realtime row; left in Redis');
+      return;
+    }
+    const snap = await s.snapshot(liveRoomId, last + 1);
+    if (!snap) return;
+    if (snap.id > last) {
+      const rewards = await s.flushingRewards(liveRoomId);
+      const result = await retryOnConflict(() => db.transaction((trx) => addRewards(trx, { liveRoomId, rewards, flushId: snap.id, now: clock() })));
+      if (typeof result === 'object') {
+        metrics.flushes.inc();
+        if (result.count !== rewards.size) logger.info({ liveRoomId, flushId: snap.id, duplicates: rewards.size - result.count }, 'flush skipped rewards DB1 already counted');
+      }
+    }
+    await s.ack(liveRoomId, snap.id);
+  }
+
+  function scheduleFlush(liveRoomId: number): void {
+    if (flushing.has(liveRoomId) || !store) return;
+    const run = flushRoom(store, liveRoomId)
+      .catch((error: unknown) => logger.warn({ err: error, liveRoomId }, 'realtime flush failed; the delta stays in Redis for the next one'))
+      .finally(() => flushing.delete(liveRoomId));
+    flushing.set(liveRoomId, run);
+  }
+
+  async function readView(liveRoomId: number): Promise<RealtimeViewDto> {
+    const s = usableStore();
+    if (s) {
+      try {
+        const view = await s.read(liveRoomId);
+        const base = await baseFor(s, liveRoomId, view);
+        const figures = combine(base, view);
+        return {
+          liveRoomId,
+          anchorId: base.anchorId,
+          status: base.status as RealtimeViewDto['status'],
+          totalEarningsFen: figures.earnings,
+          rechargeCount: figures.count,
+          updatedAt: new Date(figures.updatedAtMs).toISOString(),
+          source: 'redis',
+        };
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        logger.warn({ err: error, liveRoomId }, 'redis read failed; answering from DB1');
+      }
+    }
+    const row = await loadRow(liveRoomId);
+    return {
+      liveRoomId,
+      anchorId: row.anchor_id,
+      status: row.status,
+      totalEarningsFen: row.total_earnings,
+      rechargeCount: row.recharge_count,
+      updatedAt: isoFromDb(row.updated_at),
+      source: 'db',
+    };
+  }
+
+  return {
+    /** Idempotent per rechargeId. Redis when usable; DB1 when not, or when the Redis call fails. */
+    async applyReward(command: ApplyRewardCommand): Promise<RealtimeFiguresDto> {
+      logger.info({ liveRoomId: command.liveRoomId, rechargeId: command.rechargeId, amountFen: command.amountFen }, 'reward notification received');
+      const s = usableStore();
+      let figures: RealtimeFiguresDto | null = null;
+      if (s) {
+        try {
+          figures = await applyInRedis(s, command);
+        } catch (error) {
+          if (error instanceof AppError) throw error;
+          // It may have run in Redis before the reply was lost: the journal in DB1 keeps it counted once.
+          logger.warn({ err: error, liveRoomId: command.liveRoomId }, 'redis unusable for realtime; writing to DB1');
+        }
+      }
+      figures ??= await applyInDb(command);
+      logger.info(
+        { liveRoomId: command.liveRoomId, rechargeId: command.rechargeId, source: figures.degraded ? 'db' : 'redis', key: `live:room:earnings:{${command.liveRoomId}}` },
+        'realtime figures updated',
+      );
+      return figures;
+    },
+
+    getRealtime: readView,
+
+    async getMany(liveRoomIds: readonly number[]): Promise<RealtimeViewDto[]> {
+      const views: RealtimeViewDto[] = [];
+      for (const id of liveRoomIds) {
+        try {
+          views.push(await readView(id));
+        } catch (error) {
+          if (!(error instanceof AppError && error.status === 404)) throw error;
+        }
+      }
+      return views;
+    },
+
+    /** Flushes one room now (waits for a flush already running for it). */
+    async flushRoomNow(liveRoomId: number): Promise<void> {
+      const s = usableStore();
+      if (!s) return;
+      await flushing.get(liveRoomId);
+      await flushRoom(s, liveRoomId);
+    },
+
+    /** The flush job: every room with a pending or half-done delta. */
+    async flushAll(): Promise<{ rooms: number }> {
+      const s = usableStore();
+      if (!s) return { rooms: 0 };
+      const rooms = await s.roomsToFlush();
+      for (const id of rooms) {
+        await flushing.get(id);
+        await flushRoom(s, id);
+      }
+      return { rooms: rooms.length };
+    },
+
+    /** Drops the cached base so the next read sees a changed room (status) at once. */
+    async forgetCachedRoom(liveRoomId: number): Promise<void> {
+      await usableStore()
+        ?.forgetBase(liveRoomId)
+        .catch(() => undefined);
+    },
+
+    /** Ids counted in Redis but not yet in DB1; empty without Redis. */
+    async unflushedRewardIds(liveRoomId: number): Promise<Set<number>> {
+      const s = usableStore();
+      return s ? s.unflushedRewardIds(liveRoomId) : new Set();
+    },
+
+    /** Waits for background flushes (shutdown, tests). */
+    async drain(): Promise<void> {
+      await Promise.all([...flushing.values()]);
+    },
+  };
+}
+
+export type RealtimeService = ReturnType<typeof createRealtimeService>;

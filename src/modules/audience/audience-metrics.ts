@@ -1,0 +1,50 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { CallOutcome } from '../../shared/resilience';
+
+/** The audience side of the seed's indicators: reward outcomes and latency, anchor calls, sync backlog. */
+export interface AudienceMetrics {
+  rewards: Counter<'outcome'>;
+  rewardDuration: Histogram<'endpoint'>;
+  anchorCalls: Counter<'outcome'>;
+  countAnchorCall(outcome: CallOutcome): void;
+}
+
+export function createAudienceMetrics(registry: Registry, pendingCount: () => Promise<number>): AudienceMetrics {
+  const rewards = new Counter({
+    name: 'recharge_requests_total',
+    help: 'Rewards by outcome: created, replayed, rejected (4xx), error (5xx).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const rewardDuration = new Histogram({
+    name: 'recharge_duration_seconds',
+    help: 'Time to answer a reward request (single or batch).',
+    labelNames: ['endpoint'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2],
+    registers: [registry],
+  });
+  const anchorCalls = new Counter({
+    name: 'anchor_service_calls_total',
+    help: 'Reward notifications to the anchor module: success, failure, timeout, short_circuit.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  // Refreshed on scrape, at most every 5 s: a COUNT on the (sync_status, id) index.
+  let cached = { value: 0, at: 0 };
+  new Gauge({
+    name: 'sync_queue_size',
+    help: 'Rewards stored but not yet settled by finance (PENDING or CLAIMED).',
+    registers: [registry],
+    async collect() {
+      if (Date.now() - cached.at > 5000) {
+        try {
+          cached = { value: await pendingCount(), at: Date.now() };
+        } catch {
+          // DB1 unreachable: keep the last value; health reports the outage.
+        }
+      }
+      this.set(cached.value);
+    },
+  });
+  return { rewards, rewardDuration, anchorCalls, countAnchorCall: (outcome) => anchorCalls.inc({ outcome }) };
+}

@@ -1,0 +1,194 @@
+import type { Db } from '../../../shared/db/knex';
+import { isDuplicateKey } from '../../../shared/db/failures';
+import { retryOnConflict } from '../../../shared/db/retry';
+import { AppError } from '../../../shared/http/app-error';
+import type { AnchorServiceClient, RewardTargetDto } from '../../anchor/contract';
+import {
+  addConsumption,
+  findAudienceStates,
+  findRechargesByTraceIds,
+  insertRecharges,
+  type AudienceState,
+  type NewRecharge,
+  type RechargeRow,
+} from './rewards.repository';
+import type { RewardInput } from './rewards.schemas';
+
+export type RewardOutcome =
+  | { kind: 'created'; row: RechargeRow }
+  | { kind: 'replayed'; row: RechargeRow }
+  | { kind: 'rejected'; error: AppError };
+
+interface Pending {
+  input: RewardInput;
+  receivedAt: Date;
+  resolve(outcome: RewardOutcome): void;
+  reject(error: unknown): void;
+}
+
+export interface RewardWriter {
+  /** Stores the reward exactly once (or says why not); resolves after its transaction committed. */
+  submit(input: RewardInput, receivedAt: Date): Promise<RewardOutcome>;
+}
+
+export interface RewardWriterOptions {
+  db: Db;
+  anchor: AnchorServiceClient;
+  /** Largest number of rewards in one transaction. */
+  maxBatch?: number;
+  /** Transactions in flight at once; rewards arriving meanwhile wait and share the next one. */
+  maxInFlight?: number;
+}
+
+function sameContent(row: RechargeRow, input: RewardInput): boolean {
+  return row.audience_id === input.audienceId && row.live_room_id === input.liveRoomId && row.amount === input.amount;
+}
+
+function idempotencyConflict(traceId: string): AppError {
+  return AppError.conflict('IDEMPOTENCY_CONFLICT', `traceId ${traceId} was already used for a different reward.`);
+}
+
+/** Replay (same content) or conflict (other content) for a trace id that is already stored. */
+function answerForExisting(row: RechargeRow, input: RewardInput): RewardOutcome {
+  return sameContent(row, input) ? { kind: 'replayed', row } : { kind: 'rejected', error: idempotencyConflict(input.traceId) };
+}
+
+/** The checks after idempotency, in the order API.md gives: viewer, room, account state, room LIVE. */
+function judge(input: RewardInput, viewer: AudienceState | undefined, target: RewardTargetDto | undefined): AppError | null {
+  if (!viewer) return AppError.notFound('AUDIENCE_NOT_FOUND', `There is no viewer ${input.audienceId}.`);
+  if (!target) return AppError.notFound('LIVE_ROOM_NOT_FOUND', `There is no live room ${input.liveRoomId}.`);
+  if (viewer.status !== 'ACTIVE') return new AppError('ACCOUNT_DISABLED', 403, 'The viewer account is disabled.');
+  if (target.anchorStatus !== 'ACTIVE') return new AppError('ACCOUNT_DISABLED', 403, "The room's anchor account is disabled.");
+  if (target.status !== 'LIVE') return AppError.conflict('LIVE_ROOM_NOT_LIVE', `Live room ${input.liveRoomId} is not live.`);
+  return null;
+}
+
+/**
+ * Group commit for rewards: requests that arrive while a transaction is in flight are written
+ * together in the next one (one multi-row INSERT, one consumption UPDATE), and each request is
+ * answered only after that commit. A batch that fails as a whole (a duplicate raced in from another
+ * instance, say) is retried item by item, so one bad item never fails its neighbours.
+ */
+export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
+  const { db, anchor } = options;
+  const maxBatch = options.maxBatch ?? 200;
+  const maxInFlight = options.maxInFlight ?? 4;
+  const queue: Pending[] = [];
+  let inFlight = 0;
+
+  function pump(): void {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const batch = queue.splice(0, maxBatch);
+      inFlight += 1;
+      processBatch(batch)
+        .catch((error: unknown) => batch.forEach((p) => p.reject(error)))
+        .finally(() => {
+          inFlight -= 1;
+          pump();
+        });
+    }
+  }
+
+  function submit(input: RewardInput, receivedAt: Date): Promise<RewardOutcome> {
+    return new Promise((resolve, reject) => {
+      queue.push({ input, receivedAt, resolve, reject });
+      pump();
+    });
+  }
+
+  async function processBatch(batch: Pending[]): Promise<void> {
+    // Two requests with one trace id in the same batch: the first is judged, the others follow it.
+    const leaders = new Map<string, Pending>();
+    const followers: Pending[] = [];
+    for (const pending of batch) {
+      if (leaders.has(pending.input.traceId)) followers.push(pending);
+      else leaders.set(pending.input.traceId, pending);
+    }
+    await settle([...leaders.values()]);
+    for (const follower of followers) submit(follower.input, follower.receivedAt).then(
+        (outcome) => follower.resolve(outcome),
+        (error: unknown) => follower.reject(error),
+      );
+  }
+
+  async function settle(items: Pending[]): Promise<void> {
+    const existing = new Map((await findRechargesByTraceIds(db, items.map((p) => p.input.traceId))).map((row) => [row.trace_id, row]));
+    const fresh = items.filter((p) => {
+      const row = existing.get(p.input.traceId);
+      if (row) p.resolve(answerForExisting(row, p.input));
+      return !row;
+    });
+    if (fresh.length === 0) return;
+
+    const [viewers, targets] = await Promise.all([
+      findAudienceStates(db, fresh.map((p) => p.input.audienceId)),
+      anchor.getRewardTargets([...new Set(fresh.map((p) => p.input.liveRoomId))]),
+    ]);
+    const viewerById = new Map(viewers.map((v) => [v.id, v]));
+    const targetById = new Map(targets.map((t) => [t.liveRoomId, t]));
+    const accepted: Array<{ pending: Pending; reward: NewRecharge }> = [];
+    for (const pending of fresh) {
+      const target = targetById.get(pending.input.liveRoomId);
+      const error = judge(pending.input, viewerById.get(pending.input.audienceId), target);
+      if (error || !target) {
+        pending.resolve({ kind: 'rejected', error: error ?? AppError.notFound('LIVE_ROOM_NOT_FOUND', 'No such live room.') });
+        continue;
+      }
+      accepted.push({ pending, reward: toNewRecharge(pending, target) });
+    }
+    if (accepted.length === 0) return;
+
+    try {
+      const rows = await retryOnConflict(() => db.transaction((trx) => writeRewards(trx, accepted.map((a) => a.reward))));
+      const rowByTrace = new Map(rows.map((row) => [row.trace_id, row]));
+      for (const { pending } of accepted) {
+        const row = rowByTrace.get(pending.input.traceId);
+        if (row) pending.resolve({ kind: 'created', row });
+        else pending.reject(new Error(`reward ${pending.input.traceId} missing after commit`));
+      }
+    } catch (error) {
+      if (accepted.length === 1 && !isDuplicateKey(error)) throw error;
+      await Promise.all(accepted.map((a) => settleAlone(a.pending, a.reward)));
+    }
+  }
+
+  /** One reward in its own transaction; a duplicate key means another writer stored it first. */
+  async function settleAlone(pending: Pending, reward: NewRecharge): Promise<void> {
+    try {
+      const [row] = await retryOnConflict(() => db.transaction((trx) => writeRewards(trx, [reward])));
+      if (row) pending.resolve({ kind: 'created', row });
+      else pending.reject(new Error(`reward ${reward.traceId} missing after commit`));
+    } catch (error) {
+      if (!isDuplicateKey(error)) {
+        pending.reject(error);
+        return;
+      }
+      const [row] = await findRechargesByTraceIds(db, [reward.traceId]);
+      if (row) pending.resolve(answerForExisting(row, pending.input));
+      else pending.reject(error);
+    }
+  }
+
+  return { submit };
+}
+
+async function writeRewards(trx: Db, rewards: NewRecharge[]): Promise<RechargeRow[]> {
+  const rows = await insertRecharges(trx, rewards);
+  await addConsumption(trx, rewards);
+  return rows;
+}
+
+function toNewRecharge(pending: Pending, target: RewardTargetDto): NewRecharge {
+  const { input } = pending;
+  return {
+    traceId: input.traceId,
+    audienceId: input.audienceId,
+    liveRoomId: input.liveRoomId,
+    anchorId: target.anchorId,
+    liveSessionId: target.currentSessionId,
+    amountFen: input.amount,
+    giftName: input.giftName ?? null,
+    message: input.message ?? null,
+    createdAt: pending.receivedAt,
+  };
+}

@@ -1,0 +1,139 @@
+import type { Db } from '../../../shared/db/knex';
+import { toDbTime } from '../../../shared/db/time';
+
+export interface RechargeRow {
+  id: number;
+  trace_id: string;
+  audience_id: number;
+  live_room_id: number;
+  anchor_id: number;
+  live_session_id: number | null;
+  amount: number;
+  gift_name: string | null;
+  message: string | null;
+  created_at: string;
+}
+
+export interface NewRecharge {
+  traceId: string;
+  audienceId: number;
+  liveRoomId: number;
+  anchorId: number;
+  liveSessionId: number | null;
+  amountFen: number;
+  giftName: string | null;
+  message: string | null;
+  createdAt: Date;
+}
+
+const COLUMNS = ['id', 'trace_id', 'audience_id', 'live_room_id', 'anchor_id', 'live_session_id', 'amount', 'gift_name', 'message', 'created_at'] as const;
+
+export async function findRechargesByTraceIds(db: Db, traceIds: readonly string[]): Promise<RechargeRow[]> {
+  if (traceIds.length === 0) return [];
+  return db<RechargeRow>('recharge').select(...COLUMNS).whereIn('trace_id', traceIds);
+}
+
+export async function findRecharge(db: Db, id: number): Promise<RechargeRow | undefined> {
+  return db<RechargeRow>('recharge').select(...COLUMNS).where({ id }).first();
+}
+
+/** One multi-row INSERT; returns the rows as stored (with their ids), by trace id. */
+export async function insertRecharges(db: Db, rewards: readonly NewRecharge[]): Promise<RechargeRow[]> {
+  await db('recharge').insert(
+    rewards.map((r) => ({
+      trace_id: r.traceId,
+      audience_id: r.audienceId,
+      live_room_id: r.liveRoomId,
+      anchor_id: r.anchorId,
+      live_session_id: r.liveSessionId,
+      amount: r.amountFen,
+      gift_name: r.giftName,
+      message: r.message,
+      sync_status: 'PENDING',
+      created_at: toDbTime(r.createdAt),
+    })),
+  );
+  return findRechargesByTraceIds(
+    db,
+    rewards.map((r) => r.traceId),
+  );
+}
+
+export interface AudienceState {
+  id: number;
+  status: string;
+}
+
+export async function findAudienceStates(db: Db, ids: readonly number[]): Promise<AudienceState[]> {
+  if (ids.length === 0) return [];
+  return db<AudienceState>('audience').select('id', 'status').whereIn('id', [...new Set(ids)]);
+}
+
+/**
+ * Adds each viewer's rewards of the batch to its consumption stats in ONE statement (CASE per id),
+ * touching rows in id order so concurrent batches do not deadlock each other.
+ */
+export async function addConsumption(db: Db, rewards: readonly NewRecharge[]): Promise<void> {
+  const byViewer = new Map<number, { amount: number; count: number; last: Date }>();
+  for (const r of rewards) {
+    const entry = byViewer.get(r.audienceId) ?? { amount: 0, count: 0, last: r.createdAt };
+    entry.amount += r.amountFen;
+    entry.count += 1;
+    if (r.createdAt > entry.last) entry.last = r.createdAt;
+    byViewer.set(r.audienceId, entry);
+  }
+  const ids = [...byViewer.keys()].sort((a, b) => a - b);
+  const amountCase = ids.map(() => 'WHEN ? THEN ?').join(' ');
+  const countCase = amountCase;
+  const lastCase = amountCase;
+  const amounts = ids.flatMap((id) => [id, byViewer.get(id)!.amount]);
+  const counts = ids.flatMap((id) => [id, byViewer.get(id)!.count]);
+  const lasts = ids.flatMap((id) => [id, toDbTime(byViewer.get(id)!.last)]);
+  const now = toDbTime(new Date(Math.max(...[...byViewer.values()].map((v) => v.last.getTime()))));
+  // last_reward_at never moves backwards, whatever order concurrent batches commit in.
+  await db.raw(
+    `UPDATE audience SET
+       total_amount = total_amount + CASE id ${amountCase} END,
+       reward_count = reward_count + CASE id ${countCase} END,
+       last_reward_at = CASE WHEN last_reward_at IS NULL OR last_reward_at < CASE id ${lastCase} END
+                             THEN CASE id ${lastCase} END ELSE last_reward_at END,
+       updated_at = ?
+     WHERE id IN (${ids.map(() => '?').join(', ')})`,
+    [...amounts, ...counts, ...lasts, ...lasts, now, ...ids],
+  );
+}
+
+export interface TopContributorRow {
+  audience_id: number;
+  nickname: string;
+  total_amount: number;
+  reward_count: number;
+  first_at: string;
+}
+
+/** A room's top viewers by amount since `from` (null = ever); ties go to the earlier first reward. */
+export async function topContributors(db: Db, args: { liveRoomId: number; from: Date | null; limit: number }): Promise<TopContributorRow[]> {
+  const totals = db('recharge')
+    .select('audience_id')
+    .sum({ total_amount: 'amount' })
+    .count({ reward_count: '*' })
+    .min({ first_at: 'created_at' })
+    .where('live_room_id', args.liveRoomId)
+    .groupBy('audience_id');
+  if (args.from) void totals.where('created_at', '>=', toDbTime(args.from));
+  return db
+    .select('t.audience_id', 'a.nickname', 't.total_amount', 't.reward_count', 't.first_at')
+    .from(totals.as('t'))
+    .join('audience as a', 'a.id', 't.audience_id')
+    .orderBy([
+      { column: 't.total_amount', order: 'desc' },
+      { column: 't.first_at', order: 'asc' },
+      { column: 't.audience_id', order: 'asc' },
+    ])
+    .limit(args.limit) as Promise<TopContributorRow[]>;
+}
+
+export async function countUnsynced(db: Db): Promise<number> {
+  const row = (await db('recharge').whereIn('sync_status', ['PENDING', 'CLAIMED']).count({ n: '*' }).first()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}

@@ -1,0 +1,151 @@
+import type { Db } from '../../../shared/db/knex';
+import { isoFromDb } from '../../../shared/db/time';
+import { AppError } from '../../../shared/http/app-error';
+import { assertMayActFor, type Principal } from '../../../shared/http/auth';
+import { zodProblems } from '../../../shared/http/problem';
+import type { Logger } from '../../../shared/logger';
+import { formatFen } from '../../../shared/money';
+import type { Clock } from '../../../shared/module';
+import { runWithTrace } from '../../../shared/trace';
+import type { ApplyRewardCommand, RealtimeFiguresDto } from '../../anchor/contract';
+import type { AudienceMetrics } from '../audience-metrics';
+import type { RewardWriter } from './reward-writer';
+import { findRecharge, findRechargesByTraceIds, type RechargeRow } from './rewards.repository';
+import { rewardBody, type RewardInput } from './rewards.schemas';
+
+export interface RewardDto {
+  rechargeId: number;
+  traceId: string;
+  audienceId: number;
+  liveRoomId: number;
+  anchorId: number;
+  amount: string;
+  status: 'SUCCESS';
+  createdAt: string;
+}
+
+export interface RewardAnswer {
+  status: 201 | 200;
+  body: RewardDto;
+}
+
+export interface BatchItemResult {
+  index: number;
+  status: number;
+  rechargeId?: number;
+  code?: string;
+}
+
+export function toRewardDto(row: RechargeRow): RewardDto {
+  return {
+    rechargeId: row.id,
+    traceId: row.trace_id,
+    audienceId: row.audience_id,
+    liveRoomId: row.live_room_id,
+    anchorId: row.anchor_id,
+    amount: formatFen(row.amount),
+    status: 'SUCCESS',
+    createdAt: isoFromDb(row.created_at),
+  };
+}
+
+export interface RewardsServiceDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  writer: RewardWriter;
+  metrics: AudienceMetrics;
+  maxRewardFen: number;
+  /** The anchor module's applyReward behind a circuit breaker. */
+  notifyAnchor: (command: ApplyRewardCommand) => Promise<RealtimeFiguresDto>;
+}
+
+export function createRewardsService(deps: RewardsServiceDeps) {
+  const { db, clock, logger, writer, metrics } = deps;
+  const itemSchema = rewardBody(deps.maxRewardFen);
+
+  /** The realtime figures follow the reward; a failure there never fails the reward. */
+  async function notifyAnchor(row: RechargeRow): Promise<void> {
+    logger.info({ liveRoomId: row.live_room_id, rechargeId: row.id }, 'calling anchor module');
+    try {
+      await deps.notifyAnchor({ rechargeId: row.id, traceId: row.trace_id, liveRoomId: row.live_room_id, audienceId: row.audience_id, amountFen: row.amount });
+    } catch (error) {
+      logger.warn({ err: error, rechargeId: row.id, liveRoomId: row.live_room_id, degraded: true }, 'anchor notification failed; reward kept, realtime repaired by reconciliation');
+    }
+  }
+
+  /** One reward, already shape-checked and authorised, under its own trace id. */
+  function submit(input: RewardInput): Promise<RewardAnswer> {
+    return runWithTrace({ traceId: input.traceId }, async (): Promise<RewardAnswer> => {
+      logger.info({ audienceId: input.audienceId, liveRoomId: input.liveRoomId, amount: formatFen(input.amount) }, 'reward received');
+      let outcome;
+      try {
+        outcome = await writer.submit(input, clock());
+      } catch (error) {
+        metrics.rewards.inc({ outcome: 'error' });
+        throw error;
+      }
+      if (outcome.kind === 'rejected') {
+        metrics.rewards.inc({ outcome: 'rejected' });
+        throw outcome.error;
+      }
+      if (outcome.kind === 'replayed') {
+        metrics.rewards.inc({ outcome: 'replayed' });
+        return { status: 200, body: toRewardDto(outcome.row) };
+      }
+      logger.info({ rechargeId: outcome.row.id }, 'reward saved');
+      await notifyAnchor(outcome.row);
+      metrics.rewards.inc({ outcome: 'created' });
+      return { status: 201, body: toRewardDto(outcome.row) };
+    });
+  }
+
+  return {
+    async sendReward(principal: Principal | null, input: RewardInput): Promise<RewardAnswer> {
+      const stopTimer = metrics.rewardDuration.startTimer({ endpoint: 'single' });
+      try {
+        assertMayActFor(principal, { audienceId: input.audienceId });
+      } catch (error) {
+        metrics.rewards.inc({ outcome: 'rejected' });
+        stopTimer();
+        throw error;
+      }
+      return submit(input).finally(stopTimer);
+    },
+
+    /** Each item is judged on its own exactly as the single endpoint would judge it. */
+    async sendBatch(principal: Principal | null, items: readonly unknown[]): Promise<BatchItemResult[]> {
+      const stopTimer = metrics.rewardDuration.startTimer({ endpoint: 'batch' });
+      return Promise.all(
+        items.map(async (item, index): Promise<BatchItemResult> => {
+          try {
+            const parsed = itemSchema.safeParse(item);
+            if (!parsed.success) throw AppError.validation(zodProblems(parsed.error, `items[${index}]`));
+            assertMayActFor(principal, { audienceId: parsed.data.audienceId });
+            const answer = await submit(parsed.data);
+            return { index, status: answer.status, rechargeId: answer.body.rechargeId };
+          } catch (error) {
+            if (!(error instanceof AppError) || error.status >= 500) throw error;
+            return { index, status: error.status, code: error.code };
+          }
+        }),
+      ).finally(stopTimer);
+    },
+
+    async getReward(principal: Principal | null, rechargeId: number): Promise<RewardDto> {
+      const row = await findRecharge(db, rechargeId);
+      if (!row) throw AppError.notFound('RECHARGE_NOT_FOUND', `There is no reward ${rechargeId}.`);
+      assertMayActFor(principal, { audienceId: row.audience_id });
+      return toRewardDto(row);
+    },
+
+    async getRewardByTraceId(principal: Principal | null, traceId: string): Promise<RewardDto> {
+      const [row] = await findRechargesByTraceIds(db, [traceId]);
+      if (!row) throw AppError.notFound('RECHARGE_NOT_FOUND', `There is no reward with traceId ${traceId}.`);
+      assertMayActFor(principal, { audienceId: row.audience_id });
+      return toRewardDto(row);
+    },
+  };
+}
+
+export type RewardsService = ReturnType<typeof createRewardsService>;

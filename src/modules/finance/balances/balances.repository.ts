@@ -1,0 +1,81 @@
+import { dialectOfDb, type Db } from '../../../shared/db/knex';
+import { toDbTime } from '../../../shared/db/time';
+
+export interface BalanceRow {
+  anchor_id: number;
+  available: number;
+  frozen: number;
+  total_income: number;
+  total_withdrawn: number;
+  updated_at: string;
+}
+
+const COLUMNS = ['anchor_id', 'available', 'frozen', 'total_income', 'total_withdrawn', 'updated_at'] as const;
+
+export async function findBalance(db: Db, anchorId: number): Promise<BalanceRow | undefined> {
+  return db<BalanceRow>('anchor_balance').select(...COLUMNS).where({ anchor_id: anchorId }).first();
+}
+
+/** Creates missing balance rows, then locks the anchors' rows in id order (no deadlocks between batches). */
+export async function lockBalances(trx: Db, anchorIds: readonly number[], now: Date): Promise<Map<number, BalanceRow>> {
+  const ids = [...new Set(anchorIds)].sort((a, b) => a - b);
+  const at = toDbTime(now);
+  await trx('anchor_balance')
+    .insert(ids.map((id) => ({ anchor_id: id, available: 0, frozen: 0, total_income: 0, total_withdrawn: 0, updated_at: at })))
+    .onConflict('anchor_id')
+    .ignore();
+  const query = trx<BalanceRow>('anchor_balance').select(...COLUMNS).whereIn('anchor_id', ids).orderBy('anchor_id');
+  if (dialectOfDb(trx) === 'mysql') void query.forUpdate();
+  return new Map((await query).map((row) => [row.anchor_id, row]));
+}
+
+export type LedgerEntryType = 'SETTLEMENT';
+
+/**
+ * Moves a locked balance and writes the journal line with the balance after it. The journal's
+ * UNIQUE (entry_type, ref_type, ref_id) makes a repeated movement fail instead of counting twice.
+ */
+export async function moveBalance(
+  trx: Db,
+  args: {
+    balance: BalanceRow;
+    entryType: LedgerEntryType;
+    availableDelta: number;
+    frozenDelta: number;
+    incomeDelta: number;
+    withdrawnDelta: number;
+    ref: { type: string; id: number };
+    now: Date;
+  },
+): Promise<BalanceRow> {
+  const at = toDbTime(args.now);
+  const next: BalanceRow = {
+    ...args.balance,
+    available: args.balance.available + args.availableDelta,
+    frozen: args.balance.frozen + args.frozenDelta,
+    total_income: args.balance.total_income + args.incomeDelta,
+    total_withdrawn: args.balance.total_withdrawn + args.withdrawnDelta,
+    updated_at: at,
+  };
+  await trx('anchor_balance')
+    .where({ anchor_id: next.anchor_id })
+    .update({
+      available: trx.raw('available + ?', [args.availableDelta]),
+      frozen: trx.raw('frozen + ?', [args.frozenDelta]),
+      total_income: trx.raw('total_income + ?', [args.incomeDelta]),
+      total_withdrawn: trx.raw('total_withdrawn + ?', [args.withdrawnDelta]),
+      updated_at: at,
+    });
+  await trx('balance_ledger').insert({
+    anchor_id: next.anchor_id,
+    entry_type: args.entryType,
+    available_delta: args.availableDelta,
+    frozen_delta: args.frozenDelta,
+    available_after: next.available,
+    frozen_after: next.frozen,
+    ref_type: args.ref.type,
+    ref_id: args.ref.id,
+    created_at: at,
+  });
+  return next;
+}

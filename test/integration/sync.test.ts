@@ -1,0 +1,196 @@
+import { execFile, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { claimBatch } from '../../src/modules/audience/sync/sync.repository';
+import type { FinanceServiceClient } from '../../src/modules/finance/contract';
+import { isoFromDb } from '../../src/shared/db/time';
+import { workerDatabaseUrl } from '../support/environment';
+import { createTestPlatform, liveStage, newTraceId, testEnvironment, type TestPlatform } from '../support/platform';
+import { TcpProxy } from '../support/tcp-proxy';
+
+const ROOT = resolve(__dirname, '../..');
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
+
+let t: TestPlatform;
+
+beforeAll(async () => {
+  t = await createTestPlatform();
+});
+
+afterAll(() => t.close());
+
+/** `count` rewards of 1.00 … 9.99 yuan into a fresh live room; returns the room's anchor and the ids. */
+async function rewards(count: number): Promise<{ anchorId: number; ids: number[]; totalFen: number }> {
+  const { anchorId, roomId, viewerIds } = await liveStage(t, 3);
+  const auth = await t.auth('service');
+  const ids: number[] = [];
+  let totalFen = 0;
+  for (let start = 0; start < count; start += 500) {
+    const items = Array.from({ length: Math.min(500, count - start) }, (_, i) => {
+      const fen = 100 + (((start + i) * 37) % 900);
+      totalFen += fen;
+      return { traceId: newTraceId('SY'), audienceId: viewerIds[(start + i) % 3], liveRoomId: roomId, amount: fen / 100 };
+    });
+    const res = await t.http.post('/audience/api/v1/recharge/batch').set('Authorization', auth).send({ items }).expect(200);
+    for (const r of res.body.results as Array<{ status: number; rechargeId: number }>) {
+      expect(r.status).toBe(201);
+      ids.push(r.rechargeId);
+    }
+  }
+  return { anchorId, ids, totalFen };
+}
+
+/** What finance holds for these rewards: detail rows, their sums, and the anchor's balance. */
+async function settled(anchorId: number, ids: number[]) {
+  const detail = await t.db2('settlement_detail').whereIn('recharge_id', ids).select(
+    t.db2.raw('COUNT(*) AS n, COUNT(DISTINCT recharge_id) AS distinct_n, COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(anchor_amount), 0) AS anchor_share, COALESCE(SUM(platform_amount), 0) AS platform_share'),
+  );
+  const row = detail[0] as Record<string, number>;
+  const balance = await t.http.get(`/finance/api/v1/balances/${anchorId}`).set('Authorization', await t.auth('admin')).expect(200);
+  const unsynced = await t.db1('recharge').whereIn('id', ids).whereNot('sync_status', 'SYNCED').count({ n: '*' }).first();
+  return {
+    n: Number(row['n']),
+    distinct: Number(row['distinct_n']),
+    amount: Number(row['amount']),
+    anchorShare: Number(row['anchor_share']),
+    platformShare: Number(row['platform_share']),
+    available: balance.body.available as string,
+    unsynced: Number(unsynced?.['n']),
+  };
+}
+
+function yuan(fen: number): string {
+  return `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
+}
+
+function financeOf(platform: TestPlatform): FinanceServiceClient {
+  const finance = platform.modules.find((m) => m.name === 'finance') as unknown as { client: FinanceServiceClient };
+  return finance.client;
+}
+
+describe('finance sync', () => {
+  it('when the sync is triggered, then every reward is settled once, shares add up to the fen and the balance is credited', async () => {
+    const { anchorId, ids, totalFen } = await rewards(120);
+    const res = await t.http.post('/audience/api/v1/sync/trigger').set('Authorization', await t.auth('admin')).expect(200);
+    expect(res.body.synced).toBeGreaterThanOrEqual(120);
+    expect(res.body.pending).toBe(0);
+    const s = await settled(anchorId, ids);
+    expect(s).toMatchObject({ n: 120, distinct: 120, amount: totalFen, unsynced: 0 });
+    expect(s.anchorShare + s.platformShare).toBe(totalFen);
+    expect(s.available).toBe(yuan(s.anchorShare));
+    // Default rate 0.5000: the anchor gets floor(amount / 2) of each reward.
+    const details = await t.db2('settlement_detail').whereIn('recharge_id', ids).select('amount', 'anchor_amount', 'rate_bp');
+    for (const d of details) expect(d).toMatchObject({ rate_bp: 5000, anchor_amount: Math.floor(d.amount / 2) });
+  });
+
+  it('when a sync claimed a batch and died, then the claim expires and a later run settles it exactly once', async () => {
+    const { anchorId, ids, totalFen } = await rewards(40);
+    const claimed = await claimBatch(t.db1, { batchId: 'DEAD-CLAIMER', limit: 10_000, now: new Date(), claimTtlMs: 60_000 });
+    expect(claimed.length).toBeGreaterThanOrEqual(40);
+    const early = await t.runSync();
+    expect((await settled(anchorId, ids)).n).toBe(0);
+    expect(early.pending).toBeGreaterThanOrEqual(40);
+
+    const later = await createTestPlatform({}, { clock: () => new Date(Date.now() + 61_000) });
+    try {
+      await later.runSync();
+    } finally {
+      await later.close();
+    }
+    const s = await settled(anchorId, ids);
+    expect(s).toMatchObject({ n: 40, distinct: 40, amount: totalFen, unsynced: 0 });
+  });
+
+  it('when finance committed but the sync died before marking, then the re-sent batch is all duplicates and nothing is settled twice', async () => {
+    const { anchorId, ids, totalFen } = await rewards(30);
+    const rows = await claimBatch(t.db1, { batchId: 'HALF-DONE', limit: 10_000, now: new Date(), claimTtlMs: 60_000 });
+    const first = await financeOf(t).batchSync({
+      batchId: 'HALF-DONE',
+      records: rows.map((r) => ({ rechargeId: r.id, traceId: r.trace_id, anchorId: r.anchor_id, liveRoomId: r.live_room_id, audienceId: r.audience_id, amountFen: r.amount, createdAt: isoFromDb(r.created_at) })),
+    });
+    expect(first.accepted).toBe(rows.length);
+    const before = await settled(anchorId, ids);
+
+    const later = await createTestPlatform({}, { clock: () => new Date(Date.now() + 61_000) });
+    try {
+      await later.runSync();
+    } finally {
+      await later.close();
+    }
+    const after = await settled(anchorId, ids);
+    expect(after).toEqual({ ...before, unsynced: 0 });
+    expect(after).toMatchObject({ n: 30, amount: totalFen });
+  });
+
+  it('when two syncs run at once, then no reward is settled twice', async () => {
+    const { anchorId, ids, totalFen } = await rewards(600);
+    const other = await createTestPlatform({ SYNC_BATCH_SIZE: '37' });
+    const mine = await createTestPlatform({ SYNC_BATCH_SIZE: '41' });
+    try {
+      const [a, b] = await Promise.all([other.runSync(), mine.runSync()]);
+      expect(a.synced + b.synced).toBeGreaterThanOrEqual(600);
+    } finally {
+      await Promise.all([other.close(), mine.close()]);
+    }
+    const s = await settled(anchorId, ids);
+    expect(s).toMatchObject({ n: 600, distinct: 600, amount: totalFen, unsynced: 0 });
+    expect(s.available).toBe(yuan(s.anchorShare));
+  });
+
+  it('when the sync process is killed at random points many times, then a final run leaves Σ settled = Σ rewards to the fen', async () => {
+    const { anchorId, ids, totalFen } = await rewards(1500);
+    const env = { ...process.env, ...testEnvironment({ SYNC_BATCH_SIZE: '25', SYNC_CLAIM_TTL_MS: '1' }) } as Record<string, string>;
+    for (let round = 0; round < 8; round += 1) {
+      const child = spawn(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, 'src/cli.ts'), 'sync', 'run'], { cwd: ROOT, env, stdio: 'ignore' });
+      const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+      await new Promise((r) => setTimeout(r, 700 + Math.floor(Math.random() * 900)));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    const mid = await settled(anchorId, ids);
+    expect(mid.distinct).toBe(mid.n);
+    await promisify(execFile)(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, 'src/cli.ts'), 'sync', 'run'], { cwd: ROOT, env });
+    const s = await settled(anchorId, ids);
+    expect(s).toMatchObject({ n: 1500, distinct: 1500, amount: totalFen, unsynced: 0 });
+    expect(s.anchorShare + s.platformShare).toBe(totalFen);
+    expect(s.available).toBe(yuan(s.anchorShare));
+  }, 120_000);
+});
+
+describe('finance sync while DB2 is unreachable', () => {
+  let proxy: TcpProxy;
+  let cut: TestPlatform;
+
+  beforeAll(async () => {
+    proxy = await TcpProxy.start({ host: '127.0.0.1', port: 3306 });
+    cut = await createTestPlatform({ DB2_URL: workerDatabaseUrl('db2').replace(':3306/', `:${proxy.port}/`), DB_ACQUIRE_TIMEOUT_MS: '1000' });
+  });
+
+  afterAll(async () => {
+    await cut.close();
+    await proxy.cut();
+  });
+
+  it('when DB2 is down, then rewards are still 201, the trigger answers 503 and the backlog drains once DB2 is back', async () => {
+    const { anchorId, roomId, viewerIds } = await liveStage(cut, 1);
+    await proxy.cut();
+    const auth = await cut.auth('service');
+    const ids: number[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const res = await cut.http.post('/audience/api/v1/recharge').set('Authorization', auth).send({ traceId: newTraceId('D2'), audienceId: viewerIds[0], liveRoomId: roomId, amount: '1.25' }).expect(201);
+      ids.push(res.body.rechargeId);
+    }
+    const failed = await cut.http.post('/audience/api/v1/sync/trigger').set('Authorization', await cut.auth('admin')).expect(503);
+    expect(failed.body.code).toBe('DEPENDENCY_UNAVAILABLE');
+    const waiting = await cut.db1('recharge').whereIn('id', ids).where('sync_status', 'PENDING').count({ n: '*' }).first();
+    expect(Number(waiting?.['n'])).toBe(20);
+
+    await proxy.restore();
+    const drained = await cut.http.post('/audience/api/v1/sync/trigger').set('Authorization', await cut.auth('admin')).expect(200);
+    expect(drained.body.pending).toBe(0);
+    const s = await settled(anchorId, ids);
+    expect(s).toMatchObject({ n: 20, amount: 2500, unsynced: 0 });
+  });
+});
