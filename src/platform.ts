@@ -38,6 +38,8 @@ export interface Platform {
   scheduler: Scheduler;
   /** The finance sync, as the CLI and the trigger endpoint run it. */
   runSync: () => Promise<SyncReport>;
+  /** Folds every pending realtime delta from Redis into DB1, as the flush job does. */
+  flushRealtime: () => Promise<{ rooms: number }>;
   close(): Promise<void>;
 }
 
@@ -79,7 +81,7 @@ interface Infrastructure {
 }
 
 /** Builds every module, wiring each to the others' contracts; `MODULES` decides which are served. */
-function buildModules(infra: Infrastructure): { surfaces: ModuleSurface[]; runSync: () => Promise<SyncReport> } {
+function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushRealtime'> & { surfaces: ModuleSurface[] } {
   const { config, db1, db2, redis, metrics, logger, clock, anchorClientDecorator } = infra;
   const enabled = (name: ModuleName) => config.modules.includes(name);
   const anchor = createAnchorModule({
@@ -112,7 +114,7 @@ function buildModules(infra: Infrastructure): { surfaces: ModuleSurface[]; runSy
   if (enabled('audience')) surfaces.push(audience);
   if (enabled('finance')) surfaces.push(finance);
   if (enabled('analytics')) surfaces.push(createAnalyticsModule());
-  return { surfaces, runSync: audience.runSync };
+  return { surfaces, runSync: audience.runSync, flushRealtime: () => anchor.flushRealtime() };
 }
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
@@ -129,7 +131,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const metrics = createMetrics();
   const tokens = createTokenService(config.jwtSecret);
   const probe = createHealthProbe({ db1, db2, redis });
-  const { surfaces: modules, runSync } = buildModules({ config, db1, db2, redis, metrics, logger, clock, anchorClientDecorator: options.anchorClientDecorator });
+  const { surfaces: modules, runSync, flushRealtime } = buildModules({ config, db1, db2, redis, metrics, logger, clock, anchorClientDecorator: options.anchorClientDecorator });
   const app = createApp({ config, logger, metrics, tokens, probe, modules });
   const scheduler = createScheduler({ jobs: modules.flatMap((m) => m.jobs), redis, logger });
 
@@ -147,6 +149,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     app,
     scheduler,
     runSync,
+    flushRealtime,
     close() {
       closing ??= scheduler.stop().then(() => Promise.all([redis.close(), db1.destroy(), db2.destroy()]).then(() => undefined));
       return closing;

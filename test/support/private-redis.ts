@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A free TCP port on loopback (bind to 0, read it, release it). */
 export function freePort(): Promise<number> {
@@ -41,10 +44,15 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs 
 export class PrivateRedis {
   private process: ChildProcess | null = null;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** With a directory, Redis keeps an append-only file (fsync always) and survives a kill -9 with what it acknowledged. */
+    private readonly dataDir: string | null,
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  static async start(options: { durable?: boolean } = {}): Promise<PrivateRedis> {
+    const dataDir = options.durable ? mkdtempSync(join(tmpdir(), 'private-redis-')) : null;
+    const redis = new PrivateRedis(await freePort(), dataDir);
     await redis.restart();
     return redis;
   }
@@ -55,7 +63,8 @@ export class PrivateRedis {
 
   async restart(): Promise<void> {
     if (this.process) return;
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const persistence = this.dataDir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dataDir] : ['--appendonly', 'no'];
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore' });
     await waitUntil(() => canConnect(this.port), `redis-server on ${this.port}`);
   }
 
@@ -68,6 +77,12 @@ export class PrivateRedis {
     child.kill('SIGKILL');
     await exited;
     await waitUntil(async () => !(await canConnect(this.port)), `port ${this.port} to close`);
+  }
+
+  /** Kills it for good and removes its data directory. */
+  async dispose(): Promise<void> {
+    await this.kill();
+    if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   freeze(): void {

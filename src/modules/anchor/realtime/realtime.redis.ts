@@ -9,6 +9,8 @@ import type { Redis } from 'ioredis';
  *   live:room:pending_ids:{id}     rechargeId -> amount of that pending delta (exactly-once + flush)
  *   live:room:flushing:{id}        a delta being flushed: id, earnings, count (survives a crash)
  *   live:room:flushing_ids:{id}    rechargeId -> amount of the delta being flushed
+ *   live:room:flushed_ids:{id}     the ids of the last flushed delta, kept a while so a late
+ *                                  duplicate is refused in Redis too (DB1's journal refuses any)
  *   live:room:meta:{id}            last_acked flush id, updated_at (ms) of the last reward
  *   live:room:base:{id}            a short-lived cache of the DB1 row (and the room's status)
  */
@@ -20,6 +22,7 @@ export function roomKeys(liveRoomId: number) {
     pendingIds: `live:room:pending_ids:${tag}`,
     flushing: `live:room:flushing:${tag}`,
     flushingIds: `live:room:flushing_ids:${tag}`,
+    flushedIds: `live:room:flushed_ids:${tag}`,
     meta: `live:room:meta:${tag}`,
     base: `live:room:base:${tag}`,
   };
@@ -53,11 +56,11 @@ local function view(k)
 end
 `;
 
-/** KEYS: earnings count pendingIds flushingIds meta base flushing; ARGV: rechargeId amount nowMs. */
+/** KEYS: earnings count pendingIds flushingIds meta base flushing flushedIds; ARGV: rechargeId amount nowMs. */
 const APPLY_LUA = `${VIEW_LUA}
 local k = { earnings = KEYS[1], count = KEYS[2], meta = KEYS[5], base = KEYS[6], flushing = KEYS[7] }
 local fresh = 0
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 and redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 then
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 and redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 and redis.call('HEXISTS', KEYS[8], ARGV[1]) == 0 then
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
   redis.call('INCRBY', KEYS[1], ARGV[2])
   redis.call('INCR', KEYS[2])
@@ -88,11 +91,14 @@ return 1
 
 /**
  * Moves the pending delta aside for flushing, or returns the one a crashed flush left behind.
- * KEYS: earnings count pendingIds flushing flushingIds; ARGV: candidate flush id. Returns {id, earnings, count} or nil.
+ * KEYS: earnings count pendingIds flushing flushingIds; ARGV: candidate flush id.
+ * Returns {id, earnings, count, resumed (1|0)} or nil.
  */
 const SNAPSHOT_LUA = `
 if redis.call('EXISTS', KEYS[4]) == 1 then
-  return redis.call('HMGET', KEYS[4], 'id', 'earnings', 'count')
+  local f = redis.call('HMGET', KEYS[4], 'id', 'earnings', 'count')
+  table.insert(f, 1)
+  return f
 end
 local e = redis.call('GET', KEYS[1])
 if not e then return false end
@@ -100,17 +106,27 @@ local c = redis.call('GET', KEYS[2]) or '0'
 redis.call('HSET', KEYS[4], 'id', ARGV[1], 'earnings', e, 'count', c)
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[5]) end
 redis.call('DEL', KEYS[1], KEYS[2])
-return { ARGV[1], e, c }
+return { ARGV[1], e, c, 0 }
 `;
 
-/** Drops a flushed delta once DB1 holds it. KEYS: flushing flushingIds meta base; ARGV: flush id. */
+/**
+ * Drops a flushed delta once DB1 holds it, keeping its ids a while as the "recently flushed" set.
+ * KEYS: flushing flushingIds meta base flushedIds; ARGV: flush id, how long to keep the ids (ms).
+ */
 const ACK_LUA = `
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('RENAME', KEYS[2], KEYS[5])
+  redis.call('PEXPIRE', KEYS[5], ARGV[2])
+end
+redis.call('DEL', KEYS[1], KEYS[4])
 local acked = tonumber(redis.call('HGET', KEYS[3], 'last_acked') or '0')
 if tonumber(ARGV[1]) > acked then redis.call('HSET', KEYS[3], 'last_acked', ARGV[1]) end
 return 1
 `;
+
+/** How long the ids of the last flushed delta are kept to refuse late duplicates in Redis. */
+const FLUSHED_IDS_TTL_MS = 15 * 60_000;
 
 type Reply = Array<string | number | null>;
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
@@ -148,7 +164,8 @@ export interface RealtimeStore {
   apply(liveRoomId: number, rechargeId: number, amountFen: number, now: Date): Promise<{ fresh: boolean; view: RedisView }>;
   read(liveRoomId: number): Promise<RedisView>;
   prime(liveRoomId: number, row: { earnings: number; count: number; flushId: number; anchorId: number; status: string; updatedAtMs: number }, ttlMs: number): Promise<boolean>;
-  snapshot(liveRoomId: number, candidateId: number): Promise<{ id: number; earnings: number; count: number } | null>;
+  /** `resumed`: the delta a crashed flush left behind; the pending delta is still waiting behind it. */
+  snapshot(liveRoomId: number, candidateId: number): Promise<{ id: number; earnings: number; count: number; resumed: boolean } | null>;
   /** rechargeId -> amount of the delta being flushed, read in pages (HSCAN). */
   flushingRewards(liveRoomId: number): Promise<Map<number, number>>;
   /** The ids counted in Redis but not yet in DB1 (pending and flushing). */
@@ -166,11 +183,11 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
     if (!fn) throw new Error(`ioredis did not define ${name}`);
     return fn.bind(client);
   };
-  const applyScript = define('liveRoomApplyReward', 7, APPLY_LUA);
+  const applyScript = define('liveRoomApplyReward', 8, APPLY_LUA);
   const readScript = define('liveRoomReadRealtime', 5, READ_LUA);
   const primeScript = define('liveRoomPrimeBase', 2, PRIME_LUA);
   const snapshotScript = define('liveRoomSnapshotDelta', 5, SNAPSHOT_LUA);
-  const ackScript = define('liveRoomAckFlush', 4, ACK_LUA);
+  const ackScript = define('liveRoomAckFlush', 5, ACK_LUA);
 
   async function hashIds(key: string): Promise<Map<number, number>> {
     const out = new Map<number, number>();
@@ -186,7 +203,7 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
   return {
     async apply(liveRoomId, rechargeId, amountFen, now) {
       const k = roomKeys(liveRoomId);
-      const reply = (await applyScript(k.earnings, k.count, k.pendingIds, k.flushingIds, k.meta, k.base, k.flushing, rechargeId, amountFen, now.getTime())) as Reply;
+      const reply = (await applyScript(k.earnings, k.count, k.pendingIds, k.flushingIds, k.meta, k.base, k.flushing, k.flushedIds, rechargeId, amountFen, now.getTime())) as Reply;
       return { fresh: reply[0] === 1, view: parseView(reply, 1) };
     },
     async read(liveRoomId) {
@@ -202,7 +219,7 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
       const reply = (await snapshotScript(k.earnings, k.count, k.pendingIds, k.flushing, k.flushingIds, candidateId)) as Reply | null;
       const id = num(reply?.[0]);
       if (!reply || id === null) return null;
-      return { id, earnings: num(reply[1]) ?? 0, count: num(reply[2]) ?? 0 };
+      return { id, earnings: num(reply[1]) ?? 0, count: num(reply[2]) ?? 0, resumed: reply[3] === 1 };
     },
     flushingRewards: (liveRoomId) => hashIds(roomKeys(liveRoomId).flushingIds),
     async unflushedRewardIds(liveRoomId) {
@@ -212,7 +229,7 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
     },
     async ack(liveRoomId, flushId) {
       const k = roomKeys(liveRoomId);
-      return (await ackScript(k.flushing, k.flushingIds, k.meta, k.base, flushId)) === 1;
+      return (await ackScript(k.flushing, k.flushingIds, k.meta, k.base, k.flushedIds, flushId, FLUSHED_IDS_TTL_MS)) === 1;
     },
     async forgetBase(liveRoomId) {
       await client.del(roomKeys(liveRoomId).base);

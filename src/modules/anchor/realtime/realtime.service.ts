@@ -121,24 +121,31 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     return { liveRoomId: command.liveRoomId, totalEarningsFen: figures.earnings, rechargeCount: figures.count, degraded: false };
   }
 
-  /** Moves a room's pending delta into DB1: snapshot -> one transaction -> acknowledge; safe to re-run after a crash at any step. */
+  /**
+   * Moves a room's pending delta into DB1: snapshot -> one transaction -> acknowledge. Safe to
+   * re-run after a crash at any step: a left-behind snapshot is finished first (the DB1 row's
+   * last_flush_id tells whether its transaction already committed), then the pending delta.
+   */
   async function flushRoom(s: RealtimeStore, liveRoomId: number): Promise<void> {
-    const last = await lastFlushId(db, liveRoomId);
-    if (last === null) {
-      logger.warn({ liveRoomId }, 'realtime delta for a room without a realtime row; left in Redis');
-      return;
-    }
-    const snap = await s.snapshot(liveRoomId, last + 1);
-    if (!snap) return;
-    if (snap.id > last) {
-      const rewards = await s.flushingRewards(liveRoomId);
-      const result = await retryOnConflict(() => db.transaction((trx) => addRewards(trx, { liveRoomId, rewards, flushId: snap.id, now: clock() })));
-      if (typeof result === 'object') {
-        metrics.flushes.inc();
-        if (result.count !== rewards.size) logger.info({ liveRoomId, flushId: snap.id, duplicates: rewards.size - result.count }, 'flush skipped rewards DB1 already counted');
+    for (let round = 0; round < 3; round += 1) {
+      const last = await lastFlushId(db, liveRoomId);
+      if (last === null) {
+        logger.warn({ liveRoomId }, 'realtime delta for a room without a realtime row; left in Redis');
+        return;
       }
+      const snap = await s.snapshot(liveRoomId, last + 1);
+      if (!snap) return;
+      if (snap.id > last) {
+        const rewards = await s.flushingRewards(liveRoomId);
+        const result = await retryOnConflict(() => db.transaction((trx) => addRewards(trx, { liveRoomId, rewards, flushId: snap.id, now: clock() })));
+        if (typeof result === 'object') {
+          metrics.flushes.inc();
+          if (result.count !== rewards.size) logger.info({ liveRoomId, flushId: snap.id, duplicates: rewards.size - result.count }, 'flush skipped rewards DB1 already counted');
+        }
+      }
+      await s.ack(liveRoomId, snap.id);
+      if (!snap.resumed) return;
     }
-    await s.ack(liveRoomId, snap.id);
   }
 
   function scheduleFlush(liveRoomId: number): void {

@@ -1,0 +1,274 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { addRewards } from '../../src/modules/anchor/realtime/realtime.repository';
+import { createRealtimeStore } from '../../src/modules/anchor/realtime/realtime.redis';
+import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
+import { PrivateRedis } from '../support/private-redis';
+
+const REWARD = '/audience/api/v1/recharge';
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not met in time');
+}
+
+/** Σ of the room's stored rewards (the source of truth) in fen, and their count. */
+async function truth(t: TestPlatform, roomId: number): Promise<{ fen: number; count: number }> {
+  const row = await t.db1('recharge').where({ live_room_id: roomId }).sum({ s: 'amount' }).count({ n: '*' }).first();
+  return { fen: Number(row?.['s'] ?? 0), count: Number(row?.['n']) };
+}
+
+/** The flushed row and what the journal behind it says: they must always agree. */
+async function flushed(t: TestPlatform, roomId: number) {
+  const row = await t.db1('live_room_realtime').where({ live_room_id: roomId }).first();
+  const journal = await t.db1('live_room_applied_reward').where({ live_room_id: roomId }).sum({ s: 'amount' }).count({ n: '*' }).first();
+  return { fen: Number(row.total_earnings), count: Number(row.recharge_count), journalFen: Number(journal?.['s'] ?? 0), journalCount: Number(journal?.['n']) };
+}
+
+async function realtime(t: TestPlatform, roomId: number) {
+  return (await t.http.get(`/anchor/api/v1/live-rooms/${roomId}/realtime`).expect(200)).body as {
+    totalEarnings: string;
+    rechargeCount: number;
+    source: string;
+    status: string;
+    anchorId: number;
+  };
+}
+
+function yuan(fen: number): string {
+  return `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
+}
+
+/** `count` rewards of varying amounts from the stage's viewers, `concurrency` at a time; returns the 201 bodies. */
+async function reward(t: TestPlatform, stage: { roomId: number; viewerIds: number[] }, count: number, concurrency = 20): Promise<Array<{ rechargeId: number }>> {
+  const auth = await t.auth('service');
+  const created: Array<{ rechargeId: number }> = [];
+  for (let start = 0; start < count; start += concurrency) {
+    const answers = await Promise.all(
+      Array.from({ length: Math.min(concurrency, count - start) }, (_, i) =>
+        t.http
+          .post(REWARD)
+          .set('Authorization', auth)
+          .send({ traceId: newTraceId('RT'), audienceId: stage.viewerIds[(start + i) % stage.viewerIds.length], liveRoomId: stage.roomId, amount: yuan(101 + (((start + i) * 53) % 997)) }),
+      ),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(201);
+      created.push(answer.body);
+    }
+  }
+  return created;
+}
+
+describe('realtime figures with Redis', () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await createTestPlatform({ REALTIME_FLUSH_THRESHOLD: '7' });
+  });
+  afterAll(() => t.close());
+
+  it('when rewards arrive, then the figures move at once, flushes happen every 7 rewards, and figures = Σ rewards throughout', async () => {
+    const stage = await liveStage(t, 3);
+    const before = await realtime(t, stage.roomId);
+    expect(before).toMatchObject({ totalEarnings: '0.00', rechargeCount: 0, source: 'redis', status: 'LIVE', anchorId: stage.anchorId });
+
+    await reward(t, stage, 1, 1);
+    const one = await truth(t, stage.roomId);
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(one.fen), rechargeCount: 1 });
+
+    await reward(t, stage, 60, 12);
+    const all = await truth(t, stage.roomId);
+    expect(all.count).toBe(61);
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 61, source: 'redis' });
+    // Flushes ran in the background: DB1 already holds most of it, and the row equals its journal.
+    await waitFor(async () => (await flushed(t, stage.roomId)).count >= 49);
+    const mid = await flushed(t, stage.roomId);
+    expect(mid.fen).toBe(mid.journalFen);
+    expect(mid.count).toBe(mid.journalCount);
+
+    await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
+    expect(await flushed(t, stage.roomId)).toEqual({ fen: all.fen, count: 61, journalFen: all.fen, journalCount: 61 });
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 61 });
+    expect(await t.redis.client!.exists(`live:room:earnings:{${stage.roomId}}`, `live:room:flushing:{${stage.roomId}}`)).toBe(0);
+  });
+
+  it('when the same rechargeId is applied twice (internal endpoint), then it counts once, before and after a flush', async () => {
+    const stage = await liveStage(t, 1);
+    const service = await t.auth('service');
+    const body = { rechargeId: 880_000_001 + stage.roomId, traceId: newTraceId('DUP'), liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '12.34' };
+    const first = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', service).send(body).expect(200);
+    expect(first.body).toEqual({ liveRoomId: stage.roomId, totalEarnings: '12.34', rechargeCount: 1, degraded: false });
+    const again = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', service).send(body).expect(200);
+    expect(again.body).toEqual(first.body);
+    await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
+    const late = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', service).send(body).expect(200);
+    expect(late.body.totalEarnings).toBe('12.34');
+    await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
+    expect(await flushed(t, stage.roomId)).toEqual({ fen: 1234, count: 1, journalFen: 1234, journalCount: 1 });
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '12.34', rechargeCount: 1 });
+  });
+
+  it('when the internal endpoint names an unknown room or a bad amount, then 404 / 400 and nothing is counted', async () => {
+    const service = await t.auth('service');
+    const unknown = await t.http
+      .post('/anchor/api/v1/live-rooms/realtime/reward')
+      .set('Authorization', service)
+      .send({ rechargeId: 1, traceId: newTraceId(), liveRoomId: 987_654_321, audienceId: 1, amount: '1.00' })
+      .expect(404);
+    expect(unknown.body.code).toBe('LIVE_ROOM_NOT_FOUND');
+    expect(await t.redis.client!.exists('live:room:earnings:{987654321}')).toBe(0);
+    await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', service).send({ rechargeId: 1, traceId: 'x', liveRoomId: 1, audienceId: 1, amount: '0' }).expect(400);
+  });
+
+  it('when several rooms are read at once, then each has its own figures and unknown ids are left out', async () => {
+    const a = await liveStage(t, 1);
+    const b = await liveStage(t, 1);
+    await reward(t, a, 3, 3);
+    const res = await t.http.get(`/anchor/api/v1/live-rooms/realtime?ids=${a.roomId},${b.roomId},999999998`).expect(200);
+    expect(res.body.items.map((i: { liveRoomId: number; rechargeCount: number }) => [i.liveRoomId, i.rechargeCount])).toEqual([
+      [a.roomId, 3],
+      [b.roomId, 0],
+    ]);
+    await t.http.get('/anchor/api/v1/live-rooms/realtime?ids=1,abc').expect(400);
+  });
+
+  it('when a room stops, then the realtime status follows at once (the cached copy is dropped)', async () => {
+    const stage = await liveStage(t, 1);
+    expect((await realtime(t, stage.roomId)).status).toBe('LIVE');
+    await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/stop`).set('Authorization', await t.auth('admin')).expect(200);
+    expect((await realtime(t, stage.roomId)).status).toBe('IDLE');
+  });
+});
+
+describe('realtime flush crash safety', () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await createTestPlatform({ REALTIME_FLUSH_THRESHOLD: '100000' });
+  });
+  afterAll(() => t.close());
+
+  const store = () => createRealtimeStore(t.redis.client!, '');
+
+  it('when a flush dies right after its snapshot, then reads stay exact and the next flush completes it once', async () => {
+    const stage = await liveStage(t, 2);
+    await reward(t, stage, 15, 5);
+    const snap = await store().snapshot(stage.roomId, 1);
+    expect(snap).toMatchObject({ id: 1, count: 15 });
+    // ... the process dies here. New rewards keep coming.
+    await reward(t, stage, 6, 3);
+    const all = await truth(t, stage.roomId);
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 21 });
+
+    await t.flushRealtime();
+    expect(await flushed(t, stage.roomId)).toEqual({ fen: all.fen, count: 21, journalFen: all.fen, journalCount: 21 });
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 21 });
+  });
+
+  it('when a flush dies after its DB1 commit but before the acknowledgement, then nothing is counted twice', async () => {
+    const stage = await liveStage(t, 2);
+    await reward(t, stage, 12, 4);
+    const s = store();
+    const snap = await s.snapshot(stage.roomId, 1);
+    const rewards = await s.flushingRewards(stage.roomId);
+    expect(rewards.size).toBe(12);
+    await t.db1.transaction((trx) => addRewards(trx, { liveRoomId: stage.roomId, rewards, flushId: snap!.id, now: new Date() }));
+    // ... the process dies here: DB1 holds the delta, Redis still has it as "flushing".
+    const all = await truth(t, stage.roomId);
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 12 });
+
+    await reward(t, stage, 4, 4);
+    await t.flushRealtime();
+    const after = await truth(t, stage.roomId);
+    expect(await flushed(t, stage.roomId)).toEqual({ fen: after.fen, count: 16, journalFen: after.fen, journalCount: 16 });
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(after.fen), rechargeCount: 16 });
+  });
+});
+
+describe('realtime without Redis', () => {
+  let t: TestPlatform;
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    await redis.kill();
+    t = await createTestPlatform({ REDIS_URL: redis.url });
+  });
+  afterAll(async () => {
+    await t.close();
+    await redis.dispose();
+  });
+
+  it('when Redis is down before start, then rewards are 201, figures go straight to DB1 (source db), and equal Σ rewards', async () => {
+    const stage = await liveStage(t, 2);
+    const started = Date.now();
+    await reward(t, stage, 30, 10);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const all = await truth(t, stage.roomId);
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 30, source: 'db' });
+    expect(await flushed(t, stage.roomId)).toEqual({ fen: all.fen, count: 30, journalFen: all.fen, journalCount: 30 });
+  });
+
+  it('when Redis comes up, then the module switches back to Redis by itself and the figures stay exact', async () => {
+    const stage = await liveStage(t, 2);
+    await reward(t, stage, 5, 5);
+    await redis.restart();
+    await waitFor(async () => (await realtime(t, stage.roomId)).source === 'redis');
+    await reward(t, stage, 8, 4);
+    const all = await truth(t, stage.roomId);
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 13, source: 'redis' });
+    expect(await t.redis.client!.get(`live:room:recharge_count:{${stage.roomId}}`)).toBe('8');
+  });
+});
+
+describe('realtime when Redis fails mid-load', () => {
+  let t: TestPlatform;
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    // Production Redis keeps what it acknowledged (AOF, fsync always), so a killed Redis comes back with its deltas.
+    redis = await PrivateRedis.start({ durable: true });
+    t = await createTestPlatform({ REDIS_URL: redis.url, REALTIME_FLUSH_THRESHOLD: '25' });
+  });
+  afterAll(async () => {
+    await t.close();
+    await redis.dispose();
+  });
+
+  it('when Redis is killed in the middle of a load and restarted, then every reward is 201 and the figures end = Σ rewards', async () => {
+    const stage = await liveStage(t, 4);
+    const load = reward(t, stage, 240, 16);
+    await new Promise((r) => setTimeout(r, 300));
+    await redis.kill();
+    await new Promise((r) => setTimeout(r, 500));
+    await redis.restart();
+    const created = await load;
+    expect(created).toHaveLength(240);
+    await waitFor(() => Promise.resolve(t.redis.isUsable()));
+    await t.flushRealtime();
+    const all = await truth(t, stage.roomId);
+    expect(all.count).toBe(240);
+    expect(await flushed(t, stage.roomId)).toEqual({ fen: all.fen, count: 240, journalFen: all.fen, journalCount: 240 });
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 240 });
+  }, 60_000);
+
+  it('when Redis freezes, then commands time out (no request hangs), go to DB1, and the late-running Redis copies are not counted twice', async () => {
+    const stage = await liveStage(t, 2);
+    await reward(t, stage, 5, 5);
+    redis.freeze();
+    try {
+      const started = Date.now();
+      await reward(t, stage, 10, 5);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      redis.thaw();
+    }
+    // Redis now runs the scripts it had queued while frozen: those rewards sit in its delta AND in DB1.
+    await waitFor(async () => Number(await t.redis.client!.get(`live:room:recharge_count:{${stage.roomId}}`).catch(() => 0)) >= 15);
+    await t.flushRealtime();
+    const all = await truth(t, stage.roomId);
+    expect(all.count).toBe(15);
+    expect(await flushed(t, stage.roomId)).toEqual({ fen: all.fen, count: 15, journalFen: all.fen, journalCount: 15 });
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 15, source: 'redis' });
+  }, 30_000);
+});
