@@ -4,7 +4,7 @@ import { parseDurationSeconds } from './shared/duration';
 import { createTokenService, ROLES, type Role } from './shared/http/auth';
 import { createLogger } from './shared/logger';
 import { generateTraceId, runWithTrace } from './shared/trace';
-import { createPlatform, migrateAll } from './platform';
+import { createPlatform, migrateAll, type Platform } from './platform';
 
 /** Admin commands. Each runs under its own trace id, with the same configuration as the service. */
 
@@ -26,6 +26,20 @@ function duration(value: string): number {
 function role(value: string): Role {
   if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${ROLES.join(', ')}`);
   return value as Role;
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The service's own composition root, without a listener; closed when the command is done. */
+async function withPlatform(work: (platform: Platform) => Promise<void>): Promise<void> {
+  const platform = await createPlatform({ ...config(), autoMigrate: false });
+  try {
+    await work(platform);
+  } finally {
+    await platform.close();
+  }
 }
 
 export function buildCli(): Command {
@@ -55,14 +69,26 @@ export function buildCli(): Command {
   sync
     .command('run')
     .description('Settle every pending reward now, batch by batch; prints { synced, batches, pending }')
-    .action(async () => {
-      const platform = await createPlatform({ ...config(), autoMigrate: false });
-      try {
-        process.stdout.write(`${JSON.stringify(await platform.runSync())}\n`);
-      } finally {
-        await platform.close();
-      }
-    });
+    .action(() => withPlatform(async (platform) => printJson(await platform.runSync())));
+
+  const realtime = program.command('realtime').description("Live rooms' realtime figures");
+  realtime
+    .command('flush')
+    .description('Fold every pending Redis delta into DB1 now; prints { rooms }')
+    .action(() => withPlatform(async (platform) => printJson(await platform.flushRealtime())));
+
+  program
+    .command('reconcile')
+    .description('Compare realtime figures (per room) and finance (per anchor) with the reward table; prints a JSON report')
+    .option('--repair', 'make drifted realtime figures exact again (rows and Redis deltas)', false)
+    .action((options: { repair: boolean }) =>
+      withPlatform(async (platform) => {
+        const report = await platform.reconcile({ repair: options.repair });
+        printJson(report);
+        // Non-zero when drift remains, so a cron wrapper or a human notices.
+        if (!report.clean) process.exitCode = 3;
+      }),
+    );
 
   program
     .command('config')

@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import { db1Migrations } from '../migrations/db1';
 import { db2Migrations } from '../migrations/db2';
 import { createApp } from './app';
-import { createAnalyticsModule } from './modules/analytics';
+import { createAnalyticsModule, type ReconciliationReport } from './modules/analytics';
 import { createAnchorModule, type AnchorServiceClient } from './modules/anchor';
 import { createAudienceModule } from './modules/audience';
 import { createFinanceModule } from './modules/finance';
@@ -40,6 +40,8 @@ export interface Platform {
   runSync: () => Promise<SyncReport>;
   /** Folds every pending realtime delta from Redis into DB1, as the flush job does. */
   flushRealtime: () => Promise<{ rooms: number }>;
+  /** Compares realtime figures and finance with the reward table; repairs realtime drift when asked. */
+  reconcile: (options: { repair: boolean }) => Promise<ReconciliationReport>;
   close(): Promise<void>;
 }
 
@@ -81,7 +83,7 @@ interface Infrastructure {
 }
 
 /** Builds every module, wiring each to the others' contracts; `MODULES` decides which are served. */
-function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushRealtime'> & { surfaces: ModuleSurface[] } {
+function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushRealtime' | 'reconcile'> & { surfaces: ModuleSurface[] } {
   const { config, db1, db2, redis, metrics, logger, clock, anchorClientDecorator } = infra;
   const enabled = (name: ModuleName) => config.modules.includes(name);
   const anchor = createAnchorModule({
@@ -109,12 +111,20 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
       sync: config.sync,
     },
   });
+  const analytics = createAnalyticsModule({
+    audience: audience.client,
+    anchor: anchor.client,
+    finance: finance.client,
+    clock,
+    logger,
+    settings: { reconcileCron: config.reconcileCron },
+  });
   const surfaces: ModuleSurface[] = [];
   if (enabled('anchor')) surfaces.push(anchor);
   if (enabled('audience')) surfaces.push(audience);
   if (enabled('finance')) surfaces.push(finance);
-  if (enabled('analytics')) surfaces.push(createAnalyticsModule());
-  return { surfaces, runSync: audience.runSync, flushRealtime: () => anchor.flushRealtime() };
+  if (enabled('analytics')) surfaces.push(analytics);
+  return { surfaces, runSync: audience.runSync, flushRealtime: () => anchor.flushRealtime(), reconcile: (options) => analytics.reconcile(options) };
 }
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
@@ -131,7 +141,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const metrics = createMetrics();
   const tokens = createTokenService(config.jwtSecret);
   const probe = createHealthProbe({ db1, db2, redis });
-  const { surfaces: modules, runSync, flushRealtime } = buildModules({ config, db1, db2, redis, metrics, logger, clock, anchorClientDecorator: options.anchorClientDecorator });
+  const { surfaces: modules, runSync, flushRealtime, reconcile } = buildModules({ config, db1, db2, redis, metrics, logger, clock, anchorClientDecorator: options.anchorClientDecorator });
   const app = createApp({ config, logger, metrics, tokens, probe, modules });
   const scheduler = createScheduler({ jobs: modules.flatMap((m) => m.jobs), redis, logger });
 
@@ -150,6 +160,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     scheduler,
     runSync,
     flushRealtime,
+    reconcile,
     close() {
       closing ??= scheduler.stop().then(() => Promise.all([redis.close(), db1.destroy(), db2.destroy()]).then(() => undefined));
       return closing;

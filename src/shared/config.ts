@@ -61,6 +61,7 @@ const envSchema = z.object({
   SYNC_CLAIM_TTL_MS: positiveInt.default(120000).describe('A claimed sync batch not confirmed by then is claimed again (crash recovery).'),
   REALTIME_FLUSH_CRON: z.string().default('*/5 * * * *').describe('When pending realtime deltas are flushed from Redis to DB1.'),
   REALTIME_FLUSH_THRESHOLD: positiveInt.default(100).describe('A room is flushed after this many pending rewards.'),
+  RECONCILE_CRON: z.string().default('17 * * * *').describe('When reconciliation runs (repairs realtime drift; reports finance drift).'),
   ANCHOR_CALL_TIMEOUT_MS: positiveInt.default(500).describe('Circuit-breaker timeout for the reward notification to the anchor module.'),
   RATE_LIMIT_PER_MINUTE: wholeNumber.default(600).describe('Rewards per viewer per minute (0 = no limit).'),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10000).describe('Grace period for in-flight requests on SIGTERM.'),
@@ -87,6 +88,7 @@ export interface Config {
   cronEnabled: boolean;
   sync: { cron: string; batchSize: number; claimTtlMs: number };
   realtime: { flushCron: string; flushThreshold: number };
+  reconcileCron: string;
   anchorCallTimeoutMs: number;
   rateLimitPerMinute: number;
 }
@@ -137,7 +139,8 @@ export function loadConfig(environment: Environment): Config {
   const unknown = modules.filter((m) => !(MODULE_NAMES as readonly string[]).includes(m));
   if (unknown.length > 0) problems.push(`MODULES: unknown module(s) ${unknown.join(', ')}; known: ${MODULE_NAMES.join(', ')}`);
   if (modules.length === 0) problems.push('MODULES: name at least one module');
-  for (const [name, expression] of [['SYNC_CRON', e.SYNC_CRON], ['REALTIME_FLUSH_CRON', e.REALTIME_FLUSH_CRON]] as const) {
+  const crons = [['SYNC_CRON', e.SYNC_CRON], ['REALTIME_FLUSH_CRON', e.REALTIME_FLUSH_CRON], ['RECONCILE_CRON', e.RECONCILE_CRON]] as const;
+  for (const [name, expression] of crons) {
     if (!validate(expression)) problems.push(`${name}: "${expression}" is not a cron expression`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -160,6 +163,7 @@ export function loadConfig(environment: Environment): Config {
     cronEnabled: e.CRON_ENABLED,
     sync: { cron: e.SYNC_CRON, batchSize: e.SYNC_BATCH_SIZE, claimTtlMs: e.SYNC_CLAIM_TTL_MS },
     realtime: { flushCron: e.REALTIME_FLUSH_CRON, flushThreshold: e.REALTIME_FLUSH_THRESHOLD },
+    reconcileCron: e.RECONCILE_CRON,
     anchorCallTimeoutMs: e.ANCHOR_CALL_TIMEOUT_MS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
   };

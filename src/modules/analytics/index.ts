@@ -1,11 +1,37 @@
-import type { ModuleSurface } from '../../shared/module';
+import type { Logger } from '../../shared/logger';
+import type { Clock, ModuleSurface } from '../../shared/module';
+import type { AnchorServiceClient } from '../anchor/contract';
+import type { AudienceServiceClient } from '../audience/contract';
+import type { FinanceServiceClient } from '../finance/contract';
+import { createReconciliation, type ReconciliationReport } from './reconciliation/reconciliation.service';
 
-/** Read-only reports composed from the other modules' query contracts (served under /analysis). */
-export function createAnalyticsModule(): ModuleSurface {
+export type { ReconciliationReport } from './reconciliation/reconciliation.service';
+
+export interface AnalyticsModuleDeps {
+  audience: AudienceServiceClient;
+  anchor: AnchorServiceClient;
+  finance: FinanceServiceClient;
+  clock: Clock;
+  logger: Logger;
+  settings: { reconcileCron: string };
+}
+
+export interface AnalyticsModule extends ModuleSurface {
+  reconcile(options: { repair: boolean }): Promise<ReconciliationReport>;
+}
+
+/**
+ * Read-only reports composed from the other modules' query contracts (served under /analysis), and
+ * reconciliation of the realtime figures and finance against the reward table.
+ */
+export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModule {
+  const reconciliation = createReconciliation({ ...deps, logger: deps.logger.child({ module: 'analytics' }) });
   return {
     name: 'analytics',
     routes: [],
     health: { path: '/analysis/actuator/health', requires: ['db1', 'db2'] },
-    jobs: [],
+    // Realtime drift is repaired on schedule (e.g. rewards made while the anchor module was down).
+    jobs: [{ name: 'reconcile', schedule: deps.settings.reconcileCron, run: async () => void (await reconciliation.reconcile({ repair: true })) }],
+    reconcile: (options) => reconciliation.reconcile(options),
   };
 }

@@ -67,6 +67,24 @@ export interface RealtimeViewDto {
   source: 'redis' | 'db';
 }
 
+/** What the anchor module has counted for a room, for reconciliation against the reward table. */
+export interface RealtimeAuditDto {
+  liveRoomId: number;
+  anchorId: number;
+  /** Rewards with id <= the audit's bound counted so far (DB1 journal + Redis not yet flushed). */
+  counted: { count: number; amountFen: number };
+  /** False when the room's live_room_realtime row disagrees with its own journal. */
+  rowMatchesJournal: boolean;
+}
+
+/** A reward as the source of truth knows it; what a repair needs to count a missing one. */
+export interface RealtimeRewardRef {
+  rechargeId: number;
+  traceId: string;
+  audienceId: number;
+  amountFen: number;
+}
+
 export interface AnchorServiceClient {
   /** The anchor, or null when there is none with this id. Mirrors GET /anchor/api/v1/anchors/{anchorId}. */
   getAnchor(anchorId: number): Promise<AnchorDto | null>;
@@ -76,4 +94,13 @@ export interface AnchorServiceClient {
   getRewardTargets(liveRoomIds: readonly number[]): Promise<RewardTargetDto[]>;
   /** Adds a reward to the room's realtime figures; idempotent per rechargeId. Mirrors POST /live-rooms/realtime/reward. */
   applyReward(command: ApplyRewardCommand): Promise<RealtimeFiguresDto>;
+  /** Every room's counted rewards with id <= upTo (pending deltas are flushed first). */
+  realtimeAudit(upToRechargeId: number): Promise<RealtimeAuditDto[]>;
+  /**
+   * Makes the room's counted rewards with afterId < id <= toId exactly `rewards` (the truth for
+   * that range): missing ones are applied, ones that do not exist are forgotten.
+   */
+  repairRealtimeRange(liveRoomId: number, range: { afterId: number; toId: number }, rewards: readonly RealtimeRewardRef[]): Promise<{ applied: number; removed: number }>;
+  /** Flushes the room and sets its live_room_realtime row to what its journal holds. */
+  recountRealtime(liveRoomId: number): Promise<void>;
 }

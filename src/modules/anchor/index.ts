@@ -10,6 +10,7 @@ import type { AnchorServiceClient } from './contract';
 import { liveRoomRoutes } from './live-rooms/live-rooms.routes';
 import { createLiveRoomsService } from './live-rooms/live-rooms.service';
 import { createRealtimeMetrics } from './realtime/realtime.metrics';
+import { createRealtimeAudit } from './realtime/realtime-audit.service';
 import { realtimeRoutes } from './realtime/realtime.routes';
 import { createRealtimeService } from './realtime/realtime.service';
 
@@ -50,7 +51,7 @@ export function createAnchorModule(deps: AnchorModuleDeps): AnchorModule {
     routes: [{ prefix: '/anchor/api/v1', tag: 'anchor', routes: [...anchorRoutes(anchors), ...realtimeRoutes(realtime), ...liveRoomRoutes(rooms)] }],
     health: { path: '/anchor/actuator/health', requires: ['db1'] },
     jobs: [{ name: 'realtime-flush', schedule: settings.flushCron, run: async () => void (await realtime.flushAll()) }],
-    client: createInProcessAnchorClient(anchors, rooms, realtime),
+    client: createInProcessAnchorClient(anchors, rooms, realtime, createRealtimeAudit({ db: deps.db1, clock: deps.clock, realtime })),
     flushRealtime: () => realtime.flushAll(),
   };
 }

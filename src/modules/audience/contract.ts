@@ -1,6 +1,6 @@
 /**
- * The audience module's published face (viewers; rewards arrive in a later contract version).
- * Mirrors: GET /audience/api/v1/audiences/{audienceId}.
+ * The audience module's published face: viewers, and read-only queries over the reward table (the
+ * source of truth that reconciliation compares the realtime figures and finance against).
  */
 
 export type AudienceStatus = 'ACTIVE' | 'DISABLED';
@@ -15,7 +15,44 @@ export interface AudienceDto {
 
 export const AUDIENCE_ERROR_CODES = ['AUDIENCE_NOT_FOUND'] as const;
 
+/** Count and sum (fen) of a set of rewards. */
+export interface RewardTotals {
+  count: number;
+  amountFen: number;
+}
+
+export interface RoomRewardTotalsDto extends RewardTotals {
+  liveRoomId: number;
+  anchorId: number;
+}
+
+export interface AnchorSyncTotalsDto {
+  anchorId: number;
+  /** Rewards marked SYNCED: finance confirmed them. */
+  synced: RewardTotals;
+  /** Rewards claimed by a sync that has not confirmed yet (finance may or may not hold them). */
+  inFlight: RewardTotals;
+}
+
+export interface RewardRefDto {
+  rechargeId: number;
+  traceId: string;
+  audienceId: number;
+  amountFen: number;
+}
+
 export interface AudienceServiceClient {
   /** The viewer, or null when there is none with this id. */
   getAudience(audienceId: number): Promise<AudienceDto | null>;
+  /**
+   * The largest id of a reward created before `createdBefore` (ISO time; 0 when none). Reconciliation
+   * looks at rewards up to it, leaving the last moments' rewards to finish their own notification.
+   */
+  maxRechargeId(createdBefore: string): Promise<number>;
+  /** Per room: count and sum of rewards with id <= upTo. */
+  rewardTotalsByRoom(upToRechargeId: number): Promise<RoomRewardTotalsDto[]>;
+  /** A room's rewards with afterId < id <= upTo, in id order, at most `limit`. */
+  roomRewards(liveRoomId: number, range: { afterId: number; upToRechargeId: number; limit: number }): Promise<RewardRefDto[]>;
+  /** Per anchor: what the sync has handed to finance, among rewards with id <= upTo. */
+  syncTotalsByAnchor(upToRechargeId: number): Promise<AnchorSyncTotalsDto[]>;
 }

@@ -13,6 +13,7 @@ import { createAudienceMetrics } from './audience-metrics';
 import { createInProcessAudienceClient } from './client/in-process';
 import type { AudienceServiceClient } from './contract';
 import { createRankingsService } from './rewards/rankings.service';
+import { createRewardLedger } from './rewards/reward-ledger.service';
 import { createRewardWriter } from './rewards/reward-writer';
 import { countUnsynced } from './rewards/rewards.repository';
 import { rewardRoutes } from './rewards/rewards.routes';
@@ -84,7 +85,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     ],
     health: { path: '/audience/actuator/health', requires: ['db1'] },
     jobs: [{ name: 'finance-sync', schedule: settings.sync.cron, run: async () => void (await sync.runSync()) }],
-    client: createInProcessAudienceClient(viewers),
+    client: createInProcessAudienceClient(viewers, createRewardLedger(db)),
     runSync: () => sync.runSync(),
   };
 }

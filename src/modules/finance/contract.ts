@@ -30,7 +30,30 @@ export interface BatchSyncResult {
 
 export const FINANCE_ERROR_CODES = ['VALIDATION_FAILED', 'DEPENDENCY_UNAVAILABLE'] as const;
 
+export interface SettledTotalsDto {
+  anchorId: number;
+  count: number;
+  amountFen: number;
+  anchorFen: number;
+  platformFen: number;
+}
+
+/** An anchor whose balance disagrees with its settlements or with itself. */
+export interface BalanceMismatchDto {
+  anchorId: number;
+  /** Σ anchor shares of its settled rewards. */
+  settledAnchorFen: number;
+  totalIncomeFen: number;
+  availableFen: number;
+  frozenFen: number;
+  withdrawnFen: number;
+}
+
 export interface FinanceServiceClient {
   /** Settles each record not yet settled, in one DB2 transaction; idempotent per rechargeId. */
   batchSync(command: BatchSyncCommand): Promise<BatchSyncResult>;
+  /** Per anchor: what has been settled among rewards with id <= upTo. */
+  settledTotalsByAnchor(upToRechargeId: number): Promise<SettledTotalsDto[]>;
+  /** Anchors whose total income differs from their settled shares, or whose parts do not add up to it. */
+  balanceMismatches(): Promise<BalanceMismatchDto[]>;
 }

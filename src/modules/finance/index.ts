@@ -9,6 +9,7 @@ import { createInProcessFinanceClient } from './client/in-process';
 import { commissionRoutes } from './commission/commission.routes';
 import { createCommissionService } from './commission/commission.service';
 import type { FinanceServiceClient } from './contract';
+import { createFinanceAudit } from './settlement/finance-audit.service';
 import { settlementRoutes } from './settlement/settlement.routes';
 import { createSettlementService } from './settlement/settlement.service';
 
@@ -40,6 +41,6 @@ export function createFinanceModule(deps: FinanceModuleDeps): FinanceModule {
     routes: [{ prefix: '/finance/api/v1', tag: 'finance', routes: [...settlementRoutes(settlement), ...commissionRoutes(commission), ...balanceRoutes(balances)] }],
     health: { path: '/finance/actuator/health', requires: ['db2'] },
     jobs: [],
-    client: createInProcessFinanceClient(settlement),
+    client: createInProcessFinanceClient(settlement, createFinanceAudit(deps.db2)),
   };
 }

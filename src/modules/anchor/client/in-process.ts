@@ -1,14 +1,23 @@
 import type { AnchorsService } from '../anchors/anchors.service';
 import type { AnchorServiceClient } from '../contract';
 import type { LiveRoomsService } from '../live-rooms/live-rooms.service';
+import type { createRealtimeAudit } from '../realtime/realtime-audit.service';
 import type { RealtimeService } from '../realtime/realtime.service';
 
 /** The contract served by calling the module's services directly (same process). */
-export function createInProcessAnchorClient(anchors: AnchorsService, rooms: LiveRoomsService, realtime: RealtimeService): AnchorServiceClient {
+export function createInProcessAnchorClient(
+  anchors: AnchorsService,
+  rooms: LiveRoomsService,
+  realtime: RealtimeService,
+  audit: ReturnType<typeof createRealtimeAudit>,
+): AnchorServiceClient {
   return {
     getAnchor: (anchorId) => anchors.findAnchor(anchorId),
     getLiveRoom: (liveRoomId) => rooms.getLiveRoom(liveRoomId),
     getRewardTargets: (liveRoomIds) => rooms.getRewardTargets(liveRoomIds),
     applyReward: (command) => realtime.applyReward(command),
+    realtimeAudit: (upTo) => audit.realtimeAudit(upTo),
+    repairRealtimeRange: (liveRoomId, range, rewards) => audit.repairRealtimeRange(liveRoomId, range, rewards),
+    recountRealtime: (liveRoomId) => audit.recountRealtime(liveRoomId),
   };
 }

@@ -168,8 +168,8 @@ export interface RealtimeStore {
   snapshot(liveRoomId: number, candidateId: number): Promise<{ id: number; earnings: number; count: number; resumed: boolean } | null>;
   /** rechargeId -> amount of the delta being flushed, read in pages (HSCAN). */
   flushingRewards(liveRoomId: number): Promise<Map<number, number>>;
-  /** The ids counted in Redis but not yet in DB1 (pending and flushing). */
-  unflushedRewardIds(liveRoomId: number): Promise<Set<number>>;
+  /** rechargeId -> amount of what Redis has counted beyond DB1's last acknowledged flush (pending and flushing). */
+  unflushedRewards(liveRoomId: number): Promise<Map<number, number>>;
   ack(liveRoomId: number, flushId: number): Promise<boolean>;
   forgetBase(liveRoomId: number): Promise<void>;
   /** Rooms with a pending or flushing delta (SCAN; bounded by the number of such rooms). */
@@ -222,10 +222,10 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
       return { id, earnings: num(reply[1]) ?? 0, count: num(reply[2]) ?? 0, resumed: reply[3] === 1 };
     },
     flushingRewards: (liveRoomId) => hashIds(roomKeys(liveRoomId).flushingIds),
-    async unflushedRewardIds(liveRoomId) {
+    async unflushedRewards(liveRoomId) {
       const k = roomKeys(liveRoomId);
       const [pending, flushing] = await Promise.all([hashIds(k.pendingIds), hashIds(k.flushingIds)]);
-      return new Set([...pending.keys(), ...flushing.keys()]);
+      return new Map([...flushing, ...pending]);
     },
     async ack(liveRoomId, flushId) {
       const k = roomKeys(liveRoomId);

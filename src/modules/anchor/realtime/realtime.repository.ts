@@ -72,17 +72,6 @@ export async function lastFlushId(db: Db, liveRoomId: number): Promise<number | 
   return row ? row.last_flush_id : null;
 }
 
-/** Rewards the journal holds for a room, in id order, a page at a time. */
-export async function appliedRewardIds(db: Db, liveRoomId: number, afterId: number, limit: number): Promise<number[]> {
-  const rows = (await db('live_room_applied_reward')
-    .select('recharge_id')
-    .where('live_room_id', liveRoomId)
-    .andWhere('recharge_id', '>', afterId)
-    .orderBy('recharge_id')
-    .limit(limit)) as Array<{ recharge_id: number }>;
-  return rows.map((r) => r.recharge_id);
-}
-
 /** Removes journal entries for rewards that do not exist (repair only). */
 export async function forgetApplied(trx: Db, rechargeIds: readonly number[]): Promise<void> {
   for (const part of chunks(rechargeIds)) await trx('live_room_applied_reward').whereIn('recharge_id', part).delete();
@@ -98,10 +87,33 @@ export async function recomputeFromJournal(trx: Db, liveRoomId: number, now: Dat
   return { earnings, count };
 }
 
-/** Every room with its flushed figures (reconciliation reads them all). */
-export async function allRealtimeRows(db: Db): Promise<RealtimeRow[]> {
+type Num = number | string | null;
+
+/** Per room: the journal's count and sum of rewards with id <= upTo. */
+export async function journalTotals(db: Db, upToId: number): Promise<Array<{ live_room_id: number; n: Num; s: Num }>> {
+  return db('live_room_applied_reward')
+    .select('live_room_id')
+    .count({ n: '*' })
+    .sum({ s: 'amount' })
+    .where('recharge_id', '<=', upToId)
+    .groupBy('live_room_id') as unknown as Promise<Array<{ live_room_id: number; n: Num; s: Num }>>;
+}
+
+/** Every room's row next to its whole journal, read in one statement (one consistent snapshot). */
+export async function rowsAgainstJournal(db: Db): Promise<Array<{ live_room_id: number; anchor_id: number; total_earnings: number; recharge_count: number; n: Num; s: Num }>> {
+  const journal = db('live_room_applied_reward').select('live_room_id').count({ n: '*' }).sum({ s: 'amount' }).groupBy('live_room_id').as('j');
   return db('live_room_realtime as r')
-    .join('live_room as l', 'l.id', 'r.live_room_id')
-    .select('r.live_room_id', 'r.anchor_id', 'l.status', 'r.total_earnings', 'r.recharge_count', 'r.last_flush_id', 'r.updated_at')
-    .orderBy('r.live_room_id') as Promise<RealtimeRow[]>;
+    .leftJoin(journal, 'j.live_room_id', 'r.live_room_id')
+    .select('r.live_room_id', 'r.anchor_id', 'r.total_earnings', 'r.recharge_count', 'j.n', 'j.s')
+    .orderBy('r.live_room_id');
+}
+
+/** The journal's ids of a room in afterId < id <= toId. */
+export async function journalIdsInRange(db: Db, liveRoomId: number, afterId: number, toId: number): Promise<Set<number>> {
+  const rows = (await db('live_room_applied_reward')
+    .select('recharge_id')
+    .where('live_room_id', liveRoomId)
+    .andWhere('recharge_id', '>', afterId)
+    .andWhere('recharge_id', '<=', toId)) as Array<{ recharge_id: number }>;
+  return new Set(rows.map((r) => r.recharge_id));
 }

@@ -253,10 +253,16 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
         .catch(() => undefined);
     },
 
-    /** Ids counted in Redis but not yet in DB1; empty without Redis. */
-    async unflushedRewardIds(liveRoomId: number): Promise<Set<number>> {
+    /** rechargeId -> amount counted in Redis but maybe not in DB1 yet; empty without Redis. */
+    async unflushedRewards(liveRoomId: number): Promise<Map<number, number>> {
       const s = usableStore();
-      return s ? s.unflushedRewardIds(liveRoomId) : new Set();
+      return s ? s.unflushedRewards(liveRoomId) : new Map();
+    },
+
+    /** Rooms with something in Redis not yet folded into DB1. */
+    async roomsWithUnflushed(): Promise<number[]> {
+      const s = usableStore();
+      return s ? s.roomsToFlush() : [];
     },
 
     /** Waits for background flushes (shutdown, tests). */

@@ -1,9 +1,14 @@
 import type { AudienceServiceClient } from '../contract';
+import type { createRewardLedger } from '../rewards/reward-ledger.service';
 import type { ViewersService } from '../viewers/viewers.service';
 
 /** The contract served by calling the module's services directly (same process). */
-export function createInProcessAudienceClient(viewers: ViewersService): AudienceServiceClient {
+export function createInProcessAudienceClient(viewers: ViewersService, ledger: ReturnType<typeof createRewardLedger>): AudienceServiceClient {
   return {
     getAudience: (audienceId) => viewers.getAudience(audienceId),
+    maxRechargeId: (createdBefore) => ledger.maxRechargeId(createdBefore),
+    rewardTotalsByRoom: (upTo) => ledger.rewardTotalsByRoom(upTo),
+    roomRewards: (liveRoomId, range) => ledger.roomRewards(liveRoomId, range),
+    syncTotalsByAnchor: (upTo) => ledger.syncTotalsByAnchor(upTo),
   };
 }

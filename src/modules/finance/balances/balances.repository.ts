@@ -79,3 +79,14 @@ export async function moveBalance(
   });
   return next;
 }
+
+type Num = number | string | null;
+
+/** Every balance next to the anchor shares settled for it, read in one statement. */
+export async function balancesAgainstSettlements(db: Db): Promise<Array<BalanceRow & { settled: Num }>> {
+  const settled = db('settlement_detail').select('anchor_id').sum({ settled: 'anchor_amount' }).groupBy('anchor_id').as('d');
+  return db('anchor_balance as b')
+    .leftJoin(settled, 'd.anchor_id', 'b.anchor_id')
+    .select('b.anchor_id', 'b.available', 'b.frozen', 'b.total_income', 'b.total_withdrawn', 'b.updated_at', 'd.settled')
+    .orderBy('b.anchor_id');
+}

@@ -100,10 +100,11 @@ export interface SettledTotalsRow {
   platform_amount: number | string;
 }
 
-/** What finance has settled per anchor (for reconciliation against DB1). */
-export async function settledTotalsByAnchor(db: Db): Promise<SettledTotalsRow[]> {
+/** What finance has settled per anchor among rewards with id <= upTo (for reconciliation against DB1). */
+export async function settledTotalsByAnchor(db: Db, upToRechargeId: number): Promise<SettledTotalsRow[]> {
   return db<SettledTotalsRow>('settlement_detail')
     .select('anchor_id')
+    .where('recharge_id', '<=', upToRechargeId)
     .count({ n: '*' })
     .sum({ amount: 'amount', anchor_amount: 'anchor_amount', platform_amount: 'platform_amount' })
     .groupBy('anchor_id')
