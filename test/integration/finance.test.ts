@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createAnchor, createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
+
+let t: TestPlatform;
+
+beforeAll(async () => {
+  t = await createTestPlatform();
+});
+
+afterAll(() => t.close());
+
+const RATES = '/finance/api/v1/commission-rates';
+const SYNC = '/finance/api/v1/recharge/batch-sync';
+
+async function reward(platform: TestPlatform, stage: { roomId: number; viewerIds: number[] }, amount: string): Promise<number> {
+  const res = await platform.http
+    .post('/audience/api/v1/recharge')
+    .set('Authorization', await platform.auth('service'))
+    .send({ traceId: newTraceId('FIN'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount })
+    .expect(201);
+  return res.body.rechargeId as number;
+}
+
+async function detail(rechargeId: number) {
+  return t.db2('settlement_detail').where({ recharge_id: rechargeId }).first();
+}
+
+async function balance(anchorId: number) {
+  return (await t.http.get(`/finance/api/v1/balances/${anchorId}`).set('Authorization', await t.auth('admin')).expect(200)).body;
+}
+
+describe('commission rates', () => {
+  it('when an admin sets a rate, then 201 with the four-decimal rate and the time it takes effect', async () => {
+    const anchorId = await createAnchor(t);
+    const from = new Date(Date.now() + 3_600_000).toISOString();
+    const res = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId, rate: 0.7, effectiveFrom: from }).expect(201);
+    expect(res.body).toEqual({ rateId: expect.any(Number), anchorId, rate: '0.7000', effectiveFrom: from, createdAt: expect.stringMatching(/Z$/) });
+    expect(await t.db2('commission_rate').where({ anchor_id: anchorId })).toHaveLength(1);
+  });
+
+  it('when effectiveFrom is left out or a second in the past (clock skew), then it takes effect now, never earlier', async () => {
+    const anchorId = await createAnchor(t);
+    const before = Date.now();
+    const skewed = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId, rate: '0.6', effectiveFrom: new Date(before - 1000).toISOString() }).expect(201);
+    expect(Date.parse(skewed.body.effectiveFrom)).toBeGreaterThanOrEqual(before);
+    const now = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId, rate: '1' }).expect(201);
+    expect(now.body.rate).toBe('1.0000');
+    expect(Date.parse(now.body.effectiveFrom)).toBeGreaterThanOrEqual(before);
+  });
+
+  it.each([
+    ['a rate above 1', { rate: '1.5' }, 'rate'],
+    ['five decimals', { rate: '0.12345' }, 'rate'],
+    ['a negative rate', { rate: -0.1 }, 'rate'],
+    ['a percentage', { rate: '70%' }, 'rate'],
+    ['an hour in the past', { rate: '0.5', effectiveFrom: new Date(Date.now() - 3_600_000).toISOString() }, 'effectiveFrom'],
+    ['a time that is not ISO', { rate: '0.5', effectiveFrom: 'tomorrow' }, 'effectiveFrom'],
+  ])('when the request has %s, then 400 on that field and nothing is stored', async (_case, extra, field) => {
+    const anchorId = await createAnchor(t);
+    const res = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId, ...extra }).expect(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+    expect(await t.db2('commission_rate').where({ anchor_id: anchorId })).toHaveLength(0);
+  });
+
+  it('when the anchor does not exist, then 404 ANCHOR_NOT_FOUND', async () => {
+    const res = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId: 987_654_321, rate: '0.5' }).expect(404);
+    expect(res.body.code).toBe('ANCHOR_NOT_FOUND');
+  });
+});
+
+describe('commission snapshot at the reward time', () => {
+  it('when the rate changes between a reward and its sync, then the reward is split with the rate of its own time', async () => {
+    const stage = await liveStage(t, 1);
+    const early = await reward(t, stage, '10.01');
+    await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId: stage.anchorId, rate: '0.7000' }).expect(201);
+    const late = await reward(t, stage, '10.01');
+    await t.http.post('/audience/api/v1/sync/trigger').set('Authorization', await t.auth('admin')).expect(200);
+
+    expect(await detail(early)).toMatchObject({ amount: 1001, rate_bp: 5000, anchor_amount: 500, platform_amount: 501 });
+    expect(await detail(late)).toMatchObject({ amount: 1001, rate_bp: 7000, anchor_amount: 700, platform_amount: 301 });
+    expect(await balance(stage.anchorId)).toEqual({ anchorId: stage.anchorId, available: '12.00', frozen: '0.00', totalIncome: '12.00', totalWithdrawn: '0.00' });
+  });
+
+  it('when a rate starts in the future, then rewards before it keep the old one and rewards after it use the new one', async () => {
+    const stage = await liveStage(t, 1);
+    const from = new Date(Date.now() + 2 * 3_600_000);
+    await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId: stage.anchorId, rate: '0.9000', effectiveFrom: from.toISOString() }).expect(201);
+    const now = await reward(t, stage, '1.00');
+    const later = await createTestPlatform({}, { clock: () => new Date(from.getTime() + 60_000) });
+    try {
+      const after = await reward(later, stage, '1.00');
+      await later.runSync();
+      expect(await detail(now)).toMatchObject({ rate_bp: 5000, anchor_amount: 50 });
+      expect(await detail(after)).toMatchObject({ rate_bp: 9000, anchor_amount: 90 });
+    } finally {
+      await later.close();
+    }
+  });
+});
+
+describe('batch-sync (internal)', () => {
+  function record(stage: { anchorId: number; roomId: number; viewerIds: number[] }, rechargeId: number, amount: string) {
+    return { rechargeId, traceId: newTraceId('BS'), anchorId: stage.anchorId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount, createdAt: new Date().toISOString() };
+  }
+
+  it('when the same records come again, or twice in one batch, then each is settled once and the ledger matches the balance', async () => {
+    const stage = await liveStage(t, 1);
+    const base = 700_000_000 + stage.anchorId * 10;
+    const service = await t.auth('service');
+    const records = [record(stage, base + 1, '3.33'), record(stage, base + 2, '0.01'), record(stage, base + 1, '3.33')];
+    const first = await t.http.post(SYNC).set('Authorization', service).send({ batchId: newTraceId('B'), records }).expect(200);
+    expect(first.body).toMatchObject({ accepted: 2, duplicates: 1 });
+    const again = await t.http.post(SYNC).set('Authorization', service).send({ batchId: newTraceId('B'), records: records.slice(0, 2) }).expect(200);
+    expect(again.body).toMatchObject({ accepted: 0, duplicates: 2 });
+
+    const details = await t.db2('settlement_detail').where({ anchor_id: stage.anchorId });
+    expect(details.map((d) => [d.recharge_id, d.anchor_amount, d.platform_amount]).sort()).toEqual([
+      [base + 1, 166, 167],
+      [base + 2, 0, 1],
+    ]);
+    const settlements = await t.db2('settlement').where({ anchor_id: stage.anchorId });
+    expect(settlements).toHaveLength(1);
+    expect(settlements[0]).toMatchObject({ record_count: 2, total_amount: 334, anchor_amount: 166, platform_amount: 168 });
+    const ledger = await t.db2('balance_ledger').where({ anchor_id: stage.anchorId }).orderBy('id');
+    expect(ledger).toHaveLength(1);
+    expect(ledger[0]).toMatchObject({ entry_type: 'SETTLEMENT', available_delta: 166, available_after: 166, ref_type: 'settlement', ref_id: settlements[0].id });
+    expect((await balance(stage.anchorId)).available).toBe('1.66');
+  });
+
+  it.each([
+    ['no records', { records: [] }, 'records'],
+    ['a bad amount', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.001', createdAt: '2026-01-01T00:00:00Z' }] }, 'records[0].amount'],
+    ['a bad time', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.00', createdAt: 'yesterday' }] }, 'records[0].createdAt'],
+  ])('when the batch has %s, then 400 on that field and nothing is settled', async (_case, body, field) => {
+    const before = await t.db2('settlement_detail').count({ n: '*' }).first();
+    const res = await t.http.post(SYNC).set('Authorization', await t.auth('service')).send({ batchId: newTraceId('B'), ...body }).expect(400);
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+    expect(await t.db2('settlement_detail').count({ n: '*' }).first()).toEqual(before);
+  });
+});
+
+describe('balances', () => {
+  it('when an anchor has never been paid, then its balance is all zeros; an unknown anchor is 404; another anchor is 403', async () => {
+    const anchorId = await createAnchor(t);
+    const own = await t.http.get(`/finance/api/v1/balances/${anchorId}`).set('Authorization', await t.auth('anchor', anchorId)).expect(200);
+    expect(own.body).toEqual({ anchorId, available: '0.00', frozen: '0.00', totalIncome: '0.00', totalWithdrawn: '0.00' });
+    const missing = await t.http.get('/finance/api/v1/balances/987654321').set('Authorization', await t.auth('admin')).expect(404);
+    expect(missing.body.code).toBe('ANCHOR_NOT_FOUND');
+    await t.http.get(`/finance/api/v1/balances/${anchorId}`).set('Authorization', await t.auth('anchor', anchorId + 1)).expect(403);
+  });
+});
