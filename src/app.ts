@@ -1,7 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { Config } from './shared/config';
 import type { HealthProbe } from './shared/health';
@@ -35,18 +34,28 @@ function requestMetrics(metrics: Metrics): RequestHandler {
   };
 }
 
+/**
+ * One line per finished request: errors at `error`, client problems at `info`, the rest at `debug`.
+ * Written by hand rather than with pino-http: on the reward path its per-request child logger cost
+ * a tenth of the CPU, and a line that the level filters out should cost nothing.
+ */
 function requestLogging(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: (_req, res) => String(res.getHeader('X-Trace-Id') ?? ''),
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-    customProps: (_req, res) => ({ route: res.locals?.['routeTemplate'] as string | undefined }),
-    serializers: {
-      req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    autoLogging: { ignore: (req) => req.url === '/actuator/prometheus' || (req.url ?? '').endsWith('/health') },
-  });
+  const log = logger.child({ component: 'http' });
+  return (req, res, next) => {
+    if (req.url === '/actuator/prometheus' || req.url.endsWith('/health')) {
+      next();
+      return;
+    }
+    const started = performance.now();
+    res.on('finish', () => {
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
+      if (!log.isLevelEnabled(level)) return;
+      const route = typeof res.locals['routeTemplate'] === 'string' ? res.locals['routeTemplate'] : undefined;
+      const traceId = typeof res.locals['traceId'] === 'string' ? res.locals['traceId'] : undefined;
+      log[level]({ traceId, req: { method: req.method, url: req.originalUrl }, res: { statusCode: res.statusCode }, route, responseTime: Math.round(performance.now() - started) }, 'request completed');
+    });
+    next();
+  };
 }
 
 function openapiDocument(registry: OpenAPIRegistry): () => unknown {

@@ -15,12 +15,26 @@ export function isValidTraceId(value: unknown): value is string {
   return typeof value === 'string' && TRACE_ID_PATTERN.test(value);
 }
 
-/** `PREFIX-YYYYMMDD-HHMMSS-<hex>` in UTC, e.g. `RC-20260102-103045-9f2c1a7b`. */
+// Unique without a random draw per id: a random part, redrawn each time the 16-bit counter wraps.
+let randomPart = randomBytes(2).toString('hex');
+let sequence = 0;
+let stamp = { second: -1, text: '' };
+
+/** `YYYYMMDD-HHMMSS` in UTC, formatted once per second. */
+function secondStamp(now: Date): string {
+  const second = Math.floor(now.getTime() / 1000);
+  if (second !== stamp.second) {
+    const iso = now.toISOString();
+    stamp = { second, text: `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}` };
+  }
+  return stamp.text;
+}
+
+/** `PREFIX-YYYYMMDD-HHMMSS-<8 hex>` in UTC, e.g. `RC-20260102-103045-9f2c07b3`. */
 export function generateTraceId(prefix = 'TR', now: Date = new Date()): string {
-  const iso = now.toISOString();
-  const date = iso.slice(0, 10).replaceAll('-', '');
-  const time = iso.slice(11, 19).replaceAll(':', '');
-  return `${prefix}-${date}-${time}-${randomBytes(4).toString('hex')}`;
+  sequence = (sequence + 1) & 0xffff;
+  if (sequence === 0) randomPart = randomBytes(2).toString('hex');
+  return `${prefix}-${secondStamp(now)}-${randomPart}${sequence.toString(16).padStart(4, '0')}`;
 }
 
 export function runWithTrace<T>(context: TraceContext, fn: () => T): T {

@@ -81,6 +81,32 @@ describe('the embedded default (SQLite files, no Redis)', () => {
     expect(bad.body.code).toBe('VALIDATION_FAILED');
   });
 
+  it('when rewards flow on SQLite without Redis, then ids, realtime figures (source db), the sync and the balance all add up', async () => {
+    const auth = `Bearer ${adminToken}`;
+    const anchor = await request(base).post('/anchor/api/v1/anchors').set('Authorization', auth).send({ name: 'Carol' }).expect(201);
+    const room = await request(base).post('/anchor/api/v1/live-rooms').set('Authorization', auth).send({ anchorId: anchor.body.anchorId, title: 'SQLite show' }).expect(201);
+    const roomId = room.body.liveRoomId as number;
+    await request(base).post(`/anchor/api/v1/live-rooms/${roomId}/start`).set('Authorization', auth).expect(200);
+    const viewer = await request(base).post('/audience/api/v1/audiences').set('Authorization', auth).send({ nickname: 'Dan' }).expect(201);
+    const audienceId = viewer.body.audienceId as number;
+    const single = await request(base).post('/audience/api/v1/recharge').set('Authorization', auth).send({ traceId: 'SQLITE-1', audienceId, liveRoomId: roomId, amount: '1.01' }).expect(201);
+    const items = ['2.02', '3.03', '4.04'].map((amount, i) => ({ traceId: `SQLITE-B${i}`, audienceId, liveRoomId: roomId, amount }));
+    const batch = await request(base).post('/audience/api/v1/recharge/batch').set('Authorization', auth).send({ items }).expect(200);
+    const ids = [single.body.rechargeId, ...batch.body.results.map((r: { rechargeId: number }) => r.rechargeId)] as number[];
+    expect(new Set(ids).size).toBe(4);
+    for (const [i, id] of ids.entries()) {
+      const read = await request(base).get(`/audience/api/v1/recharge/${id}`).set('Authorization', auth).expect(200);
+      expect(read.body.traceId).toBe(i === 0 ? 'SQLITE-1' : `SQLITE-B${i - 1}`);
+    }
+    const figures = await request(base).get(`/anchor/api/v1/live-rooms/${roomId}/realtime`).expect(200);
+    expect(figures.body).toMatchObject({ totalEarnings: '10.10', rechargeCount: 4, source: 'db' });
+    const sync = await request(base).post('/audience/api/v1/sync/trigger').set('Authorization', auth).expect(200);
+    expect(sync.body).toMatchObject({ synced: 4, pending: 0 });
+    const balance = await request(base).get(`/finance/api/v1/balances/${anchor.body.anchorId}`).set('Authorization', auth).expect(200);
+    // Default rate 0.5000: floor of half of 101, 202, 303, 404 fen = 50 + 101 + 151 + 202.
+    expect(balance.body).toMatchObject({ available: '5.04', totalIncome: '5.04' });
+  });
+
   it('when it receives SIGTERM, then it drains and exits with code 0', async () => {
     const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
     child.kill('SIGTERM');

@@ -140,3 +140,36 @@ export function insertedId(result: unknown): number {
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`insert returned no usable id: ${JSON.stringify(result)}`);
   return n;
 }
+
+const idAllocation = new WeakMap<object, Promise<{ consecutive: boolean; step: number }>>();
+
+/** How the server hands out AUTO_INCREMENT ids to one multi-row INSERT (asked once per pool). */
+function allocationOf(db: Db): Promise<{ consecutive: boolean; step: number }> {
+  const client = db.client as object;
+  let known = idAllocation.get(client);
+  if (!known) {
+    known =
+      dialectOfDb(db) === 'sqlite'
+        ? Promise.resolve({ consecutive: true, step: 1 })
+        : db.raw('SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS step').then((result: unknown) => {
+            const [rows] = result as [Array<{ mode: number | string; step: number | string }>];
+            const row = rows[0];
+            // Modes 0 and 1 give a multi-row INSERT with a known row count consecutive ids; mode 2 may interleave.
+            return { consecutive: row !== undefined && Number(row.mode) !== 2, step: Number(row?.step ?? 1) };
+          });
+    idAllocation.set(client, known);
+  }
+  return known;
+}
+
+/**
+ * The ids of the `count` rows a multi-row INSERT just created, without reading them back: MySQL
+ * reports the first id, SQLite the last. Null when the server may not have given consecutive ids.
+ */
+export async function insertedIds(db: Db, result: unknown, count: number): Promise<number[] | null> {
+  const allocation = await allocationOf(db);
+  if (!allocation.consecutive) return null;
+  const reported = insertedId(result);
+  const first = dialectOfDb(db) === 'mysql' ? reported : reported - (count - 1) * allocation.step;
+  return Array.from({ length: count }, (_, i) => first + i * allocation.step);
+}

@@ -1,4 +1,6 @@
+import { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { AppError } from './app-error';
 
 export const ROLES = ['audience', 'anchor', 'admin', 'service'] as const;
@@ -21,8 +23,36 @@ function unauthenticated(detail: string): AppError {
   return new AppError('UNAUTHENTICATED', 401, detail, { headers: { 'WWW-Authenticate': 'Bearer' } });
 }
 
+/** Verified tokens kept, so a client's every request does not pay for an HMAC (expiry still honoured). */
+const VERIFIED_CACHE_SIZE = 20_000;
+/** A token without `exp` is re-verified after this long anyway. */
+const VERIFIED_CACHE_TTL_MS = 5 * 60_000;
+
 export function createTokenService(secret: string): TokenService {
-  const key = new TextEncoder().encode(secret);
+  const raw = new TextEncoder().encode(secret);
+  // Imported once: handing jose the raw bytes makes it import the key again on every call.
+  const key = webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  const verified = new LRUCache<string, Principal>({ max: VERIFIED_CACHE_SIZE, ttl: VERIFIED_CACHE_TTL_MS, ttlAutopurge: false });
+
+  async function verifyUncached(token: string): Promise<{ principal: Principal; expiresAtMs: number | null }> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, await key, { algorithms: [ALGORITHM] }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired.');
+      throw unauthenticated('The token is not valid.');
+    }
+    const role = payload['role'];
+    const sub = payload.sub;
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
+      throw unauthenticated('The token has no valid role.');
+    }
+    if (typeof sub !== 'string' || !/^(0|[1-9]\d{0,15})$/.test(sub) || !Number.isSafeInteger(Number(sub))) {
+      throw unauthenticated('The token subject must be a numeric id.');
+    }
+    return { principal: { role: role as Role, id: Number(sub) }, expiresAtMs: typeof payload.exp === 'number' ? payload.exp * 1000 : null };
+  }
+
   return {
     async sign(principal, ttlSeconds) {
       const jwt = new SignJWT({ role: principal.role })
@@ -30,25 +60,15 @@ export function createTokenService(secret: string): TokenService {
         .setSubject(String(principal.id))
         .setIssuedAt();
       if (ttlSeconds !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds);
-      return jwt.sign(key);
+      return jwt.sign(await key);
     },
     async verify(token) {
-      let payload;
-      try {
-        ({ payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM] }));
-      } catch (error) {
-        if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired.');
-        throw unauthenticated('The token is not valid.');
-      }
-      const role = payload['role'];
-      const sub = payload.sub;
-      if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
-        throw unauthenticated('The token has no valid role.');
-      }
-      if (typeof sub !== 'string' || !/^(0|[1-9]\d{0,15})$/.test(sub) || !Number.isSafeInteger(Number(sub))) {
-        throw unauthenticated('The token subject must be a numeric id.');
-      }
-      return { role: role as Role, id: Number(sub) };
+      const cached = verified.get(token);
+      if (cached) return cached;
+      const { principal, expiresAtMs } = await verifyUncached(token);
+      const ttl = expiresAtMs === null ? VERIFIED_CACHE_TTL_MS : Math.min(VERIFIED_CACHE_TTL_MS, expiresAtMs - Date.now());
+      if (ttl > 0) verified.set(token, principal, { ttl });
+      return principal;
     },
   };
 }

@@ -112,7 +112,13 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
   }
 
   async function settle(items: Pending[]): Promise<void> {
-    const existing = new Map((await findRechargesByTraceIds(db, items.map((p) => p.input.traceId))).map((row) => [row.trace_id, row]));
+    // One round trip for all three reads: replays are rare, so looking up their viewer and room too costs less than waiting.
+    const [stored, viewers, targets] = await Promise.all([
+      findRechargesByTraceIds(db, items.map((p) => p.input.traceId)),
+      findAudienceStates(db, items.map((p) => p.input.audienceId)),
+      anchor.getRewardTargets([...new Set(items.map((p) => p.input.liveRoomId))]),
+    ]);
+    const existing = new Map(stored.map((row) => [row.trace_id, row]));
     const fresh = items.filter((p) => {
       const row = existing.get(p.input.traceId);
       if (row) p.resolve(answerForExisting(row, p.input));
@@ -120,10 +126,6 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
     });
     if (fresh.length === 0) return;
 
-    const [viewers, targets] = await Promise.all([
-      findAudienceStates(db, fresh.map((p) => p.input.audienceId)),
-      anchor.getRewardTargets([...new Set(fresh.map((p) => p.input.liveRoomId))]),
-    ]);
     const viewerById = new Map(viewers.map((v) => [v.id, v]));
     const targetById = new Map(targets.map((t) => [t.liveRoomId, t]));
     const accepted: Array<{ pending: Pending; reward: NewRecharge }> = [];

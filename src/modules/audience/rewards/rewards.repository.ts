@@ -1,4 +1,4 @@
-import type { Db } from '../../../shared/db/knex';
+import { insertedIds, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
 
 export interface RechargeRow {
@@ -37,22 +37,22 @@ export async function findRecharge(db: Db, id: number): Promise<RechargeRow | un
   return db<RechargeRow>('recharge').select(...COLUMNS).where({ id }).first();
 }
 
-/** One multi-row INSERT; returns the rows as stored (with their ids), by trace id. */
+/** One multi-row INSERT; returns the rows as stored (with their ids), in the order given. */
 export async function insertRecharges(db: Db, rewards: readonly NewRecharge[]): Promise<RechargeRow[]> {
-  await db('recharge').insert(
-    rewards.map((r) => ({
-      trace_id: r.traceId,
-      audience_id: r.audienceId,
-      live_room_id: r.liveRoomId,
-      anchor_id: r.anchorId,
-      live_session_id: r.liveSessionId,
-      amount: r.amountFen,
-      gift_name: r.giftName,
-      message: r.message,
-      sync_status: 'PENDING',
-      created_at: toDbTime(r.createdAt),
-    })),
-  );
+  const rows = rewards.map((r) => ({
+    trace_id: r.traceId,
+    audience_id: r.audienceId,
+    live_room_id: r.liveRoomId,
+    anchor_id: r.anchorId,
+    live_session_id: r.liveSessionId,
+    amount: r.amountFen,
+    gift_name: r.giftName,
+    message: r.message,
+    created_at: toDbTime(r.createdAt),
+  }));
+  const ids = await insertedIds(db, await db('recharge').insert(rows.map((row) => ({ ...row, sync_status: 'PENDING' }))), rows.length);
+  if (ids) return rows.map((row, i) => ({ id: ids[i] as number, ...row }));
+  // The server may have interleaved ids with other inserts: read them back.
   return findRechargesByTraceIds(
     db,
     rewards.map((r) => r.traceId),
