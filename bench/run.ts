@@ -5,6 +5,7 @@
  * every 2xx reward was stored exactly once, and prints JSON.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
@@ -88,6 +89,21 @@ function figures(result: autocannon.Result): Figures {
   };
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+function cpuMs(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+}
+
+/** Runs a load and reports, next to autocannon's figures, the server's CPU milliseconds per answer: steadier than req/s on a busy machine. */
+async function measured(pid: number | undefined, options: autocannon.Options): Promise<{ result: autocannon.Result; cpuMsPerRequest: number }> {
+  const before = cpuMs(pid);
+  const result = await run(options);
+  const answered = result['2xx'] + result.non2xx;
+  return { result, cpuMsPerRequest: Number(((cpuMs(pid) - before) / Math.max(1, answered)).toFixed(3)) };
+}
+
 function run(options: autocannon.Options): Promise<autocannon.Result> {
   return autocannon({ duration: SECONDS, ...options });
 }
@@ -149,7 +165,7 @@ async function main(): Promise<void> {
       for (const match of body.matchAll(/"rechargeId":(\d+)/g)) answeredIds.push(Number(match[1]));
     };
     const single = (connections: number, duration = SECONDS) =>
-      run({
+      measured(service.child.pid, {
         url: `${base}/audience/api/v1/recharge`,
         connections,
         duration,
@@ -158,10 +174,13 @@ async function main(): Promise<void> {
         requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(rewardBody(roomIds, viewerIds)) }), onResponse: collectIds }],
       });
 
-    const helloResult = await run({ url: `http://127.0.0.1:${hello.port}/hello`, connections: 64 });
+    const helloRun = await measured(hello.child.pid, { url: `http://127.0.0.1:${hello.port}/hello`, connections: 64 });
+    const helloResult = helloRun.result;
     await single(16, 3);
-    const c64 = await single(64);
-    const c256 = await single(256);
+    const run64 = await single(64);
+    const run256 = await single(256);
+    const c64 = run64.result;
+    const c256 = run256.result;
     const BATCH = 50;
     const batch = await run({
       url: `${base}/audience/api/v1/recharge/batch`,
@@ -192,9 +211,14 @@ async function main(): Promise<void> {
     const single64 = figures(c64);
     const report = {
       machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, seconds: SECONDS },
-      hello64: helloFigures,
-      reward64: { ...single64, ratioToHello: Number((single64.requestsPerSec / helloFigures.requestsPerSec).toFixed(3)) },
-      reward256: figures(c256),
+      hello64: { ...helloFigures, cpuMsPerRequest: helloRun.cpuMsPerRequest },
+      reward64: {
+        ...single64,
+        ratioToHello: Number((single64.requestsPerSec / helloFigures.requestsPerSec).toFixed(3)),
+        cpuMsPerRequest: run64.cpuMsPerRequest,
+        cpuRatioToHello: Number((helloRun.cpuMsPerRequest / run64.cpuMsPerRequest).toFixed(3)),
+      },
+      reward256: { ...figures(c256), cpuMsPerRequest: run256.cpuMsPerRequest },
       batch16x50: { ...figures(batch), rewardsPerSec: Math.round(batch.requests.average * BATCH) },
       exactlyOnce: {
         answered2xx: answeredIds.length,

@@ -164,4 +164,17 @@ describe('the docs page', () => {
       expect({ path, csp: res.headers['content-security-policy'] }).toEqual({ path, csp: helmetDefault });
     }
   });
+
+  it("when any API route answers, then it carries every one of helmet's default headers with helmet's values", async () => {
+    const reference = express().use(helmet());
+    reference.get('/', (_req, res) => void res.send('ok'));
+    const expected = (await request(reference).get('/')).headers;
+    const securityHeaders = Object.keys(expected).filter((name) => /^(content-security-policy|cross-origin-|origin-agent-cluster|referrer-policy|strict-transport-security|x-)/.test(name));
+    expect(securityHeaders.length).toBeGreaterThanOrEqual(10);
+    for (const path of ['/health', '/anchor/api/v1/live-rooms/1', '/no/such/route']) {
+      const res = await t.http.get(path);
+      for (const name of securityHeaders) expect({ path, name, value: res.headers[name] }).toEqual({ path, name, value: expected[name] });
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+  });
 });

@@ -137,6 +137,15 @@ export function principalOf(res: Response): Principal | null {
   return (res.locals['principal'] as Principal | null | undefined) ?? null;
 }
 
+/** What res.json does, without its generic send path (no ETag, no charset sniffing): the API's bodies are always JSON. */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
 function handlerFor(spec: AnyRoute): RequestHandler {
   return (req, res) => {
     // Body parsing runs on stream callbacks that lose AsyncLocalStorage; re-enter the request's trace.
@@ -155,7 +164,7 @@ function handlerFor(spec: AnyRoute): RequestHandler {
     if (!result) return;
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     if (result.body === undefined) res.status(result.status).end();
-    else res.status(result.status).json(result.body);
+    else sendJson(res, result.status, result.body);
   }
 }
 

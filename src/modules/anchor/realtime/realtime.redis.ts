@@ -56,20 +56,30 @@ local function view(k)
 end
 `;
 
-/** KEYS: earnings count pendingIds flushingIds meta base flushing flushedIds; ARGV: rechargeId amount nowMs. */
+/**
+ * Adds rewards to the pending delta, each unless Redis already holds it (pending, flushing or just
+ * flushed). KEYS: earnings count pendingIds flushingIds meta base flushing flushedIds;
+ * ARGV: nowMs, then rechargeId amount pairs. Returns one 1|0 per pair, then the view.
+ */
 const APPLY_LUA = `${VIEW_LUA}
 local k = { earnings = KEYS[1], count = KEYS[2], meta = KEYS[5], base = KEYS[6], flushing = KEYS[7] }
-local fresh = 0
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 and redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 and redis.call('HEXISTS', KEYS[8], ARGV[1]) == 0 then
-  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-  redis.call('INCRBY', KEYS[1], ARGV[2])
-  redis.call('INCR', KEYS[2])
-  redis.call('HSET', KEYS[5], 'updated_at', ARGV[3])
-  fresh = 1
+local flags = {}
+local added = false
+for i = 2, #ARGV, 2 do
+  local id, amount = ARGV[i], ARGV[i + 1]
+  if redis.call('HEXISTS', KEYS[3], id) == 0 and redis.call('HEXISTS', KEYS[4], id) == 0 and redis.call('HEXISTS', KEYS[8], id) == 0 then
+    redis.call('HSET', KEYS[3], id, amount)
+    redis.call('INCRBY', KEYS[1], amount)
+    redis.call('INCR', KEYS[2])
+    table.insert(flags, 1)
+    added = true
+  else
+    table.insert(flags, 0)
+  end
 end
-local out = view(k)
-table.insert(out, 1, fresh)
-return out
+if added then redis.call('HSET', KEYS[5], 'updated_at', ARGV[1]) end
+for _, v in ipairs(view(k)) do table.insert(flags, v) end
+return flags
 `;
 
 /** KEYS: earnings count flushing meta base. */
@@ -161,7 +171,8 @@ function parseView(reply: Reply, offset = 0): RedisView {
 }
 
 export interface RealtimeStore {
-  apply(liveRoomId: number, rechargeId: number, amountFen: number, now: Date): Promise<{ fresh: boolean; view: RedisView }>;
+  /** Adds rewards of one room in one atomic call; `fresh[i]` says whether the i-th was new to Redis. */
+  apply(liveRoomId: number, rewards: ReadonlyArray<{ rechargeId: number; amountFen: number }>, now: Date): Promise<{ fresh: boolean[]; view: RedisView }>;
   read(liveRoomId: number): Promise<RedisView>;
   prime(liveRoomId: number, row: { earnings: number; count: number; flushId: number; anchorId: number; status: string; updatedAtMs: number }, ttlMs: number): Promise<boolean>;
   /** `resumed`: the delta a crashed flush left behind; the pending delta is still waiting behind it. */
@@ -201,10 +212,11 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
   }
 
   return {
-    async apply(liveRoomId, rechargeId, amountFen, now) {
+    async apply(liveRoomId, rewards, now) {
       const k = roomKeys(liveRoomId);
-      const reply = (await applyScript(k.earnings, k.count, k.pendingIds, k.flushingIds, k.meta, k.base, k.flushing, k.flushedIds, rechargeId, amountFen, now.getTime())) as Reply;
-      return { fresh: reply[0] === 1, view: parseView(reply, 1) };
+      const pairs = rewards.flatMap((r) => [r.rechargeId, r.amountFen]);
+      const reply = (await applyScript(k.earnings, k.count, k.pendingIds, k.flushingIds, k.meta, k.base, k.flushing, k.flushedIds, now.getTime(), ...pairs)) as Reply;
+      return { fresh: reply.slice(0, rewards.length).map((flag) => flag === 1), view: parseView(reply, rewards.length) };
     },
     async read(liveRoomId) {
       const k = roomKeys(liveRoomId);

@@ -1,5 +1,6 @@
 import type { Db } from '../../../shared/db/knex';
 import { isoFromDb, fromDbTime } from '../../../shared/db/time';
+import { chunks } from '../../../shared/db/chunks';
 import { retryOnConflict } from '../../../shared/db/retry';
 import { AppError } from '../../../shared/http/app-error';
 import type { Logger } from '../../../shared/logger';
@@ -112,9 +113,42 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     return { liveRoomId: row.live_room_id, totalEarningsFen: row.total_earnings, rechargeCount: row.recharge_count, degraded: true };
   }
 
+  /**
+   * Rewards for one room that arrive in the same turn of the event loop (a committed group of
+   * rewards notifies together) go to Redis as one script call instead of one each.
+   */
+  const waiting = new Map<number, Array<{ command: ApplyRewardCommand; resolve(result: { fresh: boolean; view: RedisView }): void; reject(error: unknown): void }>>();
+  let drainScheduled = false;
+
+  function drainWaiting(s: RealtimeStore): void {
+    drainScheduled = false;
+    const groups = [...waiting];
+    waiting.clear();
+    for (const [liveRoomId, list] of groups) {
+      for (const part of chunks(list, 500)) {
+        s.apply(liveRoomId, part.map((w) => w.command), clock()).then(
+          ({ fresh, view }) => part.forEach((w, i) => w.resolve({ fresh: fresh[i] ?? false, view })),
+          (error: unknown) => part.forEach((w) => w.reject(error)),
+        );
+      }
+    }
+  }
+
+  function applyTogether(s: RealtimeStore, command: ApplyRewardCommand): Promise<{ fresh: boolean; view: RedisView }> {
+    return new Promise((resolve, reject) => {
+      const list = waiting.get(command.liveRoomId) ?? [];
+      list.push({ command, resolve, reject });
+      waiting.set(command.liveRoomId, list);
+      if (!drainScheduled) {
+        drainScheduled = true;
+        setImmediate(() => drainWaiting(s));
+      }
+    });
+  }
+
   async function applyInRedis(s: RealtimeStore, command: ApplyRewardCommand): Promise<RealtimeFiguresDto> {
     if (!knownRooms.has(command.liveRoomId)) await loadRow(command.liveRoomId);
-    const { fresh, view } = await s.apply(command.liveRoomId, command.rechargeId, command.amountFen, clock());
+    const { fresh, view } = await applyTogether(s, command);
     metrics.applied.inc({ path: 'redis', outcome: fresh ? 'applied' : 'duplicate' });
     if (view.pendingCount >= deps.settings.flushThreshold) scheduleFlush(command.liveRoomId);
     const figures = combine(await baseFor(s, command.liveRoomId, view), view);
