@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../../shared/db/knex';
 import { isoFromDb } from '../../../shared/db/time';
+import { retryOnConflict } from '../../../shared/db/retry';
 import { AppError } from '../../../shared/http/app-error';
 import type { Logger } from '../../../shared/logger';
 import type { Clock } from '../../../shared/module';
@@ -52,16 +53,17 @@ export function createSyncService(deps: SyncServiceDeps) {
 
   async function syncOneBatch(): Promise<number> {
     const batchId = newBatchId(clock());
-    const rows = await claimBatch(db, { batchId, limit: deps.batchSize, now: clock(), claimTtlMs: deps.claimTtlMs });
+    // Two instances claiming at once (and rewards inserting meanwhile) can deadlock on the sync index: retry.
+    const rows = await retryOnConflict(() => claimBatch(db, { batchId, limit: deps.batchSize, now: clock(), claimTtlMs: deps.claimTtlMs }));
     if (rows.length === 0) return 0;
     let result;
     try {
       result = await finance.batchSync({ batchId, records: rows.map(toRecord) });
     } catch (error) {
-      await releaseClaim(db, batchId).catch((releaseError: unknown) => logger.warn({ err: releaseError, batchId }, 'could not release claim; it expires by itself'));
+      await retryOnConflict(() => releaseClaim(db, batchId)).catch((releaseError: unknown) => logger.warn({ err: releaseError, batchId }, 'could not release claim; it expires by itself'));
       throw error;
     }
-    await markSynced(db, { batchId, now: clock() });
+    await retryOnConflict(() => markSynced(db, { batchId, now: clock() }));
     logger.info({ batchId, records: rows.length, accepted: result.accepted, duplicates: result.duplicates }, 'sync batch settled');
     return rows.length;
   }
