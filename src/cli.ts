@@ -28,13 +28,19 @@ function role(value: string): Role {
   return value as Role;
 }
 
+/** Logs go to stderr, so a command's output on stdout stays clean JSON for pipes (`| jq`). */
+function cliLogger(cfg: Config) {
+  return createLogger(cfg.logLevel, process.stderr);
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** The service's own composition root, without a listener; closed when the command is done. */
 async function withPlatform(work: (platform: Platform) => Promise<void>): Promise<void> {
-  const platform = await createPlatform({ ...config(), autoMigrate: false });
+  const cfg = config();
+  const platform = await createPlatform({ ...cfg, autoMigrate: false }, { logger: cliLogger(cfg) });
   try {
     await work(platform);
   } finally {
@@ -50,7 +56,7 @@ export function buildCli(): Command {
     .description('Create missing MySQL databases, then apply pending migrations to DB1 and DB2')
     .action(async () => {
       const cfg = config();
-      await migrateAll(cfg, createLogger(cfg.logLevel));
+      await migrateAll(cfg, cliLogger(cfg));
       process.stdout.write('migrations are up to date\n');
     });
 

@@ -63,6 +63,18 @@ describe('admin CLI', () => {
     expect(again.stdout).toContain('migrations are up to date');
   });
 
+  it('when sync run, realtime flush and reconcile run with logging on, then stdout is only their JSON and the logs go to stderr', async () => {
+    const env = { DB1_URL: `${TEST_MYSQL_URL}/${cliDb1}`, DB2_URL: `${TEST_MYSQL_URL}/${cliDb2}`, LOG_LEVEL: 'info' };
+    await cli(['migrate'], env);
+    const sync = await cli(['sync', 'run'], env);
+    expect(JSON.parse(sync.stdout)).toEqual({ synced: 0, batches: 0, pending: 0 });
+    const flush = await cli(['realtime', 'flush'], env);
+    expect(JSON.parse(flush.stdout)).toEqual({ rooms: 0 });
+    const reconcile = await cli(['reconcile', '--repair'], env);
+    expect(JSON.parse(reconcile.stdout)).toMatchObject({ clean: true, realtime: { drifted: [] }, finance: { drifted: [] } });
+    expect(reconcile.stderr).toContain('"msg":"reconciliation clean"');
+  });
+
   it('when the configuration is invalid, then it exits non-zero naming the variable', async () => {
     await expect(cli(['migrate'], { DB1_URL: 'postgres://nope' })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('DB1_URL') });
   });
