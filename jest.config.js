@@ -9,6 +9,7 @@ const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
 /** @type {import('jest').Config} */
 module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
   projects: [
     {

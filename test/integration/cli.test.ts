@@ -6,15 +6,15 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import knex from 'knex';
 import { mysqlConnection, parseMysqlUrl } from '../../src/shared/db/knex';
 import { createTokenService } from '../../src/shared/http/auth';
-import { TEST_MYSQL_URL, workerId } from '../support/environment';
+import { TEST_MYSQL_URL, workerDatabaseName } from '../support/environment';
 import { TEST_JWT_SECRET } from '../support/platform';
 
 const ROOT = resolve(__dirname, '../..');
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 const run = promisify(execFile);
 
-const cliDb1 = `tipping_test_w${workerId()}_cli_db1`;
-const cliDb2 = `tipping_test_w${workerId()}_cli_db2`;
+const cliDb1 = workerDatabaseName('cli_db1');
+const cliDb2 = workerDatabaseName('cli_db2');
 
 function cli(args: string[], env: Record<string, string> = {}) {
   return run(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, 'src/cli.ts'), ...args], {

@@ -1,7 +1,13 @@
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+
 /**
  * Where the test dependencies live. Defaults are the machine's own servers; override with
- * TEST_MYSQL_URL / TEST_REDIS_URL. Each jest worker gets its own databases and Redis db index.
+ * TEST_MYSQL_URL / TEST_REDIS_URL. Each jest worker gets its own databases and Redis db index, and
+ * every name carries a tag of this checkout, so two runs on one machine (a developer's and CI's)
+ * never drop each other's databases.
  */
+export const RUN_TAG = process.env['TEST_RUN_TAG'] ?? createHash('sha1').update(resolve(__dirname, '../..')).digest('hex').slice(0, 8);
 export const TEST_MYSQL_URL = process.env['TEST_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306';
 export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -9,9 +15,17 @@ export function workerId(): number {
   return Number(process.env['JEST_WORKER_ID'] ?? '1');
 }
 
-export function workerDatabaseUrl(store: 'db1' | 'db2', worker = workerId()): string {
-  return `${TEST_MYSQL_URL}/tipping_test_w${worker}_${store}`;
+/** `tipping_test_<tag>_w<worker>_<name>`: one database of one worker of this checkout. */
+export function workerDatabaseName(name: string, worker = workerId()): string {
+  return `tipping_test_${RUN_TAG}_w${worker}_${name}`;
 }
+
+export function workerDatabaseUrl(store: 'db1' | 'db2', worker = workerId()): string {
+  return `${TEST_MYSQL_URL}/${workerDatabaseName(store, worker)}`;
+}
+
+/** Every Redis key the platform writes in tests starts with this (the db index is shared between checkouts). */
+export const REDIS_KEY_PREFIX = `t${RUN_TAG}:`;
 
 /** Redis db index per worker (1..15; db 0 is left alone). */
 export function workerRedisUrl(worker = workerId()): string {

@@ -4,7 +4,7 @@ import { db1Migrations } from '../../migrations/db1';
 import { db2Migrations } from '../../migrations/db2';
 import { createDb, mysqlConnection, parseMysqlUrl } from '../../src/shared/db/knex';
 import { migrateToLatest } from '../../src/shared/db/migrate';
-import { START_HINT, TEST_MYSQL_URL, TEST_REDIS_URL, workerDatabaseUrl, workerRedisUrl } from './environment';
+import { REDIS_KEY_PREFIX, START_HINT, TEST_MYSQL_URL, TEST_REDIS_URL, workerDatabaseUrl, workerRedisUrl } from './environment';
 
 async function checkMysql(): Promise<void> {
   const admin = knex({ client: 'mysql2', connection: mysqlConnection(parseMysqlUrl(`${TEST_MYSQL_URL}/mysql`), false), pool: { min: 0, max: 1 } });
@@ -46,10 +46,16 @@ async function recreateDatabase(url: string, migrations: Parameters<typeof migra
   }
 }
 
-async function flushRedisDb(url: string): Promise<void> {
+/** Deletes this checkout's keys (its prefix) from a worker's Redis db; other checkouts' keys stay. */
+export async function deleteRunKeys(url: string): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 0 });
   try {
-    await redis.flushdb();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_KEY_PREFIX}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
   } finally {
     redis.disconnect();
   }
@@ -63,7 +69,7 @@ export default async function globalSetup(globalConfig: { maxWorkers: number }):
     await Promise.all([
       recreateDatabase(workerDatabaseUrl('db1', worker), db1Migrations),
       recreateDatabase(workerDatabaseUrl('db2', worker), db2Migrations),
-      flushRedisDb(workerRedisUrl(worker)),
+      deleteRunKeys(workerRedisUrl(worker)),
     ]);
   }
 }

@@ -5,7 +5,7 @@ import type { Role } from '../../src/shared/http/auth';
 import { createLogger } from '../../src/shared/logger';
 import type { Clock } from '../../src/shared/module';
 import { createPlatform, type Platform, type PlatformOptions } from '../../src/platform';
-import { workerDatabaseUrl, workerRedisUrl } from './environment';
+import { REDIS_KEY_PREFIX, workerDatabaseUrl, workerRedisUrl } from './environment';
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
@@ -23,6 +23,7 @@ export function testEnvironment(overrides: Environment = {}): Environment {
     DB1_URL: workerDatabaseUrl('db1'),
     DB2_URL: workerDatabaseUrl('db2'),
     REDIS_URL: workerRedisUrl(),
+    REDIS_KEY_PREFIX,
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'silent',
     AUTO_MIGRATE: 'false',
