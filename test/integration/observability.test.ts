@@ -66,10 +66,10 @@ describe('the five indicators', () => {
     expect(delta('recharge_duration_seconds_count', { endpoint: 'single' })).toBe(3);
     expect(delta('anchor_service_calls_total', { outcome: 'success' })).toBe(1);
     expect(delta('redis_cache_requests_total')).toBeGreaterThanOrEqual(2);
-    expect(after).toMatch(/^sync_queue_size \d+$/m);
+    expect(after).toMatch(/^recharge_sync_pending \d+$/m);
   });
 
-  it('when rewards wait for the sync, then sync_queue_size counts them, and drops to 0 after the sync', async () => {
+  it('when rewards wait for the sync, then recharge_sync_pending (behind sync_queue_size) counts them, and drops to 0 after the sync', async () => {
     await t.runSync();
     const stage = await liveStage(t, 1);
     const auth = await t.auth('service');
@@ -79,9 +79,9 @@ describe('the five indicators', () => {
     const pending = Number(await t.db1('recharge').whereNot('sync_status', 'SYNCED').count({ n: '*' }).first().then((r) => r?.['n']));
     expect(pending).toBeGreaterThanOrEqual(3);
     await new Promise((r) => setTimeout(r, 5100));
-    expect(sample(await metrics(), 'sync_queue_size')).toBe(pending);
+    expect(sample(await metrics(), 'recharge_sync_pending')).toBe(pending);
     await t.runSync();
     await new Promise((r) => setTimeout(r, 5100));
-    expect(sample(await metrics(), 'sync_queue_size')).toBe(0);
+    expect(sample(await metrics(), 'recharge_sync_pending')).toBe(0);
   }, 20_000);
 });

@@ -32,7 +32,7 @@ export function createAudienceMetrics(registry: Registry, pendingCount: () => Pr
   // Refreshed on scrape, at most every 5 s: a COUNT on the (sync_status, id) index.
   let cached = { value: 0, at: 0 };
   new Gauge({
-    name: 'sync_queue_size',
+    name: 'recharge_sync_pending',
     help: 'Rewards stored but not yet settled by finance (PENDING or CLAIMED).',
     registers: [registry],
     async collect() {
