@@ -75,8 +75,10 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
   const maxInFlight = options.maxInFlight ?? 2;
   const queue: Pending[] = [];
   let inFlight = 0;
+  let pumpScheduled = false;
 
   function pump(): void {
+    pumpScheduled = false;
     while (inFlight < maxInFlight && queue.length > 0) {
       const batch = queue.splice(0, maxBatch);
       inFlight += 1;
@@ -92,7 +94,11 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
   function submit(input: RewardInput, receivedAt: Date): Promise<RewardOutcome> {
     return new Promise((resolve, reject) => {
       queue.push({ input, receivedAt, resolve, reject });
-      pump();
+      // Start at the end of this turn of the event loop: every reward parsed in it joins one batch.
+      if (!pumpScheduled) {
+        pumpScheduled = true;
+        setImmediate(pump);
+      }
     });
   }
 
