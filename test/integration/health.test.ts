@@ -1,15 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createViewer, createTestPlatform, type TestPlatform } from '../support/platform';
-import { PrivateRedis } from '../support/private-redis';
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
-}
+import { PrivateRedis, waitUntil } from '../support/private-redis';
 
 describe('health with everything up', () => {
   let t: TestPlatform;
@@ -45,7 +36,7 @@ describe('health when Redis dies and comes back', () => {
     expect((await t.http.get('/health').expect(200)).body.components.redis.status).toBe('UP');
 
     await redis.kill();
-    await waitFor(() => Promise.resolve(!t.redis.isUsable()));
+    await waitUntil(() => Promise.resolve(!t.redis.isUsable()), 'the platform to see Redis gone');
     const degraded = await t.http.get('/health').expect(200);
     expect(degraded.body.status).toBe('UP');
     expect(degraded.body.components.redis.status).toBe('DOWN');
@@ -53,7 +44,7 @@ describe('health when Redis dies and comes back', () => {
     expect(await t.db1('audience').where({ id: viewerId })).toHaveLength(1);
 
     await redis.restart();
-    await waitFor(async () => (await t.http.get('/health')).body.components.redis.status === 'UP', 10_000);
+    await waitUntil(async () => (await t.http.get('/health')).body.components.redis.status === 'UP', 'Redis UP in /health', 10_000);
   });
 
   it('when Redis is frozen (SIGSTOP), then health answers within the probe timeout and reports it DOWN', async () => {

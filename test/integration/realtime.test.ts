@@ -2,18 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { addRewards } from '../../src/modules/anchor/realtime/realtime.repository';
 import { createRealtimeStore } from '../../src/modules/anchor/realtime/realtime.redis';
 import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
-import { PrivateRedis } from '../support/private-redis';
+import { PrivateRedis, waitUntil } from '../support/private-redis';
 
 const REWARD = '/audience/api/v1/recharge';
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
-}
 
 /** Σ of the room's stored rewards (the source of truth) in fen, and their count. */
 async function truth(t: TestPlatform, roomId: number): Promise<{ fen: number; count: number }> {
@@ -84,7 +75,7 @@ describe('realtime figures with Redis', () => {
     expect(all.count).toBe(61);
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 61, source: 'redis' });
     // Flushes ran in the background: DB1 already holds most of it, and the row equals its journal.
-    await waitFor(async () => (await flushed(t, stage.roomId)).count >= 49);
+    await waitUntil(async () => (await flushed(t, stage.roomId)).count >= 49, 'background flushes', 10_000);
     const mid = await flushed(t, stage.roomId);
     expect(mid.fen).toBe(mid.journalFen);
     expect(mid.count).toBe(mid.journalCount);
@@ -214,7 +205,7 @@ describe('realtime without Redis', () => {
     const stage = await liveStage(t, 2);
     await reward(t, stage, 5, 5);
     await redis.restart();
-    await waitFor(async () => (await realtime(t, stage.roomId)).source === 'redis');
+    await waitUntil(async () => (await realtime(t, stage.roomId)).source === 'redis', 'realtime back on Redis', 10_000);
     await reward(t, stage, 8, 4);
     const all = await truth(t, stage.roomId);
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 13, source: 'redis' });
@@ -244,7 +235,7 @@ describe('realtime when Redis fails mid-load', () => {
     await redis.restart();
     const created = await load;
     expect(created).toHaveLength(240);
-    await waitFor(() => Promise.resolve(t.redis.isUsable()));
+    await waitUntil(() => Promise.resolve(t.redis.isUsable()), 'Redis usable again', 10_000);
     await t.flushRealtime();
     const all = await truth(t, stage.roomId);
     expect(all.count).toBe(240);
@@ -264,7 +255,7 @@ describe('realtime when Redis fails mid-load', () => {
       redis.thaw();
     }
     // Redis now runs the scripts it had queued while frozen: those rewards sit in its delta AND in DB1.
-    await waitFor(async () => Number(await t.redis.client!.get(`live:room:recharge_count:{${stage.roomId}}`).catch(() => 0)) >= 15);
+    await waitUntil(async () => Number(await t.redis.client!.get(`live:room:recharge_count:{${stage.roomId}}`).catch(() => 0)) >= 15, 'Redis to run the scripts queued while frozen', 10_000);
     await t.flushRealtime();
     const all = await truth(t, stage.roomId);
     expect(all.count).toBe(15);

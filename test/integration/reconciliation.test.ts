@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ReconciliationReport } from '../../src/modules/analytics';
 import type { AnchorServiceClient } from '../../src/modules/anchor/contract';
 import { createTestPlatform, liveStage, newTraceId, testEnvironment, type TestPlatform } from '../support/platform';
-import { PrivateRedis } from '../support/private-redis';
+import { PrivateRedis, waitUntil } from '../support/private-redis';
 
 const ROOT = resolve(__dirname, '../..');
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
@@ -118,10 +118,7 @@ describe('reconciliation after Redis lost its deltas', () => {
     await sendRewards(t, stage, 6);
     await redis.kill();
     await redis.restart();
-    await new Promise<void>((done) => {
-      const wait = () => (t.redis.isUsable() ? done() : setTimeout(wait, 50));
-      wait();
-    });
+    await waitUntil(() => Promise.resolve(t.redis.isUsable()), 'Redis usable again', 10_000);
     expect((await figures(t, stage.roomId)).count).toBe(0);
 
     const report = await reconciler.reconcile({ repair: true });

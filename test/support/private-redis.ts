@@ -28,7 +28,8 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+/** Polls `check` every 50 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
