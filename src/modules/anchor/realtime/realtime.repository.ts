@@ -1,7 +1,7 @@
 import { dialectOfDb, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
 import type { LiveRoomStatus } from '../contract';
-import { chunks } from '../../../shared/db/chunks';
+import { chunks } from '../../../shared/chunks';
 
 /** The flushed figures of a room, with what the realtime read needs of the room itself. */
 export interface RealtimeRow {

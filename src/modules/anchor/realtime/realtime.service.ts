@@ -1,6 +1,6 @@
 import type { Db } from '../../../shared/db/knex';
 import { isoFromDb, fromDbTime } from '../../../shared/db/time';
-import { chunks } from '../../../shared/db/chunks';
+import { chunks } from '../../../shared/chunks';
 import { retryOnConflict } from '../../../shared/db/retry';
 import { AppError } from '../../../shared/http/app-error';
 import type { Logger } from '../../../shared/logger';

@@ -1,6 +1,6 @@
 import { insertedId, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
-import { chunks } from '../../../shared/db/chunks';
+import { chunks } from '../../../shared/chunks';
 
 
 export async function settledRechargeIds(db: Db, rechargeIds: readonly number[]): Promise<Set<number>> {
