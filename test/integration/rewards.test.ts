@@ -111,6 +111,25 @@ describe('sending a reward', () => {
     expect(Number(viewers?.['s'])).toBe(expectedFen);
     expect(Number(viewers?.['c'])).toBe(300);
   });
+
+  it('when rewards are stored one transaction after another, then each costs one INSERT and the id allocation is read once per pool, not per transaction', async () => {
+    const { roomId, viewerIds } = await liveStage(t);
+    const auth = await t.auth('service', 9);
+    // Warm the pool's cached id allocation, then watch three more transactions.
+    await t.http.post(URL).set('Authorization', auth).send({ traceId: newTraceId('WARM'), audienceId: viewerIds[0], liveRoomId: roomId, amount: 1 }).expect(201);
+    const statements: string[] = [];
+    const onQuery = (query: { sql: string }) => statements.push(query.sql);
+    t.db1.on('query', onQuery);
+    try {
+      for (let i = 0; i < 3; i += 1) {
+        await t.http.post(URL).set('Authorization', auth).send({ traceId: newTraceId('SEQ'), audienceId: viewerIds[0], liveRoomId: roomId, amount: 2 }).expect(201);
+      }
+    } finally {
+      t.db1.off('query', onQuery);
+    }
+    expect(statements.filter((sql) => /^insert into `recharge`/i.test(sql))).toHaveLength(3);
+    expect(statements.filter((sql) => /innodb_autoinc_lock_mode/i.test(sql))).toHaveLength(0);
+  });
 });
 
 describe('rejected rewards store nothing', () => {

@@ -143,10 +143,14 @@ export function insertedId(result: unknown): number {
 
 const idAllocation = new WeakMap<object, Promise<{ consecutive: boolean; step: number }>>();
 
-/** How the server hands out AUTO_INCREMENT ids to one multi-row INSERT (asked once per pool). */
+/**
+ * How the server hands out AUTO_INCREMENT ids to one multi-row INSERT, asked once per pool. Keyed
+ * on the pool's config object: a transaction gets a client of its own but shares that config, so a
+ * key on the client would ask again in every transaction.
+ */
 function allocationOf(db: Db): Promise<{ consecutive: boolean; step: number }> {
-  const client = db.client as object;
-  let known = idAllocation.get(client);
+  const pool = (db.client as { config: object }).config;
+  let known = idAllocation.get(pool);
   if (!known) {
     known =
       dialectOfDb(db) === 'sqlite'
@@ -157,7 +161,7 @@ function allocationOf(db: Db): Promise<{ consecutive: boolean; step: number }> {
             // Modes 0 and 1 give a multi-row INSERT with a known row count consecutive ids; mode 2 may interleave.
             return { consecutive: row !== undefined && Number(row.mode) !== 2, step: Number(row?.step ?? 1) };
           });
-    idAllocation.set(client, known);
+    idAllocation.set(pool, known);
   }
   return known;
 }
