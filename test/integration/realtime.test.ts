@@ -176,6 +176,25 @@ describe('realtime flush crash safety', () => {
     expect(await flushed(t, stage.roomId)).toEqual({ fen: after.fen, count: 16, journalFen: after.fen, journalCount: 16 });
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(after.fen), rechargeCount: 16 });
   });
+
+  it('when another instance snapshots with a flush id read before a flush was acknowledged, then the new delta still reaches DB1 once', async () => {
+    const stage = await liveStage(t, 2);
+    await reward(t, stage, 5, 5);
+    // Instance B reads last_flush_id (0) and is descheduled; instance A flushes and acknowledges flush 1.
+    const staleCandidate = 1;
+    await t.flushRealtime();
+    expect(await flushed(t, stage.roomId)).toMatchObject({ count: 5 });
+    await reward(t, stage, 3, 3);
+    // B wakes up and snapshots the new pending delta with its stale candidate id.
+    const snap = await store().snapshot(stage.roomId, staleCandidate);
+    expect(snap).toMatchObject({ count: 3, resumed: false });
+    expect(snap!.id).toBeGreaterThan(1);
+    // Whoever finishes that flush (here the next job) must fold it into DB1, not take it for flush 1.
+    await t.flushRealtime();
+    const all = await truth(t, stage.roomId);
+    expect(await flushed(t, stage.roomId)).toEqual({ fen: all.fen, count: 8, journalFen: all.fen, journalCount: 8 });
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 8 });
+  });
 });
 
 describe('realtime without Redis', () => {

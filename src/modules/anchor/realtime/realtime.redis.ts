@@ -101,7 +101,10 @@ return 1
 
 /**
  * Moves the pending delta aside for flushing, or returns the one a crashed flush left behind.
- * KEYS: earnings count pendingIds flushing flushingIds; ARGV: candidate flush id.
+ * The new flush id is the caller's candidate (DB1's last_flush_id + 1) or, when a flush was
+ * acknowledged after the caller read DB1 (another instance flushed meanwhile), the next id past
+ * it: reusing an id DB1 already holds would make DB1 skip the delta and the acknowledgement drop it.
+ * KEYS: earnings count pendingIds flushing flushingIds meta; ARGV: candidate flush id.
  * Returns {id, earnings, count, resumed (1|0)} or nil.
  */
 const SNAPSHOT_LUA = `
@@ -113,10 +116,11 @@ end
 local e = redis.call('GET', KEYS[1])
 if not e then return false end
 local c = redis.call('GET', KEYS[2]) or '0'
-redis.call('HSET', KEYS[4], 'id', ARGV[1], 'earnings', e, 'count', c)
+local id = math.max(tonumber(ARGV[1]), tonumber(redis.call('HGET', KEYS[6], 'last_acked') or '0') + 1)
+redis.call('HSET', KEYS[4], 'id', id, 'earnings', e, 'count', c)
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[5]) end
 redis.call('DEL', KEYS[1], KEYS[2])
-return { ARGV[1], e, c, 0 }
+return { id, e, c, 0 }
 `;
 
 /**
@@ -197,7 +201,7 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
   const applyScript = define('liveRoomApplyReward', 8, APPLY_LUA);
   const readScript = define('liveRoomReadRealtime', 5, READ_LUA);
   const primeScript = define('liveRoomPrimeBase', 2, PRIME_LUA);
-  const snapshotScript = define('liveRoomSnapshotDelta', 5, SNAPSHOT_LUA);
+  const snapshotScript = define('liveRoomSnapshotDelta', 6, SNAPSHOT_LUA);
   const ackScript = define('liveRoomAckFlush', 5, ACK_LUA);
 
   async function hashIds(key: string): Promise<Map<number, number>> {
@@ -228,7 +232,7 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
     },
     async snapshot(liveRoomId, candidateId) {
       const k = roomKeys(liveRoomId);
-      const reply = (await snapshotScript(k.earnings, k.count, k.pendingIds, k.flushing, k.flushingIds, candidateId)) as Reply | null;
+      const reply = (await snapshotScript(k.earnings, k.count, k.pendingIds, k.flushing, k.flushingIds, k.meta, candidateId)) as Reply | null;
       const id = num(reply?.[0]);
       if (!reply || id === null) return null;
       return { id, earnings: num(reply[1]) ?? 0, count: num(reply[2]) ?? 0, resumed: reply[3] === 1 };

@@ -182,12 +182,21 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     }
   }
 
+  /** One flush of a room at a time in this process: a flush asked for meanwhile runs after the current one. */
+  function flushInTurn(s: RealtimeStore, liveRoomId: number): Promise<void> {
+    const run = (flushing.get(liveRoomId) ?? Promise.resolve()).then(() => flushRoom(s, liveRoomId));
+    const settled = run.catch(() => undefined);
+    flushing.set(liveRoomId, settled);
+    void settled.finally(() => {
+      if (flushing.get(liveRoomId) === settled) flushing.delete(liveRoomId);
+    });
+    return run;
+  }
+
+  /** A room reached the threshold: flush it in the background unless a flush of it is under way. */
   function scheduleFlush(liveRoomId: number): void {
     if (flushing.has(liveRoomId) || !store) return;
-    const run = flushRoom(store, liveRoomId)
-      .catch((error: unknown) => logger.warn({ err: error, liveRoomId }, 'realtime flush failed; the delta stays in Redis for the next one'))
-      .finally(() => flushing.delete(liveRoomId));
-    flushing.set(liveRoomId, run);
+    flushInTurn(store, liveRoomId).catch((error: unknown) => logger.warn({ err: error, liveRoomId }, 'realtime flush failed; the delta stays in Redis for the next one'));
   }
 
   async function readView(liveRoomId: number): Promise<RealtimeViewDto> {
@@ -264,8 +273,7 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     async flushRoomNow(liveRoomId: number): Promise<void> {
       const s = usableStore();
       if (!s) return;
-      await flushing.get(liveRoomId);
-      await flushRoom(s, liveRoomId);
+      await flushInTurn(s, liveRoomId);
     },
 
     /** The flush job: every room with a pending or half-done delta. */
@@ -273,10 +281,7 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
       const s = usableStore();
       if (!s) return { rooms: 0 };
       const rooms = await s.roomsToFlush();
-      for (const id of rooms) {
-        await flushing.get(id);
-        await flushRoom(s, id);
-      }
+      for (const id of rooms) await flushInTurn(s, id);
       return { rooms: rooms.length };
     },
 
