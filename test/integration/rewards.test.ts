@@ -73,6 +73,22 @@ describe('sending a reward', () => {
     expect((await rowsFor(body.traceId))[0].amount).toBe(500);
   });
 
+  it('when two traceIds differ only in letter case, then they are two different rewards, not a replay or a conflict', async () => {
+    const { roomId, viewerIds } = await liveStage(t);
+    const audienceId = viewerIds[0]!;
+    const auth = await t.auth('audience', audienceId);
+    const lower = `rc-${newTraceId('case')}`.toLowerCase();
+    const upper = lower.toUpperCase();
+    const first = await t.http.post(URL).set('Authorization', auth).send({ traceId: lower, audienceId, liveRoomId: roomId, amount: '5.00' }).expect(201);
+    const same = await t.http.post(URL).set('Authorization', auth).send({ traceId: upper, audienceId, liveRoomId: roomId, amount: '5.00' }).expect(201);
+    const mixed = `RC${lower.slice(2)}`;
+    const other = await t.http.post(URL).set('Authorization', auth).send({ traceId: mixed, audienceId, liveRoomId: roomId, amount: '7.00' }).expect(201);
+    expect(same.headers['idempotent-replayed']).toBeUndefined();
+    expect([first.body.traceId, same.body.traceId, other.body.traceId]).toEqual([lower, upper, mixed]);
+    expect(new Set([first.body.rechargeId, same.body.rechargeId, other.body.rechargeId]).size).toBe(3);
+    for (const traceId of [lower, upper, mixed]) expect(await rowsFor(traceId)).toHaveLength(1);
+  });
+
   it('when a request fails validation, then it is not remembered and a corrected retry with the same traceId is 201', async () => {
     const { roomId, viewerIds } = await liveStage(t);
     const audienceId = viewerIds[0]!;
