@@ -1,5 +1,6 @@
 import { validate } from 'node-cron';
 import { z } from 'zod';
+import { formatFen, MAX_AMOUNT_FEN, parseAmountToFen } from './money';
 
 /**
  * The one typed configuration object, built from environment variables at boot.
@@ -34,7 +35,10 @@ const decimalRate = z
   .string()
   .regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, 'must be a rate between 0 and 1 with at most four decimals');
 
-const moneyString = z.string().regex(/^(0|[1-9]\d{0,12})(\.\d{1,2})?$/, 'must be an amount like 100000.00');
+const rewardCeiling = z.string().refine((value) => {
+  const fen = parseAmountToFen(value);
+  return fen !== null && fen > 0 && fen <= MAX_AMOUNT_FEN;
+}, `must be an amount like 100000.00, above 0 and at most ${formatFen(MAX_AMOUNT_FEN)}`);
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development').describe('Runtime mode; production makes secrets and database URLs mandatory.'),
@@ -54,7 +58,7 @@ const envSchema = z.object({
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb').default('1mb').describe('Largest accepted request body.'),
   TIME_ZONE: z.string().default('Asia/Shanghai').describe('Time zone for day/week/month boundaries in reports.'),
   DEFAULT_COMMISSION_RATE: decimalRate.default('0.5000').describe("Anchor's share when no per-anchor rate is in force."),
-  MAX_REWARD_AMOUNT: moneyString.default('100000.00').describe('Largest single reward.'),
+  MAX_REWARD_AMOUNT: rewardCeiling.default('100000.00').describe('Largest single reward (at most 10000000.00, the ceiling of any amount).'),
   CRON_ENABLED: booleanFlag.default(true).describe('Run the scheduled jobs in this process.'),
   SYNC_CRON: z.string().default('*/5 * * * *').describe('When the finance sync runs (cron, server time).'),
   SYNC_BATCH_SIZE: positiveInt.pipe(z.number().max(1000)).default(500).describe('Rewards per finance sync batch.'),

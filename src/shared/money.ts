@@ -4,6 +4,13 @@
  */
 
 export const AMOUNT_PATTERN = /^(0|[1-9]\d{0,12})(\.\d{1,2})?$/;
+
+/**
+ * No single amount anywhere, a reward or a record another module sends, exceeds 10,000,000.00.
+ * The ceiling keeps every running total (a room's earnings, an anchor's balance) exact as a number:
+ * 2^53 fen is 9 million such amounts away, where the pattern alone would allow it in ten.
+ */
+export const MAX_AMOUNT_FEN = 1_000_000_000;
 const RATE_PATTERN = /^(0(\.\d{1,4})?|1(\.0{1,4})?)$/;
 
 /** Parses `"100.00"`, `"100"`, `100` or `100.5` to fen; null when it is not such an amount. */

@@ -55,6 +55,7 @@ describe('commission rates', () => {
     ['a percentage', { rate: '70%' }, 'rate'],
     ['an hour in the past', { rate: '0.5', effectiveFrom: new Date(Date.now() - 3_600_000).toISOString() }, 'effectiveFrom'],
     ['a time that is not ISO', { rate: '0.5', effectiveFrom: 'tomorrow' }, 'effectiveFrom'],
+    ['a time past the year 9999 once its offset is applied', { rate: '0.5', effectiveFrom: '9999-12-31T23:59:59-12:00' }, 'effectiveFrom'],
   ])('when the request has %s, then 400 on that field and nothing is stored', async (_case, extra, field) => {
     const anchorId = await createAnchor(t);
     const res = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId, ...extra }).expect(400);
@@ -132,6 +133,9 @@ describe('batch-sync (internal)', () => {
     ['no records', { records: [] }, 'records'],
     ['a bad amount', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.001', createdAt: '2026-01-01T00:00:00Z' }] }, 'records[0].amount'],
     ['a bad time', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.00', createdAt: 'yesterday' }] }, 'records[0].createdAt'],
+    ['a time past the year 9999', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.00', createdAt: '9999-12-31T23:59:59-12:00' }] }, 'records[0].createdAt'],
+    ['a time before 1970', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.00', createdAt: '0500-01-01T00:00:00Z' }] }, 'records[0].createdAt'],
+    ['an amount above the 10,000,000.00 ceiling', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '9999999999999.99', createdAt: '2026-01-01T00:00:00Z' }] }, 'records[0].amount'],
   ])('when the batch has %s, then 400 on that field and nothing is settled', async (_case, body, field) => {
     const before = await t.db2('settlement_detail').count({ n: '*' }).first();
     const res = await t.http.post(SYNC).set('Authorization', await t.auth('service')).send({ batchId: newTraceId('B'), ...body }).expect(400);

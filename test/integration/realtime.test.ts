@@ -112,6 +112,15 @@ describe('realtime figures with Redis', () => {
     expect(unknown.body.code).toBe('LIVE_ROOM_NOT_FOUND');
     expect(await t.redis.client!.exists('live:room:earnings:{987654321}')).toBe(0);
     await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', service).send({ rechargeId: 1, traceId: 'x', liveRoomId: 1, audienceId: 1, amount: '0' }).expect(400);
+    // Above the ceiling of any single amount, so no room's total can leave the exact range of a number.
+    const stage = await liveStage(t, 1);
+    const tooLarge = await t.http
+      .post('/anchor/api/v1/live-rooms/realtime/reward')
+      .set('Authorization', service)
+      .send({ rechargeId: 1, traceId: 'x', liveRoomId: stage.roomId, audienceId: 1, amount: '10000000.01' })
+      .expect(400);
+    expect(tooLarge.body.errors).toEqual([{ field: 'amount', message: 'must not exceed the maximum of 10000000.00' }]);
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '0.00', rechargeCount: 0 });
   });
 
   it('when several rooms are read at once, then each has its own figures and unknown ids are left out', async () => {

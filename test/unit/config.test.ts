@@ -124,6 +124,8 @@ describe('loadConfig validation', () => {
     ['DEFAULT_COMMISSION_RATE', { DEFAULT_COMMISSION_RATE: '0.12345' }],
     ['DEFAULT_COMMISSION_RATE', { DEFAULT_COMMISSION_RATE: '70%' }],
     ['MAX_REWARD_AMOUNT', { MAX_REWARD_AMOUNT: '100.001' }],
+    ['MAX_REWARD_AMOUNT', { MAX_REWARD_AMOUNT: '0.00' }],
+    ['MAX_REWARD_AMOUNT', { MAX_REWARD_AMOUNT: '10000000.01' }],
     ['NODE_ENV', { NODE_ENV: 'staging' }],
     ['AUTO_MIGRATE', { AUTO_MIGRATE: 'maybe' }],
     ['SYNC_CRON', { SYNC_CRON: 'every five minutes' }],

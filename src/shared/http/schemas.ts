@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AMOUNT_PATTERN, parseAmountToFen } from '../money';
+import { AMOUNT_PATTERN, formatFen, MAX_AMOUNT_FEN, parseAmountToFen } from '../money';
 
 /** Shared zod building blocks; they also feed the OpenAPI document. */
 
@@ -28,11 +28,25 @@ export const idField = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).
 
 export const isoTime = z.string().meta({ format: 'date-time', example: '2026-01-02T10:30:45.000Z' });
 
+/** The instants a DATETIME column holds on both databases: 1970-01-01 up to the end of 9999, UTC. */
+const LATEST_STORABLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** A date-time in a request: ISO 8601 with Z or an offset, that lands in 1970–9999 UTC once the offset is applied. */
+export function isoTimeIn(example = '2026-01-02T00:00:00Z') {
+  return z.iso
+    .datetime({ offset: true, abort: true, error: `must be an ISO 8601 date-time, e.g. ${example}` })
+    .refine((value) => {
+      const ms = Date.parse(value);
+      return ms >= 0 && ms <= LATEST_STORABLE_MS;
+    }, 'must lie between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z');
+}
+
 export const moneyOut = z.string().meta({ example: '100.00', description: 'Amount with two decimals.' });
 
-/** Money in a request: "100.00" or a JSON number with at most two decimals; becomes integer fen. */
+/** Money in a request: "100.00" or a JSON number with at most two decimals; becomes integer fen, at most MAX_AMOUNT_FEN. */
 export function moneyIn(options: { min?: number; maxFen?: number } = {}) {
   const minFen = options.min ?? 1;
+  const maxFen = Math.min(options.maxFen ?? MAX_AMOUNT_FEN, MAX_AMOUNT_FEN);
   return z
     .union([z.string(), z.number()])
     .transform((value, ctx) => {
@@ -45,8 +59,8 @@ export function moneyIn(options: { min?: number; maxFen?: number } = {}) {
         ctx.addIssue({ code: 'custom', message: minFen === 1 ? 'must be greater than 0' : 'is too small' });
         return z.NEVER;
       }
-      if (options.maxFen !== undefined && fen > options.maxFen) {
-        ctx.addIssue({ code: 'custom', message: `must not exceed the maximum of ${(options.maxFen / 100).toFixed(2)}` });
+      if (fen > maxFen) {
+        ctx.addIssue({ code: 'custom', message: `must not exceed the maximum of ${formatFen(maxFen)}` });
         return z.NEVER;
       }
       return fen;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idField, isoTime } from '../../../shared/http/schemas';
+import { idField, isoTime, isoTimeIn } from '../../../shared/http/schemas';
 import { parseRateToBasisPoints } from '../../../shared/money';
 
 /** A rate in a request: "0.7000" or 0.7 — between 0 and 1, at most four decimals; becomes basis points. */
@@ -19,7 +19,7 @@ export const createRateBody = z
   .strictObject({
     anchorId: idField,
     rate: rateIn,
-    effectiveFrom: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-01-02T00:00:00Z' }).optional(),
+    effectiveFrom: isoTimeIn().optional(),
   })
   .meta({ id: 'CreateCommissionRateRequest' });
 

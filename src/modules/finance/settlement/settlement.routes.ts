@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { route, type AnyRoute } from '../../../shared/http/routes';
-import { idField, moneyIn } from '../../../shared/http/schemas';
+import { idField, isoTimeIn, moneyIn } from '../../../shared/http/schemas';
 import { TRACE_ID_PATTERN } from '../../../shared/trace';
 import type { SettlementService } from './settlement.service';
 
@@ -11,7 +11,7 @@ const recordSchema = z.strictObject({
   liveRoomId: idField,
   audienceId: idField,
   amount: moneyIn(),
-  createdAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }),
+  createdAt: isoTimeIn(),
 });
 
 const batchSyncBody = z
