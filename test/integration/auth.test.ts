@@ -209,6 +209,17 @@ describe('401 UNAUTHENTICATED', () => {
   });
 });
 
+describe('the authorization scheme', () => {
+  it('when "Bearer" is written in another letter case, then the token is still accepted (the scheme name is case-insensitive)', async () => {
+    const anchorId = await createAnchor(t, 'Case');
+    const token = await t.token('admin');
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const res = await t.http.get(`/anchor/api/v1/anchors/${anchorId}`).set('Authorization', `${scheme} ${token}`);
+      expect({ scheme, status: res.status }).toEqual({ scheme, status: 200 });
+    }
+  });
+});
+
 describe('403 FORBIDDEN by role', () => {
   it.each(PROTECTED.map((r) => [key(r.method, r.template), r] as const))(
     'when %s is called by a role it does not allow, then 403 FORBIDDEN and nothing is written',

@@ -181,6 +181,18 @@ describe('rejected rewards store nothing', () => {
     expect(fields).toEqual(['audienceId', 'liveRoomId', 'tip', 'traceId']);
   });
 
+  it('when an id is beyond 2^53 (it would be rounded), then 400 names that field once and nothing is stored', async () => {
+    const traceId = newTraceId();
+    const res = await t.http
+      .post(URL)
+      .set('Authorization', await t.auth('service'))
+      .set('Content-Type', 'application/json')
+      .send(`{"traceId":"${traceId}","audienceId":9007199254740993,"liveRoomId":1,"amount":"1.00"}`)
+      .expect(400);
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['audienceId']);
+    expect(await rowsFor(traceId)).toHaveLength(0);
+  });
+
   it('when the viewer or the room does not exist, then 404 AUDIENCE_NOT_FOUND / LIVE_ROOM_NOT_FOUND', async () => {
     const { roomId, viewerIds } = await liveStage(t);
     const auth = await t.auth('service');

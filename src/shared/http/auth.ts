@@ -76,7 +76,8 @@ export function createTokenService(secret: string): TokenService {
 /** Reads `Authorization: Bearer <jwt>`; returns null when the header is absent. */
 export function bearerToken(header: string | undefined): string | null {
   if (header === undefined || header === '') return null;
-  const match = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/.exec(header.trim());
+  // The scheme name is case-insensitive (RFC 9110, 11.1); the token is not.
+  const match = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/i.exec(header.trim());
   if (!match?.[1]) throw unauthenticated('Authorization must be "Bearer <token>".');
   return match[1];
 }
