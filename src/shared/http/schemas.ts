@@ -23,8 +23,7 @@ export const idParam = z
   .transform(Number)
   .meta({ type: 'integer', example: 42 });
 
-/** A positive integer id in a JSON body: a JSON integer, not a string. */
-// z.int() already refuses anything beyond 2^53 - 1; a second max() check would report the same field twice.
+/** A positive integer id in a JSON body: a JSON integer, not a string (z.int() also refuses anything beyond 2^53 - 1). */
 export const idField = z.int().positive().meta({ example: 42 });
 
 export const isoTime = z.string().meta({ format: 'date-time', example: '2026-01-02T10:30:45.000Z' });
