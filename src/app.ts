@@ -91,6 +91,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.set('etag', false);
+  // Paths are case-sensitive (as the edge's private-route rules in nginx.conf assume): /ACTUATOR/… is not /actuator/….
+  app.set('case sensitive routing', true);
 
   app.use(traceMiddleware());
   app.use(requestObservation(deps.metrics, deps.logger));

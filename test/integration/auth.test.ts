@@ -91,7 +91,7 @@ const PROTECTED: ProtectedRoute[] = [
   {
     method: 'post',
     template: '/anchor/api/v1/live-rooms/realtime/reward',
-    allowed: ['service'],
+    allowed: ['internal'],
     path: () => '/anchor/api/v1/live-rooms/realtime/reward',
     body: (s) => ({ rechargeId: 990_000_000 + s.viewerId, traceId: newTraceId('AUTH'), liveRoomId: s.liveRoomId, audienceId: s.viewerId, amount: '1.00' }),
     ownId: ownAnchor,
@@ -100,7 +100,7 @@ const PROTECTED: ProtectedRoute[] = [
   {
     method: 'post',
     template: '/finance/api/v1/recharge/batch-sync',
-    allowed: ['service'],
+    allowed: ['internal'],
     path: () => '/finance/api/v1/recharge/batch-sync',
     body: (s) => ({
       batchId: newTraceId('AUTHB'),
@@ -343,6 +343,20 @@ describe('public routes', () => {
     for (const path of publicPaths) {
       const res = await t.http.get(path);
       expect({ path, status: res.status, rejected: res.status === 401 || res.status === 403 }).toEqual({ path, status: res.status, rejected: false });
+    }
+  });
+});
+
+describe('internal endpoints', () => {
+  it('when a path is spelled in another letter case, then it is not routed (the edge rules in nginx.conf rely on it)', async () => {
+    const internal = await t.auth('internal');
+    for (const [method, path] of [
+      ['post', '/ANCHOR/api/v1/live-rooms/realtime/reward'],
+      ['post', '/finance/api/v1/recharge/BATCH-SYNC'],
+      ['get', '/ACTUATOR/prometheus'],
+    ] as const) {
+      const res = await t.http[method](path).set('Authorization', internal).send({});
+      expectProblem(res, 404, 'ROUTE_NOT_FOUND', `${method} ${path}`);
     }
   });
 });

@@ -41,7 +41,7 @@ describe('admin CLI', () => {
   });
 
   it('when the role or ttl is invalid, then it exits non-zero and says why', async () => {
-    await expect(cli(['token', '--role', 'root'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('must be one of audience, anchor, admin, service') });
+    await expect(cli(['token', '--role', 'root'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('must be one of audience, anchor, admin, service, internal') });
     await expect(cli(['token', '--role', 'admin', '--ttl', 'forever'])).rejects.toMatchObject({ code: 1 });
   });
 

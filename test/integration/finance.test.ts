@@ -108,11 +108,11 @@ describe('batch-sync (internal)', () => {
   it('when the same records come again, or twice in one batch, then each is settled once and the ledger matches the balance', async () => {
     const stage = await liveStage(t, 1);
     const base = 700_000_000 + stage.anchorId * 10;
-    const service = await t.auth('service');
+    const internal = await t.auth('internal');
     const records = [record(stage, base + 1, '3.33'), record(stage, base + 2, '0.01'), record(stage, base + 1, '3.33')];
-    const first = await t.http.post(SYNC).set('Authorization', service).send({ batchId: newTraceId('B'), records }).expect(200);
+    const first = await t.http.post(SYNC).set('Authorization', internal).send({ batchId: newTraceId('B'), records }).expect(200);
     expect(first.body).toMatchObject({ accepted: 2, duplicates: 1 });
-    const again = await t.http.post(SYNC).set('Authorization', service).send({ batchId: newTraceId('B'), records: records.slice(0, 2) }).expect(200);
+    const again = await t.http.post(SYNC).set('Authorization', internal).send({ batchId: newTraceId('B'), records: records.slice(0, 2) }).expect(200);
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 2 });
 
     const details = await t.db2('settlement_detail').where({ anchor_id: stage.anchorId });
@@ -138,7 +138,7 @@ describe('batch-sync (internal)', () => {
     ['an amount above the 10,000,000.00 ceiling', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '9999999999999.99', createdAt: '2026-01-01T00:00:00Z' }] }, 'records[0].amount'],
   ])('when the batch has %s, then 400 on that field and nothing is settled', async (_case, body, field) => {
     const before = await t.db2('settlement_detail').count({ n: '*' }).first();
-    const res = await t.http.post(SYNC).set('Authorization', await t.auth('service')).send({ batchId: newTraceId('B'), ...body }).expect(400);
+    const res = await t.http.post(SYNC).set('Authorization', await t.auth('internal')).send({ batchId: newTraceId('B'), ...body }).expect(400);
     expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
     expect(await t.db2('settlement_detail').count({ n: '*' }).first()).toEqual(before);
   });

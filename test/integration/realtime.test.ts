@@ -88,14 +88,14 @@ describe('realtime figures with Redis', () => {
 
   it('when the same rechargeId is applied twice (internal endpoint), then it counts once, before and after a flush', async () => {
     const stage = await liveStage(t, 1);
-    const service = await t.auth('service');
+    const internal = await t.auth('internal');
     const body = { rechargeId: 880_000_001 + stage.roomId, traceId: newTraceId('DUP'), liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '12.34' };
-    const first = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', service).send(body).expect(200);
+    const first = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', internal).send(body).expect(200);
     expect(first.body).toEqual({ liveRoomId: stage.roomId, totalEarnings: '12.34', rechargeCount: 1, degraded: false });
-    const again = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', service).send(body).expect(200);
+    const again = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', internal).send(body).expect(200);
     expect(again.body).toEqual(first.body);
     await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
-    const late = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', service).send(body).expect(200);
+    const late = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', internal).send(body).expect(200);
     expect(late.body.totalEarnings).toBe('12.34');
     await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
     expect(await flushed(t, stage.roomId)).toEqual({ fen: 1234, count: 1, journalFen: 1234, journalCount: 1 });
@@ -103,20 +103,20 @@ describe('realtime figures with Redis', () => {
   });
 
   it('when the internal endpoint names an unknown room or a bad amount, then 404 / 400 and nothing is counted', async () => {
-    const service = await t.auth('service');
+    const internal = await t.auth('internal');
     const unknown = await t.http
       .post('/anchor/api/v1/live-rooms/realtime/reward')
-      .set('Authorization', service)
+      .set('Authorization', internal)
       .send({ rechargeId: 1, traceId: newTraceId(), liveRoomId: 987_654_321, audienceId: 1, amount: '1.00' })
       .expect(404);
     expect(unknown.body.code).toBe('LIVE_ROOM_NOT_FOUND');
     expect(await t.redis.client!.exists('live:room:earnings:{987654321}')).toBe(0);
-    await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', service).send({ rechargeId: 1, traceId: 'x', liveRoomId: 1, audienceId: 1, amount: '0' }).expect(400);
+    await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', internal).send({ rechargeId: 1, traceId: 'x', liveRoomId: 1, audienceId: 1, amount: '0' }).expect(400);
     // Above the ceiling of any single amount, so no room's total can leave the exact range of a number.
     const stage = await liveStage(t, 1);
     const tooLarge = await t.http
       .post('/anchor/api/v1/live-rooms/realtime/reward')
-      .set('Authorization', service)
+      .set('Authorization', internal)
       .send({ rechargeId: 1, traceId: 'x', liveRoomId: stage.roomId, audienceId: 1, amount: '10000000.01' })
       .expect(400);
     expect(tooLarge.body.errors).toEqual([{ field: 'amount', message: 'must not exceed the maximum of 10000000.00' }]);

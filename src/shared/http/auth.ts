@@ -3,8 +3,16 @@ import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { AppError } from './app-error';
 
-export const ROLES = ['audience', 'anchor', 'admin', 'service'] as const;
+/**
+ * Who may call (API.md, "Auth"): `audience` and `anchor` act on their own ids; `admin` on everything
+ * but the internal endpoints; `service` is a trusted front end acting for any viewer; `internal` is
+ * module-to-module only and is the one role the internal endpoints accept.
+ */
+export const ROLES = ['audience', 'anchor', 'admin', 'service', 'internal'] as const;
 export type Role = (typeof ROLES)[number];
+
+/** The internal endpoints (module-to-module calls) accept this role and no other. */
+export const INTERNAL_ONLY: readonly Role[] = ['internal'];
 
 /** Who is calling: the verified token's role and numeric subject. */
 export interface Principal {
@@ -91,7 +99,8 @@ export type Subject = { anchorId: number } | { audienceId: number };
 
 /**
  * Own-id rule of API.md: admin may act for anyone; an anchor or a viewer only for itself;
- * `service` may act for any viewer (a trusted front end), never for an anchor.
+ * `service` may act for any viewer (a trusted front end), never for an anchor; `internal` for no
+ * one (it calls only the internal endpoints, which take no own-id check).
  */
 export function mayActFor(principal: Principal, subject: Subject): boolean {
   if (principal.role === 'admin') return true;

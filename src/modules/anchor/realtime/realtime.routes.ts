@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INTERNAL_ONLY } from '../../../shared/http/auth';
 import { route, type AnyRoute } from '../../../shared/http/routes';
 import { formatFen } from '../../../shared/money';
 import type { RealtimeFiguresDto, RealtimeViewDto } from '../contract';
@@ -28,7 +29,7 @@ export function realtimeRoutes(realtime: RealtimeService): AnyRoute[] {
       path: '/live-rooms/realtime/reward',
       summary: 'Apply a reward to the room’s realtime figures (internal; idempotent per rechargeId)',
       description: 'Called by the audience module after a reward is stored. Redis when usable, else straight to DB1 (`degraded: true`).',
-      access: ['service'],
+      access: INTERNAL_ONLY,
       body: applyRewardBody,
       responses: { 200: { description: 'The room’s figures after the reward', schema: realtimeFiguresSchema } },
       handle: async ({ body }) => ({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INTERNAL_ONLY } from '../../../shared/http/auth';
 import { route, type AnyRoute } from '../../../shared/http/routes';
 import { idField, isoTimeIn, moneyIn } from '../../../shared/http/schemas';
 import { TRACE_ID_PATTERN } from '../../../shared/trace';
@@ -33,7 +34,7 @@ export function settlementRoutes(settlement: SettlementService): AnyRoute[] {
       summary: 'Settle a batch of rewards (internal; idempotent per rechargeId)',
       description:
         'One DB2 transaction: each reward not settled before is split with the anchor’s rate in force at its `createdAt`, recorded (settlement per anchor, detail per reward), journalled and credited. Rewards settled before count as `duplicates`.',
-      access: ['service'],
+      access: INTERNAL_ONLY,
       body: batchSyncBody,
       responses: { 200: { description: 'What this call settled', schema: batchSyncResult } },
       handle: async ({ body }) => ({
