@@ -5,7 +5,7 @@
 # Migrate: docker run --rm -e ... live-tipping node dist/src/cli.js migrate
 
 # Toolchain for native addons (better-sqlite3 compiles when no prebuilt binary fits).
-FROM node:20-bookworm-slim AS toolchain
+FROM node:24-bookworm-slim AS toolchain
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
@@ -22,7 +22,7 @@ COPY src ./src
 COPY migrations ./migrations
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=8080
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/package.json ./

@@ -37,12 +37,18 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const base = `http://localhost:${port}`;
-  logger.info({ port, modules: config.modules, db1: config.db1Url.replace(/:[^:@/]*@/, ':***@'), redis: config.redis.url !== null }, `listening on ${base}`);
+  logger.info({ host: config.http.host, port, modules: config.modules, db1: config.db1Url.replace(/:[^:@/]*@/, ':***@'), redis: config.redis.url !== null }, `listening on ${base}`);
+  if (config.jwtSecretIsDefault) {
+    logger.warn({ host: config.http.host }, 'JWT_SECRET is not set: tokens are signed with the public development secret, so the service listens on loopback only');
+  }
 
   if (config.env !== 'production') {
     const token = await platform.tokens.sign({ role: 'admin', id: 1 }, 12 * 3600);
+    const exposure = config.jwtSecretIsDefault
+      ? `  listening on ${config.http.host} only: set JWT_SECRET to serve other machines\n`
+      : `  listening on ${config.http.host}\n`;
     process.stdout.write(
-      `\nLive tipping is up on ${base}\n  API docs:    ${base}/docs\n  health:      ${base}/health\n` +
+      `\nLive tipping is up on ${base}\n${exposure}  API docs:    ${base}/docs\n  health:      ${base}/health\n` +
         `  admin token (12 h, development only):\n  ${token}\n\n`,
     );
   }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { validate } from 'node-cron';
 import { z } from 'zod';
 import { formatFen, MAX_AMOUNT_FEN, parseAmountToFen } from './money';
@@ -42,7 +43,7 @@ const rewardCeiling = z.string().refine((value) => {
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development').describe('Runtime mode; production makes secrets and database URLs mandatory.'),
-  HOST: z.string().default('0.0.0.0').describe('Interface the HTTP server binds to.'),
+  HOST: z.string().trim().min(1).optional().describe('Interface the HTTP server binds to; 0.0.0.0 when JWT_SECRET is set, else 127.0.0.1 (the development secret is public).'),
   PORT: wholeNumber.pipe(z.number().max(65535)).default(8080).describe('HTTP port (0 = any free port).'),
   DB1_URL: databaseUrl.optional().describe('DB1 (anchor + audience data): mysql://user:pass@host:3306/db1 or sqlite:./data/db1.sqlite.'),
   DB2_URL: databaseUrl.optional().describe('DB2 (finance data): mysql://… or sqlite:./data/db2.sqlite.'),
@@ -114,6 +115,14 @@ export function describeConfig(): Array<{ name: string; description: string; def
   });
 }
 
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`: addresses no other machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (bare === 'localhost' || bare === '::1' || bare === '0:0:0:0:0:0:0:1') return true;
+  const v4 = bare.startsWith('::ffff:') ? bare.slice('::ffff:'.length) : bare;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
 function isValidTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
@@ -138,6 +147,12 @@ export function loadConfig(environment: Environment): Config {
     if (!e.DB1_URL) problems.push('DB1_URL: required in production');
     if (!e.DB2_URL) problems.push('DB2_URL: required in production');
   }
+  // Without a secret of its own the service signs with the development secret, which is in the
+  // repository: anyone could mint an admin token. It then listens on loopback only.
+  const host = e.HOST ?? (e.JWT_SECRET ? '0.0.0.0' : '127.0.0.1');
+  if (!e.JWT_SECRET && !production && !isLoopbackHost(host)) {
+    problems.push(`HOST: ${host} is reachable from other machines, but JWT_SECRET is not set and the development secret is public; set JWT_SECRET (32+ characters) or leave HOST unset (127.0.0.1)`);
+  }
   if (!isValidTimeZone(e.TIME_ZONE)) problems.push(`TIME_ZONE: unknown time zone "${e.TIME_ZONE}"`);
   const modules = e.MODULES.split(',').map((m) => m.trim()).filter(Boolean);
   const unknown = modules.filter((m) => !(MODULE_NAMES as readonly string[]).includes(m));
@@ -151,7 +166,7 @@ export function loadConfig(environment: Environment): Config {
 
   return {
     env: e.NODE_ENV,
-    http: { host: e.HOST, port: e.PORT, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    http: { host, port: e.PORT, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     db1Url: e.DB1_URL ?? 'sqlite:./data/db1.sqlite',
     db2Url: e.DB2_URL ?? 'sqlite:./data/db2.sqlite',
     dbPool: { max: e.DB_POOL_MAX, acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS },

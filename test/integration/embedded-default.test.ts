@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -39,7 +40,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tipping-embedded-'));
   child = spawn(process.execPath, ['--import', TSX_LOADER, join(ROOT, 'src/main.ts')], {
     cwd: dir,
-    env: { PATH: process.env['PATH'] ?? '', HOME: dir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    env: { PATH: process.env['PATH'] ?? '', HOME: dir, PORT: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -61,6 +62,26 @@ describe('the embedded default (SQLite files, no Redis)', () => {
     expect(existsSync(join(dir, 'data/db2.sqlite'))).toBe(true);
     const health = await request(base).get('/health').expect(200);
     expect(health.body).toMatchObject({ status: 'UP', components: { db1: { status: 'UP' }, db2: { status: 'UP' }, redis: { status: 'DISABLED' } } });
+  });
+
+  it('when started without JWT_SECRET, then it says it listens on loopback only, and other interfaces refuse connections', async () => {
+    expect(output).toContain('listening on 127.0.0.1 only: set JWT_SECRET to serve other machines');
+    expect(output).toMatch(/"level":"warn".*JWT_SECRET is not set/);
+    const port = Number(new URL(base).port);
+    const outward = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+      .map((a) => a!.address);
+    for (const address of outward) {
+      const refused = await new Promise<boolean>((resolveConnect) => {
+        const socket = connect({ host: address, port }, () => {
+          socket.destroy();
+          resolveConnect(false);
+        });
+        socket.once('error', () => resolveConnect(true));
+      });
+      expect({ address, refused }).toEqual({ address, refused: true });
+    }
   });
 
   it('when a newcomer creates an anchor, a room and a viewer with the printed token, then they all work end to end', async () => {

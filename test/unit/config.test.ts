@@ -16,12 +16,33 @@ function configErrorFor(environment: Environment): ConfigError {
   throw new Error(`expected a ConfigError for ${JSON.stringify(environment)}`);
 }
 
+describe('the interface it binds to without a JWT secret of its own', () => {
+  it('when JWT_SECRET is set, then HOST defaults to every interface; when not, to loopback only', () => {
+    expect(loadConfig({ JWT_SECRET: STRONG_SECRET }).http.host).toBe('0.0.0.0');
+    expect(loadConfig({}).http.host).toBe('127.0.0.1');
+  });
+
+  it.each(['0.0.0.0', '::', '192.168.1.20', 'example.com', '128.0.0.1'])('when HOST is %s and JWT_SECRET is not set, then the configuration is refused naming HOST and JWT_SECRET', (host) => {
+    const error = configErrorFor({ HOST: host });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toMatch(new RegExp(`^HOST: ${host.replace(/\./g, '\\.')} is reachable from other machines.*JWT_SECRET`));
+  });
+
+  it.each(['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])('when HOST is the loopback address %s, then no JWT_SECRET is needed', (host) => {
+    expect(loadConfig({ HOST: host }).http.host).toBe(host);
+  });
+
+  it('when JWT_SECRET is set, then any HOST is accepted', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', JWT_SECRET: STRONG_SECRET }).http.host).toBe('0.0.0.0');
+  });
+});
+
 describe('loadConfig embedded defaults', () => {
-  it('when nothing is set, then it runs in development on SQLite files, port 8080, auto-migrating, without Redis', () => {
+  it('when nothing is set, then it runs in development on SQLite files, on loopback port 8080, auto-migrating, without Redis', () => {
     const config = loadConfig({});
 
     expect(config.env).toBe('development');
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 8080, bodyLimit: '1mb', shutdownTimeoutMs: 10000 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: '1mb', shutdownTimeoutMs: 10000 });
     expect(config.db1Url).toBe('sqlite:./data/db1.sqlite');
     expect(config.db2Url).toBe('sqlite:./data/db2.sqlite');
     expect(config.dbPool).toEqual({ max: 10, acquireTimeoutMs: 2000 });
