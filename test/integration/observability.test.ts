@@ -47,6 +47,79 @@ describe('the log chain of a reward (seed §七)', () => {
   });
 });
 
+function linesOf(traceId: string): Array<Record<string, unknown>> {
+  return logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry['traceId'] === traceId);
+}
+
+const CHAIN = ['reward received', 'reward saved', 'calling anchor module', 'reward notification received', 'realtime figures updated'];
+
+describe('one trace id per request', () => {
+  it('when a reward comes without X-Trace-Id, then its traceId is the response header, and the request line and the whole chain carry it', async () => {
+    const stage = await liveStage(t, 1);
+    const traceId = newTraceId('ONE');
+    const res = await t.http
+      .post('/audience/api/v1/recharge')
+      .set('Authorization', await t.auth('service'))
+      .send({ traceId, audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' })
+      .expect(201);
+    expect(res.headers['x-trace-id']).toBe(traceId);
+    const mine = linesOf(traceId);
+    expect(mine.map((entry) => entry['msg'])).toEqual(expect.arrayContaining([...CHAIN, 'request completed']));
+    expect(mine.find((entry) => entry['msg'] === 'request completed')).toMatchObject({ res: { statusCode: 201 } });
+    expect(mine.filter((entry) => 'rewardTraceId' in entry)).toEqual([]);
+  });
+
+  it('when a reward is refused without X-Trace-Id (401, 403, 409), then the problem, the header and the request line carry the reward traceId', async () => {
+    const stage = await liveStage(t, 2);
+    const body = (traceId: string, audienceId = stage.viewerIds[0]) => ({ traceId, audienceId, liveRoomId: stage.roomId, amount: '1.00' });
+    const taken = newTraceId('TAKEN');
+    await t.http.post('/audience/api/v1/recharge').set('Authorization', await t.auth('service')).send(body(taken)).expect(201);
+    const cases = [
+      { traceId: newTraceId('NOAUTH'), authorization: undefined, status: 401 },
+      { traceId: newTraceId('OTHER'), authorization: await t.auth('audience', stage.viewerIds[1]), status: 403 },
+      { traceId: taken, authorization: await t.auth('service'), status: 409, audienceId: stage.viewerIds[1] },
+    ];
+    for (const c of cases) {
+      const call = t.http.post('/audience/api/v1/recharge');
+      if (c.authorization) void call.set('Authorization', c.authorization);
+      const res = await call.send(body(c.traceId, c.audienceId));
+      expect({ status: res.status, header: res.headers['x-trace-id'], problem: res.body.traceId }).toEqual({ status: c.status, header: c.traceId, problem: c.traceId });
+      expect(linesOf(c.traceId).filter((entry) => entry['msg'] === 'request completed').map((entry) => (entry['res'] as { statusCode: number }).statusCode)).toContain(c.status);
+    }
+  });
+
+  it('when X-Trace-Id is sent with a reward, then it names the request and the chain, and the reward traceId rides along as rewardTraceId', async () => {
+    const stage = await liveStage(t, 1);
+    const header = newTraceId('HDR');
+    const traceId = newTraceId('BODY');
+    const res = await t.http
+      .post('/audience/api/v1/recharge')
+      .set('Authorization', await t.auth('service'))
+      .set('X-Trace-Id', header)
+      .send({ traceId, audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' })
+      .expect(201);
+    expect(res.headers['x-trace-id']).toBe(header);
+    expect(res.body.traceId).toBe(traceId);
+    const mine = linesOf(header);
+    expect(mine.map((entry) => entry['msg'])).toEqual(expect.arrayContaining([...CHAIN, 'request completed']));
+    for (const entry of mine.filter((e) => CHAIN.includes(e['msg'] as string))) expect(entry['rewardTraceId']).toBe(traceId);
+    expect(linesOf(traceId)).toEqual([]);
+  });
+
+  it('when a batch comes, then the request has one trace id and each item chain carries it with its own rewardTraceId', async () => {
+    const stage = await liveStage(t, 1);
+    const items = [newTraceId('B1'), newTraceId('B2')].map((traceId) => ({ traceId, audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' }));
+    const res = await t.http.post('/audience/api/v1/recharge/batch').set('Authorization', await t.auth('service')).send({ items }).expect(200);
+    const requestId = res.headers['x-trace-id'] as string;
+    const mine = linesOf(requestId);
+    for (const item of items) {
+      const chain = mine.filter((entry) => entry['rewardTraceId'] === item.traceId).map((entry) => entry['msg']);
+      expect({ item: item.traceId, chain: [...new Set(chain)].sort() }).toEqual({ item: item.traceId, chain: [...CHAIN].sort() });
+    }
+    expect(mine.find((entry) => entry['msg'] === 'request completed')).toBeDefined();
+  });
+});
+
 describe('the five indicators', () => {
   it('when rewards succeed, fail validation and replay, then the counters behind the indicators move by exactly that', async () => {
     const stage = await liveStage(t, 1);

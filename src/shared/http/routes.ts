@@ -6,6 +6,7 @@ import { bearerToken, requireAuthenticated, type Principal, type Role, type Toke
 import { zodProblems } from './problem';
 import { problemSchema } from './schemas';
 import { generateTraceId, runWithTrace } from '../trace';
+import { adoptTraceId } from './trace-middleware';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -41,6 +42,11 @@ export interface RouteSpec<P extends z.ZodObject | undefined, Q extends z.ZodObj
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
   /** Runs after authentication, before validation (e.g. a rate limiter keyed by the caller). */
   middleware?: RequestHandler[];
+  /**
+   * The body's `traceId` names the request when the client sent no `X-Trace-Id` (a reward): taken
+   * as soon as the body is read, so even a 401 or 403 carries it.
+   */
+  traceIdFromBody?: boolean;
   handle(ctx: RouteContext<Out<P>, Out<Q>, Out<B>>): Promise<RouteResult | void>;
 }
 
@@ -100,18 +106,44 @@ function parsePart<S extends z.ZodType | undefined>(schema: S, value: unknown, r
   return undefined as Out<S>;
 }
 
-function readJsonBody(req: Request): unknown {
+type ParsedBody = { ok: true; value: unknown } | { ok: false; error: AppError };
+
+function parseJsonBody(req: Request): ParsedBody {
   const text = typeof req.body === 'string' ? req.body : '';
-  if (text.trim() === '') return undefined;
+  if (text.trim() === '') return { ok: true, value: undefined };
   if (!req.is(['application/json', 'application/*+json'])) {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'Send the body as application/json.');
+    return { ok: false, error: new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'Send the body as application/json.') };
   }
   try {
-    return JSON.parse(text) as unknown;
+    return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
-    throw AppError.validation([{ field: 'body', message: 'The body is not valid JSON.' }], 'The body is not valid JSON.');
+    return { ok: false, error: AppError.validation([{ field: 'body', message: 'The body is not valid JSON.' }], 'The body is not valid JSON.') };
   }
 }
+
+/** The request body as JSON, parsed once per request (the trace-id step may have parsed it already). */
+function jsonBodyOf(req: Request, res: Response): ParsedBody {
+  const cached = res.locals['jsonBody'] as ParsedBody | undefined;
+  if (cached) return cached;
+  const parsed = parseJsonBody(req);
+  res.locals['jsonBody'] = parsed;
+  return parsed;
+}
+
+function readJsonBody(req: Request, res: Response): unknown {
+  const parsed = jsonBodyOf(req, res);
+  if (!parsed.ok) throw parsed.error;
+  return parsed.value;
+}
+
+/** Adopts the body's `traceId` as the request's trace id (see RouteSpec.traceIdFromBody). */
+const traceIdFromBody: RequestHandler = (req, res, next) => {
+  const parsed = jsonBodyOf(req, res);
+  const value = parsed.ok ? parsed.value : undefined;
+  const traceId = adoptTraceId(res, typeof value === 'object' && value !== null ? (value as { traceId?: unknown }).traceId : undefined);
+  if (traceId) runWithTrace({ traceId }, () => next());
+  else next();
+};
 
 function authenticate(spec: AnyRoute, tokens: TokenService): (req: Request) => Promise<Principal | null> {
   if (spec.access === 'public') return () => Promise.resolve(null);
@@ -158,7 +190,7 @@ function handlerFor(spec: AnyRoute): RequestHandler {
     const problems: FieldProblem[] = [];
     const params = parsePart(spec.params, req.params, undefined, problems);
     const query = parsePart(spec.query, req.query, undefined, problems);
-    const body = spec.body ? parsePart(spec.body, readJsonBody(req), undefined, problems) : undefined;
+    const body = spec.body ? parsePart(spec.body, readJsonBody(req, res), undefined, problems) : undefined;
     if (problems.length > 0) throw AppError.validation(problems);
     const result = await spec.handle({ params, query, body, principal, req, res });
     if (!result) return;
@@ -208,6 +240,7 @@ export function mountRouteGroup(app: Express, group: RouteGroup, options: MountO
     };
     const chain: RequestHandler[] = [markRoute];
     if (spec.body) chain.push(readBody);
+    if (spec.body && spec.traceIdFromBody) chain.push(traceIdFromBody);
     chain.push(authenticationFor(spec, options.tokens), ...(spec.middleware ?? []), handlerFor(spec));
     app[spec.method](toExpressPath(fullPath), ...chain);
     options.table.add(spec.method, fullPath);

@@ -6,6 +6,7 @@ import { AppError } from '../../../shared/http/app-error';
 import type { Logger } from '../../../shared/logger';
 import type { Clock } from '../../../shared/module';
 import type { RedisHandle } from '../../../shared/redis';
+import { currentTraceId } from '../../../shared/trace';
 import type { ApplyRewardCommand, RealtimeFiguresDto, RealtimeViewDto } from '../contract';
 import type { RealtimeMetrics } from './realtime.metrics';
 import { addRewards, findRealtime, lastFlushId, type RealtimeRow } from './realtime.repository';
@@ -235,7 +236,8 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
   return {
     /** Idempotent per rechargeId. Redis when usable; DB1 when not, or when the Redis call fails. */
     async applyReward(command: ApplyRewardCommand): Promise<RealtimeFiguresDto> {
-      logger.info({ liveRoomId: command.liveRoomId, rechargeId: command.rechargeId, amountFen: command.amountFen }, 'reward notification received');
+      const log = currentTraceId() === command.traceId ? logger : logger.child({ rewardTraceId: command.traceId });
+      log.info({ liveRoomId: command.liveRoomId, rechargeId: command.rechargeId, amountFen: command.amountFen }, 'reward notification received');
       const s = usableStore();
       let figures: RealtimeFiguresDto | null = null;
       if (s) {
@@ -244,11 +246,11 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
         } catch (error) {
           if (error instanceof AppError) throw error;
           // It may have run in Redis before the reply was lost: the journal in DB1 keeps it counted once.
-          logger.warn({ err: error, liveRoomId: command.liveRoomId }, 'redis unusable for realtime; writing to DB1');
+          log.warn({ err: error, liveRoomId: command.liveRoomId }, 'redis unusable for realtime; writing to DB1');
         }
       }
       figures ??= await applyInDb(command);
-      logger.info(
+      log.info(
         { liveRoomId: command.liveRoomId, rechargeId: command.rechargeId, source: figures.degraded ? 'db' : 'redis', key: `live:room:earnings:{${command.liveRoomId}}` },
         'realtime figures updated',
       );

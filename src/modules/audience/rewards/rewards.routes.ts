@@ -33,9 +33,10 @@ export function rewardRoutes(rewards: RewardsService, rankings: RankingsService,
       path: '/recharge',
       summary: 'Send a reward (idempotent on traceId)',
       description:
-        'A viewer rewards only as itself; service may act for any viewer. A replay of the same traceId with the same content answers 200 with the first answer and `Idempotent-Replayed: true`; other content is 409 IDEMPOTENCY_CONFLICT.',
+        'A viewer rewards only as itself; service may act for any viewer. A replay of the same traceId with the same content answers 200 with the first answer and `Idempotent-Replayed: true`; other content is 409 IDEMPOTENCY_CONFLICT. Without an `X-Trace-Id` header the body’s `traceId` is the request’s trace id (response header, problem body, logs).',
       access: REWARD_ROLES,
       middleware,
+      traceIdFromBody: true,
       body: rewardBody(maxRewardFen),
       responses: {
         201: { description: 'Stored', schema: rewardSchema },

@@ -6,7 +6,7 @@ import { zodProblems } from '../../../shared/http/problem';
 import type { Logger } from '../../../shared/logger';
 import { formatFen } from '../../../shared/money';
 import type { Clock } from '../../../shared/module';
-import { runWithTrace } from '../../../shared/trace';
+import { currentTraceId } from '../../../shared/trace';
 import type { ApplyRewardCommand, RealtimeFiguresDto } from '../../anchor/contract';
 import type { AudienceMetrics } from '../audience-metrics';
 import type { RewardWriter } from './reward-writer';
@@ -65,39 +65,42 @@ export function createRewardsService(deps: RewardsServiceDeps) {
   const itemSchema = rewardBody(deps.maxRewardFen);
 
   /** The realtime figures follow the reward; a failure there never fails the reward. */
-  async function notifyAnchor(row: RechargeRow): Promise<void> {
-    logger.info({ liveRoomId: row.live_room_id, rechargeId: row.id }, 'calling anchor module');
+  async function notifyAnchor(row: RechargeRow, log: Logger): Promise<void> {
+    log.info({ liveRoomId: row.live_room_id, rechargeId: row.id }, 'calling anchor module');
     try {
       await deps.notifyAnchor({ rechargeId: row.id, traceId: row.trace_id, liveRoomId: row.live_room_id, audienceId: row.audience_id, amountFen: row.amount });
     } catch (error) {
-      logger.warn({ err: error, rechargeId: row.id, liveRoomId: row.live_room_id, degraded: true }, 'anchor notification failed; reward kept, realtime repaired by reconciliation');
+      log.warn({ err: error, rechargeId: row.id, liveRoomId: row.live_room_id, degraded: true }, 'anchor notification failed; reward kept, realtime repaired by reconciliation');
     }
   }
 
-  /** One reward, already shape-checked and authorised, under its own trace id. */
-  function submit(input: RewardInput): Promise<RewardAnswer> {
-    return runWithTrace({ traceId: input.traceId }, async (): Promise<RewardAnswer> => {
-      logger.info({ audienceId: input.audienceId, liveRoomId: input.liveRoomId, amount: formatFen(input.amount) }, 'reward received');
-      let outcome;
-      try {
-        outcome = await writer.submit(input, clock());
-      } catch (error) {
-        metrics.rewards.inc({ outcome: 'error' });
-        throw error;
-      }
-      if (outcome.kind === 'rejected') {
-        metrics.rewards.inc({ outcome: 'rejected' });
-        throw outcome.error;
-      }
-      if (outcome.kind === 'replayed') {
-        metrics.rewards.inc({ outcome: 'replayed' });
-        return { status: 200, body: toRewardDto(outcome.row) };
-      }
-      logger.info({ rechargeId: outcome.row.id }, 'reward saved');
-      await notifyAnchor(outcome.row);
-      metrics.rewards.inc({ outcome: 'created' });
-      return { status: 201, body: toRewardDto(outcome.row) };
-    });
+  /**
+   * One reward, already shape-checked and authorised. Its log chain runs under the request's trace
+   * id (the reward's own traceId unless the client sent X-Trace-Id, or it came in a batch); a
+   * reward whose traceId differs from it names its own in `rewardTraceId`.
+   */
+  async function submit(input: RewardInput): Promise<RewardAnswer> {
+    const log = currentTraceId() === input.traceId ? logger : logger.child({ rewardTraceId: input.traceId });
+    log.info({ audienceId: input.audienceId, liveRoomId: input.liveRoomId, amount: formatFen(input.amount) }, 'reward received');
+    let outcome;
+    try {
+      outcome = await writer.submit(input, clock());
+    } catch (error) {
+      metrics.rewards.inc({ outcome: 'error' });
+      throw error;
+    }
+    if (outcome.kind === 'rejected') {
+      metrics.rewards.inc({ outcome: 'rejected' });
+      throw outcome.error;
+    }
+    if (outcome.kind === 'replayed') {
+      metrics.rewards.inc({ outcome: 'replayed' });
+      return { status: 200, body: toRewardDto(outcome.row) };
+    }
+    log.info({ rechargeId: outcome.row.id }, 'reward saved');
+    await notifyAnchor(outcome.row, log);
+    metrics.rewards.inc({ outcome: 'created' });
+    return { status: 201, body: toRewardDto(outcome.row) };
   }
 
   return {
