@@ -244,13 +244,16 @@ describe('metrics', () => {
   it('when a viewer is rate limited, then the 429 RATE_LIMITED problem is counted in http_problems_total too', async () => {
     const limited = await createTestPlatform({ RATE_LIMIT_PER_MINUTE: '1' });
     try {
-      const viewer = await limited.auth('audience', 700_000_000 + Math.floor(Math.random() * 99_999_999));
-      const first = await limited.http.post('/audience/api/v1/recharge').set('Authorization', viewer).send({});
-      expectProblem(first, 400, 'VALIDATION_FAILED');
-      const second = await limited.http.post('/audience/api/v1/recharge').set('Authorization', viewer).send({});
+      const audienceId = 700_000_000 + Math.floor(Math.random() * 99_999_999);
+      const viewer = await limited.auth('audience', audienceId);
+      const reward = () => ({ traceId: newTraceId('RL'), audienceId, liveRoomId: 1, amount: '1.00' });
+      const first = await limited.http.post('/audience/api/v1/recharge').set('Authorization', viewer).send(reward());
+      expectProblem(first, 404, 'AUDIENCE_NOT_FOUND');
+      const second = await limited.http.post('/audience/api/v1/recharge').set('Authorization', viewer).send(reward());
       expectProblem(second, 429, 'RATE_LIMITED');
+      expect(Number(second.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       const text = await metricsText(limited);
-      expect(sample(text, 'http_problems_total', { code: 'VALIDATION_FAILED', status: '400' })).toBe(1);
+      expect(sample(text, 'http_problems_total', { code: 'AUDIENCE_NOT_FOUND', status: '404' })).toBe(1);
       // Every problem+json answer is counted by its code (STYLE rule 3; the metric's own help text).
       expect(sample(text, 'http_problems_total', { code: 'RATE_LIMITED', status: '429' })).toBe(1);
     } finally {

@@ -315,3 +315,64 @@ describe('reading rewards', () => {
     await t.http.get(`/audience/api/v1/recharge/top10?liveRoomId=${roomId}&period=year`).expect(400);
   });
 });
+
+describe('the rate limit counts rewards, not requests', () => {
+  let limited: TestPlatform;
+
+  beforeAll(async () => {
+    limited = await createTestPlatform({ RATE_LIMIT_PER_MINUTE: '5' });
+  });
+
+  afterAll(() => limited.close());
+
+  const item = (audienceId: number, liveRoomId: number) => ({ traceId: newTraceId('RLB'), audienceId, liveRoomId, amount: '1.00' });
+
+  it('when a batch holds more rewards for one viewer than it has left, then the first ones are 201, the rest 429 RATE_LIMITED, and only those are stored', async () => {
+    const { roomId, viewerIds } = await liveStage(limited, 1);
+    const viewer = viewerIds[0]!;
+    const items = Array.from({ length: 8 }, () => item(viewer, roomId));
+    const res = await limited.http.post('/audience/api/v1/recharge/batch').set('Authorization', await limited.auth('service')).send({ items }).expect(200);
+    expect(res.body.results.map((r: { status: number; code?: string }) => `${r.status}${r.code ? ` ${r.code}` : ''}`)).toEqual([
+      ...Array(5).fill('201'),
+      ...Array(3).fill('429 RATE_LIMITED'),
+    ]);
+    const stored = await limited.db1('recharge').where({ audience_id: viewer });
+    expect(stored.map((r) => r.trace_id).sort()).toEqual(items.slice(0, 5).map((i) => i.traceId).sort());
+    const single = await limited.http.post(URL).set('Authorization', await limited.auth('audience', viewer)).send(item(viewer, roomId));
+    expect({ status: single.status, code: single.body.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
+    expect(Number(single.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(await limited.db1('recharge').where({ audience_id: viewer })).toHaveLength(5);
+  });
+
+  it('when one batch uses a viewer\'s whole minute, then even a single reward after it is refused (one batch is not one unit)', async () => {
+    const { roomId, viewerIds } = await liveStage(limited, 1);
+    const viewer = viewerIds[0]!;
+    const auth = await limited.auth('audience', viewer);
+    const batch = await limited.http.post('/audience/api/v1/recharge/batch').set('Authorization', auth).send({ items: Array.from({ length: 5 }, () => item(viewer, roomId)) }).expect(200);
+    expect(batch.body.results.every((r: { status: number }) => r.status === 201)).toBe(true);
+    expect((await limited.http.post(URL).set('Authorization', auth).send(item(viewer, roomId))).status).toBe(429);
+  });
+
+  it('when a service batch mixes viewers, then each viewer is limited on its own', async () => {
+    const { roomId, viewerIds } = await liveStage(limited, 2);
+    const [a, b] = viewerIds as [number, number];
+    const items = [...Array.from({ length: 6 }, () => item(a, roomId)), ...Array.from({ length: 3 }, () => item(b, roomId))];
+    const res = await limited.http.post('/audience/api/v1/recharge/batch').set('Authorization', await limited.auth('service')).send({ items }).expect(200);
+    const statuses = res.body.results.map((r: { status: number }) => r.status);
+    expect(statuses).toEqual([201, 201, 201, 201, 201, 429, 201, 201, 201]);
+    expect(await limited.db1('recharge').where({ audience_id: a })).toHaveLength(5);
+    expect(await limited.db1('recharge').where({ audience_id: b })).toHaveLength(3);
+  });
+
+  it('when rewards were refused by the limit, then their units are given back: the viewer is not locked out past its window', async () => {
+    const { roomId, viewerIds } = await liveStage(limited, 1);
+    const viewer = viewerIds[0]!;
+    const auth = await limited.auth('audience', viewer);
+    for (let i = 0; i < 4; i += 1) await limited.http.post(URL).set('Authorization', auth).send(item(viewer, roomId)).expect(201);
+    const batch = await limited.http.post('/audience/api/v1/recharge/batch').set('Authorization', auth).send({ items: Array.from({ length: 20 }, () => item(viewer, roomId)) }).expect(200);
+    expect(batch.body.results.filter((r: { status: number }) => r.status === 201)).toHaveLength(1);
+    const keys = await limited.redis.client!.keys(`${limited.config.redis.keyPrefix}rl:rewards:viewer:${viewer}`);
+    expect(keys).toHaveLength(1);
+    expect(Number(await limited.redis.client!.get(`rl:rewards:viewer:${viewer}`))).toBe(5);
+  });
+});

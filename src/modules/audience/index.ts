@@ -1,11 +1,11 @@
 import type { Registry } from 'prom-client';
 import type { Db } from '../../shared/db/knex';
 import { AppError } from '../../shared/http/app-error';
-import { rewardRateLimiter } from '../../shared/http/rate-limit';
 import type { RedisHandle } from '../../shared/redis';
 import type { Logger } from '../../shared/logger';
 import { parseAmountToFen } from '../../shared/money';
 import type { Clock, ModuleSurface } from '../../shared/module';
+import { createRateLimit } from '../../shared/rate-limit';
 import { createBreaker } from '../../shared/resilience';
 import type { AnchorServiceClient } from '../anchor/contract';
 import type { FinanceServiceClient } from '../finance/contract';
@@ -70,6 +70,8 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     maxRewardFen,
     writer: createRewardWriter({ db, anchor: deps.anchor }),
     notifyAnchor: (command) => anchorBreaker.fire(command),
+    rateLimit: createRateLimit({ name: 'rewards', perMinute: settings.rateLimitPerMinute, redis: deps.redis, logger }),
+    rateLimitPerMinute: settings.rateLimitPerMinute,
   });
   const rankings = createRankingsService({ db, clock, timeZone: settings.timeZone });
   const sync = createSyncService({ db, clock, logger, finance: deps.finance, batchSize: settings.sync.batchSize, claimTtlMs: settings.sync.claimTtlMs });
@@ -80,7 +82,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       {
         prefix: '/audience/api/v1',
         tag: 'audience',
-        routes: [...viewerRoutes(viewers), ...rewardRoutes(rewards, rankings, { maxRewardFen, limiter: rewardRateLimiter(settings.rateLimitPerMinute, deps.redis) }), ...syncRoutes(sync)],
+        routes: [...viewerRoutes(viewers), ...rewardRoutes(rewards, rankings, { maxRewardFen }), ...syncRoutes(sync)],
       },
     ],
     health: { path: '/audience/actuator/health', requires: ['db1'] },

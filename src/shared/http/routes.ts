@@ -40,8 +40,6 @@ export interface RouteSpec<P extends z.ZodObject | undefined, Q extends z.ZodObj
   query?: Q;
   body?: B;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
-  /** Runs after authentication, before validation (e.g. a rate limiter keyed by the caller). */
-  middleware?: RequestHandler[];
   /**
    * The body's `traceId` names the request when the client sent no `X-Trace-Id` (a reward): taken
    * as soon as the body is read, so even a 401 or 403 carries it.
@@ -156,7 +154,7 @@ function authenticate(spec: AnyRoute, tokens: TokenService): (req: Request) => P
   };
 }
 
-/** Verifies the caller and keeps it in `res.locals.principal` for the route's own middleware. */
+/** Verifies the caller and keeps it in `res.locals.principal` for the handler. */
 function authenticationFor(spec: AnyRoute, tokens: TokenService): RequestHandler {
   const authenticateCaller = authenticate(spec, tokens);
   return async (req, res, next) => {
@@ -241,7 +239,7 @@ export function mountRouteGroup(app: Express, group: RouteGroup, options: MountO
     const chain: RequestHandler[] = [markRoute];
     if (spec.body) chain.push(readBody);
     if (spec.body && spec.traceIdFromBody) chain.push(traceIdFromBody);
-    chain.push(authenticationFor(spec, options.tokens), ...(spec.middleware ?? []), handlerFor(spec));
+    chain.push(authenticationFor(spec, options.tokens), handlerFor(spec));
     app[spec.method](toExpressPath(fullPath), ...chain);
     options.table.add(spec.method, fullPath);
     registerDocumentation(spec, fullPath, group.tag, options.openapi);

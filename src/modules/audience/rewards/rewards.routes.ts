@@ -1,4 +1,3 @@
-import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { route, type AnyRoute } from '../../../shared/http/routes';
 import { idParam, moneyOut } from '../../../shared/http/schemas';
@@ -24,9 +23,8 @@ const top10Schema = z
   })
   .meta({ id: 'Top10' });
 
-export function rewardRoutes(rewards: RewardsService, rankings: RankingsService, options: { maxRewardFen: number; limiter: RequestHandler | null }): AnyRoute[] {
+export function rewardRoutes(rewards: RewardsService, rankings: RankingsService, options: { maxRewardFen: number }): AnyRoute[] {
   const { maxRewardFen } = options;
-  const middleware = options.limiter ? [options.limiter] : undefined;
   return [
     route({
       method: 'post',
@@ -35,7 +33,6 @@ export function rewardRoutes(rewards: RewardsService, rankings: RankingsService,
       description:
         'A viewer rewards only as itself; service may act for any viewer. A replay of the same traceId with the same content answers 200 with the first answer and `Idempotent-Replayed: true`; other content is 409 IDEMPOTENCY_CONFLICT. Without an `X-Trace-Id` header the body’s `traceId` is the request’s trace id (response header, problem body, logs).',
       access: REWARD_ROLES,
-      middleware,
       traceIdFromBody: true,
       body: rewardBody(maxRewardFen),
       responses: {
@@ -52,7 +49,6 @@ export function rewardRoutes(rewards: RewardsService, rankings: RankingsService,
       path: '/recharge/batch',
       summary: 'Send up to 500 rewards; each judged on its own',
       access: REWARD_ROLES,
-      middleware,
       body: batchBody,
       responses: { 200: { description: 'One result per item, in order', schema: batchResultSchema } },
       handle: async ({ body, principal }) => ({ status: 200, body: { results: await rewards.sendBatch(principal, body.items) } }),
