@@ -107,6 +107,8 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
       maxRewardAmount: config.maxRewardAmount,
       timeZone: config.timeZone,
       anchorCallTimeoutMs: config.anchorCallTimeoutMs,
+      moduleCallTimeoutMs: config.moduleCallTimeoutMs,
+      roomFallbackMs: config.roomFallbackMs,
       rateLimitPerMinute: config.rateLimitPerMinute,
       sync: config.sync,
     },

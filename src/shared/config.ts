@@ -67,7 +67,9 @@ const envSchema = z.object({
   REALTIME_FLUSH_CRON: z.string().default('*/5 * * * *').describe('When pending realtime deltas are flushed from Redis to DB1.'),
   REALTIME_FLUSH_THRESHOLD: positiveInt.default(100).describe('A room is flushed after this many pending rewards.'),
   RECONCILE_CRON: z.string().default('17 * * * *').describe('When reconciliation runs (repairs realtime drift; reports finance drift).'),
-  ANCHOR_CALL_TIMEOUT_MS: positiveInt.default(500).describe('Circuit-breaker timeout for the reward notification to the anchor module.'),
+  ANCHOR_CALL_TIMEOUT_MS: positiveInt.default(500).describe('Breaker timeout of the reward path’s calls to the anchor module (room checks, realtime notification).'),
+  MODULE_CALL_TIMEOUT_MS: positiveInt.default(30000).describe('Breaker timeout of the other calls between modules (settlement batches, reconciliation).'),
+  ROOM_FALLBACK_MS: wholeNumber.default(600000).describe('While the anchor module does not answer, rewards are judged by a room’s last known state up to this old (0 = refuse them with 503).'),
   RATE_LIMIT_PER_MINUTE: wholeNumber.default(600).describe('Rewards per viewer per minute (0 = no limit).'),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10000).describe('Grace period for in-flight requests on SIGTERM.'),
 });
@@ -95,6 +97,8 @@ export interface Config {
   realtime: { flushCron: string; flushThreshold: number };
   reconcileCron: string;
   anchorCallTimeoutMs: number;
+  moduleCallTimeoutMs: number;
+  roomFallbackMs: number;
   rateLimitPerMinute: number;
 }
 
@@ -184,6 +188,8 @@ export function loadConfig(environment: Environment): Config {
     realtime: { flushCron: e.REALTIME_FLUSH_CRON, flushThreshold: e.REALTIME_FLUSH_THRESHOLD },
     reconcileCron: e.RECONCILE_CRON,
     anchorCallTimeoutMs: e.ANCHOR_CALL_TIMEOUT_MS,
+    moduleCallTimeoutMs: e.MODULE_CALL_TIMEOUT_MS,
+    roomFallbackMs: e.ROOM_FALLBACK_MS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
   };
 }

@@ -1,4 +1,5 @@
 import CircuitBreaker from 'opossum';
+import { AppError } from './http/app-error';
 import type { Logger } from './logger';
 
 export type CallOutcome = 'success' | 'failure' | 'timeout' | 'short_circuit';
@@ -43,4 +44,59 @@ export function createBreaker<A extends unknown[], R>(call: (...args: A) => Prom
     breaker.on('reject', () => report('short_circuit'));
   }
   return breaker;
+}
+
+export interface GuardOptions {
+  /** The module called, e.g. `anchor`; each method gets a breaker named `anchor.<method>`. */
+  name: string;
+  logger: Logger;
+  /** Timeout per method; methods not named use `default`. */
+  timeoutMs: { default: number } & Record<string, number>;
+  onOutcome?: (method: string, outcome: CallOutcome) => void;
+}
+
+type Method = (...args: unknown[]) => Promise<unknown>;
+
+function methodNames(client: object): string[] {
+  const names = new Set<string>();
+  for (let proto: object | null = client; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name !== 'constructor' && typeof (client as Record<string, unknown>)[name] === 'function') names.add(name);
+    }
+  }
+  return [...names];
+}
+
+function isBreakerRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ETIMEDOUT' || code === 'EOPENBREAKER' || code === 'ESEMLOCKED' || code === 'ESHUTDOWN';
+}
+
+/**
+ * The contract `client` with every method behind a circuit breaker of its own, with a timeout: a
+ * module that hangs or keeps failing costs its callers at most the timeout, then nothing while the
+ * breaker is open. A call the breaker refuses or gives up on answers 503 DEPENDENCY_UNAVAILABLE;
+ * the module's own answers (4xx AppErrors) pass through unchanged and never open the breaker.
+ */
+export function guardClient<T extends object>(client: T, options: GuardOptions): T {
+  const guarded: Record<string, Method> = {};
+  for (const name of methodNames(client)) {
+    const method = (client as Record<string, Method>)[name] as Method;
+    const breaker = createBreaker((...args: unknown[]) => method.apply(client, args), {
+      name: `${options.name}.${name}`,
+      timeoutMs: options.timeoutMs[name] ?? options.timeoutMs.default,
+      logger: options.logger,
+      isClientError: (error) => error instanceof AppError && error.status < 500,
+      onOutcome: options.onOutcome ? (outcome) => options.onOutcome?.(name, outcome) : undefined,
+    });
+    guarded[name] = async (...args: unknown[]) => {
+      try {
+        return await breaker.fire(...args);
+      } catch (error) {
+        if (!isBreakerRefusal(error)) throw error;
+        throw AppError.unavailable(`The ${options.name} module did not answer; try again shortly.`, error);
+      }
+    };
+  }
+  return guarded as T;
 }

@@ -1,12 +1,14 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CallOutcome } from '../../shared/resilience';
+import type { RoomCheckSource } from './rewards/reward-targets';
 
 /** The audience side of the seed's indicators: reward outcomes and latency, anchor calls, sync backlog. */
 export interface AudienceMetrics {
   rewards: Counter<'outcome'>;
   rewardDuration: Histogram<'endpoint'>;
-  anchorCalls: Counter<'outcome'>;
-  countAnchorCall(outcome: CallOutcome): void;
+  anchorCalls: Counter<'method' | 'outcome'>;
+  countAnchorCall(method: string, outcome: CallOutcome): void;
+  countRoomChecks(source: RoomCheckSource, rooms: number): void;
 }
 
 export function createAudienceMetrics(registry: Registry, pendingCount: () => Promise<number>): AudienceMetrics {
@@ -25,8 +27,14 @@ export function createAudienceMetrics(registry: Registry, pendingCount: () => Pr
   });
   const anchorCalls = new Counter({
     name: 'anchor_service_calls_total',
-    help: 'Reward notifications to the anchor module: success, failure, timeout, short_circuit.',
-    labelNames: ['outcome'],
+    help: 'Calls to the anchor module on the reward path (getRewardTargets, applyReward): success, failure, timeout, short_circuit.',
+    labelNames: ['method', 'outcome'],
+    registers: [registry],
+  });
+  const roomChecks = new Counter({
+    name: 'reward_room_checks_total',
+    help: 'Rooms judged for rewards, by source: anchor (asked), remembered (the anchor module did not answer; its last answer was used), unchecked (nothing to go by: 503).',
+    labelNames: ['source'],
     registers: [registry],
   });
   // Refreshed on scrape, at most every 5 s: a COUNT on the (sync_status, id) index.
@@ -46,5 +54,13 @@ export function createAudienceMetrics(registry: Registry, pendingCount: () => Pr
       this.set(cached.value);
     },
   });
-  return { rewards, rewardDuration, anchorCalls, countAnchorCall: (outcome) => anchorCalls.inc({ outcome }) };
+  return {
+    rewards,
+    rewardDuration,
+    anchorCalls,
+    countAnchorCall: (method, outcome) => anchorCalls.inc({ method, outcome }),
+    countRoomChecks: (source, rooms) => {
+      if (rooms > 0) roomChecks.inc({ source }, rooms);
+    },
+  };
 }

@@ -41,7 +41,28 @@ export interface RewardRefDto {
   amountFen: number;
 }
 
+/**
+ * A reward exactly as the reward table holds it: what another module checks a record it receives
+ * against, instead of trusting the caller (finance before settling, the anchor module before
+ * counting a reward sent over its internal endpoint).
+ */
+export interface StoredRewardDto {
+  rechargeId: number;
+  traceId: string;
+  audienceId: number;
+  liveRoomId: number;
+  anchorId: number;
+  amountFen: number;
+  /** ISO 8601 UTC, to the millisecond. */
+  createdAt: string;
+}
+
+/** Most ids one `storedRewards` call takes (a settlement batch holds at most 1000). */
+export const STORED_REWARDS_MAX_IDS = 1000;
+
 export interface AudienceServiceClient {
+  /** The stored rewards among `rechargeIds` (at most STORED_REWARDS_MAX_IDS); unknown ids are simply absent. One call per batch. */
+  storedRewards(rechargeIds: readonly number[]): Promise<StoredRewardDto[]>;
   /** The viewer, or null when there is none with this id. */
   getAudience(audienceId: number): Promise<AudienceDto | null>;
   /**

@@ -1,12 +1,11 @@
 import type { Registry } from 'prom-client';
 import type { Db } from '../../shared/db/knex';
-import { AppError } from '../../shared/http/app-error';
 import type { RedisHandle } from '../../shared/redis';
 import type { Logger } from '../../shared/logger';
 import { parseAmountToFen } from '../../shared/money';
 import type { Clock, ModuleSurface } from '../../shared/module';
 import { createRateLimit } from '../../shared/rate-limit';
-import { createBreaker } from '../../shared/resilience';
+import { guardClient } from '../../shared/resilience';
 import type { AnchorServiceClient } from '../anchor/contract';
 import type { FinanceServiceClient } from '../finance/contract';
 import { createAudienceMetrics } from './audience-metrics';
@@ -14,6 +13,7 @@ import { createInProcessAudienceClient } from './client/in-process';
 import type { AudienceServiceClient } from './contract';
 import { createRankingsService } from './rewards/rankings.service';
 import { createRewardLedger } from './rewards/reward-ledger.service';
+import { createRewardTargets } from './rewards/reward-targets';
 import { createRewardWriter } from './rewards/reward-writer';
 import { countUnsynced } from './rewards/rewards.repository';
 import { rewardRoutes } from './rewards/rewards.routes';
@@ -38,6 +38,8 @@ export interface AudienceModuleDeps {
     maxRewardAmount: string;
     timeZone: string;
     anchorCallTimeoutMs: number;
+    moduleCallTimeoutMs: number;
+    roomFallbackMs: number;
     rateLimitPerMinute: number;
     sync: { cron: string; batchSize: number; claimTtlMs: number };
   };
@@ -55,26 +57,23 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
   const maxRewardFen = parseAmountToFen(settings.maxRewardAmount) ?? 10_000_000;
   const metrics = createAudienceMetrics(deps.registry, () => countUnsynced(db));
   const viewers = createViewersService({ db, clock });
-  const anchorBreaker = createBreaker((command: Parameters<AnchorServiceClient['applyReward']>[0]) => deps.anchor.applyReward(command), {
-    name: 'anchor.applyReward',
-    timeoutMs: settings.anchorCallTimeoutMs,
-    logger,
-    isClientError: (error) => error instanceof AppError && error.status < 500,
-    onOutcome: (outcome) => metrics.countAnchorCall(outcome),
-  });
+  // Every call into another module has a breaker and a timeout: the reward path's short, the sync's long.
+  const anchor = guardClient(deps.anchor, { name: 'anchor', logger, timeoutMs: { default: settings.anchorCallTimeoutMs }, onOutcome: (method, outcome) => metrics.countAnchorCall(method, outcome) });
+  const finance = guardClient(deps.finance, { name: 'finance', logger, timeoutMs: { default: settings.moduleCallTimeoutMs } });
+  const rooms = createRewardTargets({ anchor, logger, rememberMs: settings.roomFallbackMs, onCheck: (source, count) => metrics.countRoomChecks(source, count) });
   const rewards = createRewardsService({
     db,
     clock,
     logger,
     metrics,
     maxRewardFen,
-    writer: createRewardWriter({ db, anchor: deps.anchor }),
-    notifyAnchor: (command) => anchorBreaker.fire(command),
+    writer: createRewardWriter({ db, rooms }),
+    notifyAnchor: (command) => anchor.applyReward(command),
     rateLimit: createRateLimit({ name: 'rewards', perMinute: settings.rateLimitPerMinute, redis: deps.redis, logger }),
     rateLimitPerMinute: settings.rateLimitPerMinute,
   });
   const rankings = createRankingsService({ db, clock, timeZone: settings.timeZone });
-  const sync = createSyncService({ db, clock, logger, finance: deps.finance, batchSize: settings.sync.batchSize, claimTtlMs: settings.sync.claimTtlMs });
+  const sync = createSyncService({ db, clock, logger, finance, batchSize: settings.sync.batchSize, claimTtlMs: settings.sync.claimTtlMs });
 
   return {
     name: 'audience',

@@ -6,6 +6,7 @@ import type { ViewersService } from '../viewers/viewers.service';
 export function createInProcessAudienceClient(viewers: ViewersService, ledger: ReturnType<typeof createRewardLedger>): AudienceServiceClient {
   return {
     getAudience: (audienceId) => viewers.getAudience(audienceId),
+    storedRewards: (rechargeIds) => ledger.storedRewards(rechargeIds),
     maxRechargeId: (createdBefore) => ledger.maxRechargeId(createdBefore),
     rewardTotalsByRoom: (upTo) => ledger.rewardTotalsByRoom(upTo),
     roomRewards: (liveRoomId, range) => ledger.roomRewards(liveRoomId, range),

@@ -43,3 +43,19 @@ export async function syncTotalsByAnchor(db: Db, upToId: number): Promise<Array<
     .groupBy('anchor_id', 'sync_status')
     .orderBy('anchor_id') as unknown as Promise<Array<{ anchor_id: number; sync_status: string; n: Num; s: Num }>>;
 }
+
+export interface StoredRewardRow {
+  id: number;
+  trace_id: string;
+  audience_id: number;
+  live_room_id: number;
+  anchor_id: number;
+  amount: number;
+  created_at: string;
+}
+
+/** The rewards with these ids, by primary key. */
+export async function rewardsByIds(db: Db, ids: readonly number[]): Promise<StoredRewardRow[]> {
+  if (ids.length === 0) return [];
+  return db<StoredRewardRow>('recharge').select('id', 'trace_id', 'audience_id', 'live_room_id', 'anchor_id', 'amount', 'created_at').whereIn('id', [...new Set(ids)]);
+}

@@ -1,12 +1,27 @@
 import type { Db } from '../../../shared/db/knex';
-import type { AnchorSyncTotalsDto, AudienceServiceClient, RewardTotals } from '../contract';
-import { maxRechargeId, roomRewards, syncTotalsByAnchor, totalsByRoom } from './reward-ledger.repository';
+import { isoFromDb } from '../../../shared/db/time';
+import { AppError } from '../../../shared/http/app-error';
+import { STORED_REWARDS_MAX_IDS, type AnchorSyncTotalsDto, type AudienceServiceClient, type RewardTotals } from '../contract';
+import { maxRechargeId, rewardsByIds, roomRewards, syncTotalsByAnchor, totalsByRoom } from './reward-ledger.repository';
 
-type LedgerQueries = Pick<AudienceServiceClient, 'maxRechargeId' | 'rewardTotalsByRoom' | 'roomRewards' | 'syncTotalsByAnchor'>;
+type LedgerQueries = Pick<AudienceServiceClient, 'storedRewards' | 'maxRechargeId' | 'rewardTotalsByRoom' | 'roomRewards' | 'syncTotalsByAnchor'>;
 
 /** Read-only views of the reward table for reconciliation (published through the audience contract). */
 export function createRewardLedger(db: Db): LedgerQueries {
   return {
+    async storedRewards(rechargeIds) {
+      if (rechargeIds.length > STORED_REWARDS_MAX_IDS) throw AppError.validation([{ field: 'rechargeIds', message: `must hold at most ${STORED_REWARDS_MAX_IDS} ids` }]);
+      return (await rewardsByIds(db, rechargeIds)).map((r) => ({
+        rechargeId: r.id,
+        traceId: r.trace_id,
+        audienceId: r.audience_id,
+        liveRoomId: r.live_room_id,
+        anchorId: r.anchor_id,
+        amountFen: r.amount,
+        createdAt: isoFromDb(r.created_at),
+      }));
+    },
+
     maxRechargeId: (createdBefore) => maxRechargeId(db, new Date(createdBefore)),
 
     async rewardTotalsByRoom(upToRechargeId) {

@@ -2,7 +2,8 @@ import type { Db } from '../../../shared/db/knex';
 import { isDuplicateKey } from '../../../shared/db/failures';
 import { retryOnConflict } from '../../../shared/db/retry';
 import { AppError } from '../../../shared/http/app-error';
-import type { AnchorServiceClient, RewardTargetDto } from '../../anchor/contract';
+import type { RewardTargetDto } from '../../anchor/contract';
+import type { RewardTargets } from './reward-targets';
 import {
   addConsumption,
   findAudienceStates,
@@ -33,7 +34,8 @@ export interface RewardWriter {
 
 export interface RewardWriterOptions {
   db: Db;
-  anchor: AnchorServiceClient;
+  /** The anchor module's view of the rooms (with its fallback when the module does not answer). */
+  rooms: RewardTargets;
   /** Largest number of rewards in one transaction. */
   maxBatch?: number;
   /** Transactions in flight at once; rewards arriving meanwhile wait and share the next one. Two measured best on 2 cores (npm run bench): bigger groups, fewer statements per reward. */
@@ -70,7 +72,7 @@ function judge(input: RewardInput, viewer: AudienceState | undefined, target: Re
  * instance, say) is retried item by item, so one bad item never fails its neighbours.
  */
 export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
-  const { db, anchor } = options;
+  const { db } = options;
   const maxBatch = options.maxBatch ?? 200;
   const maxInFlight = options.maxInFlight ?? 2;
   const queue: Pending[] = [];
@@ -119,10 +121,10 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
 
   async function settle(items: Pending[]): Promise<void> {
     // One round trip for all three reads: replays are rare, so looking up their viewer and room too costs less than waiting.
-    const [stored, viewers, targets] = await Promise.all([
+    const [stored, viewers, rooms] = await Promise.all([
       findRechargesByTraceIds(db, items.map((p) => p.input.traceId)),
       findAudienceStates(db, items.map((p) => p.input.audienceId)),
-      anchor.getRewardTargets([...new Set(items.map((p) => p.input.liveRoomId))]),
+      options.rooms.lookup([...new Set(items.map((p) => p.input.liveRoomId))]),
     ]);
     const existing = new Map(stored.map((row) => [row.trace_id, row]));
     const fresh = items.filter((p) => {
@@ -133,9 +135,13 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
     if (fresh.length === 0) return;
 
     const viewerById = new Map(viewers.map((v) => [v.id, v]));
-    const targetById = new Map(targets.map((t) => [t.liveRoomId, t]));
+    const targetById = new Map(rooms.targets.map((t) => [t.liveRoomId, t]));
     const accepted: Array<{ pending: Pending; reward: NewRecharge }> = [];
     for (const pending of fresh) {
+      if (rooms.unchecked.has(pending.input.liveRoomId)) {
+        pending.reject(AppError.unavailable('The live room could not be checked: the anchor module did not answer. Nothing was stored; retry with the same traceId.'));
+        continue;
+      }
       const target = targetById.get(pending.input.liveRoomId);
       const error = judge(pending.input, viewerById.get(pending.input.audienceId), target);
       if (error || !target) {
