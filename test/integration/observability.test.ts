@@ -137,7 +137,9 @@ describe('the five indicators', () => {
     expect(delta('recharge_requests_total', { outcome: 'replayed' })).toBe(1);
     expect(delta('recharge_requests_total', { outcome: 'rejected' })).toBe(1);
     expect(delta('recharge_duration_seconds_count', { endpoint: 'single' })).toBe(3);
-    expect(delta('anchor_service_calls_total', { outcome: 'success' })).toBe(1);
+    expect(delta('anchor_service_calls_total', { method: 'applyReward', outcome: 'success' })).toBe(1);
+    // Every reward's room is checked with the anchor module before it is judged, replays included.
+    expect(delta('anchor_service_calls_total', { method: 'getRewardTargets', outcome: 'success' })).toBe(3);
     expect(delta('redis_cache_requests_total')).toBeGreaterThanOrEqual(2);
     expect(after).toMatch(/^recharge_sync_pending \d+$/m);
   });

@@ -190,6 +190,9 @@ describe('mayActFor', () => {
     ['anchor', { audienceId: other }, false],
     ['audience', { audienceId: self }, true],
     ['audience', { audienceId: other }, false],
+    ['internal', { audienceId: self }, false],
+    ['internal', { audienceId: other }, false],
+    ['internal', { anchorId: self }, false],
     ['audience', { anchorId: self }, false],
     ['audience', { anchorId: other }, false],
   ];
