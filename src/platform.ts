@@ -4,8 +4,8 @@ import { db2Migrations } from '../migrations/db2';
 import { createApp } from './app';
 import { createAnalyticsModule, type ReconciliationReport } from './modules/analytics';
 import { createAnchorModule, type AnchorServiceClient } from './modules/anchor';
-import { createAudienceModule } from './modules/audience';
-import { createFinanceModule } from './modules/finance';
+import { createAudienceModule, type AudienceServiceClient } from './modules/audience';
+import { createFinanceModule, type FinanceServiceClient } from './modules/finance';
 import type { Config, ModuleName } from './shared/config';
 import { createDb, type Db } from './shared/db/knex';
 import { ensureDatabaseExists, migrateToLatest } from './shared/db/migrate';
@@ -45,6 +45,13 @@ export interface Platform {
   close(): Promise<void>;
 }
 
+/** Wraps a module's contract as the other modules see it: the seam for an HTTP adapter after a split, and for fault tests. */
+export interface ClientDecorators {
+  anchor?: (client: AnchorServiceClient) => AnchorServiceClient;
+  audience?: (client: AudienceServiceClient) => AudienceServiceClient;
+  finance?: (client: FinanceServiceClient) => FinanceServiceClient;
+}
+
 export interface PlatformOptions {
   logger?: Logger;
   clock?: Clock;
@@ -53,6 +60,8 @@ export interface PlatformOptions {
    * puts the HTTP adapter, and where fault tests put a slow or failing anchor module.
    */
   anchorClientDecorator?: (client: AnchorServiceClient) => AnchorServiceClient;
+  /** The same seam for every module's contract, as every other module sees it. */
+  clientDecorators?: ClientDecorators;
 }
 
 export const MIGRATIONS = { db1: db1Migrations, db2: db2Migrations } as const;
@@ -79,30 +88,56 @@ interface Infrastructure {
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
-  anchorClientDecorator: ((client: AnchorServiceClient) => AnchorServiceClient) | undefined;
+  decorators: ClientDecorators;
 }
 
 /** Builds every module, wiring each to the others' contracts; `MODULES` decides which are served. */
 function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushRealtime' | 'reconcile'> & { surfaces: ModuleSurface[] } {
-  const { config, db1, db2, redis, metrics, logger, clock, anchorClientDecorator } = infra;
+  const { config, db1, db2, redis, metrics, logger, clock, decorators } = infra;
   const enabled = (name: ModuleName) => config.modules.includes(name);
+  const seen = <T>(client: T, decorate: ((client: T) => T) | undefined): T => (decorate ? decorate(client) : client);
+  // Audience owns the reward table that anchor and finance check records against, and itself needs
+  // both of them: it is built last and reached through this late-bound reference until then.
+  const late: { audience?: AudienceServiceClient } = {};
+  const rewards: Pick<AudienceServiceClient, 'storedRewards'> = {
+    storedRewards: (ids) => {
+      if (!late.audience) throw new Error('the audience module is not built yet');
+      return late.audience.storedRewards(ids);
+    },
+  };
   const anchor = createAnchorModule({
     db1,
     redis,
     clock,
     logger,
     registry: metrics.registry,
-    settings: { redisKeyPrefix: config.redis.keyPrefix, flushThreshold: config.realtime.flushThreshold, flushCron: config.realtime.flushCron },
+    rewards,
+    settings: {
+      redisKeyPrefix: config.redis.keyPrefix,
+      flushThreshold: config.realtime.flushThreshold,
+      flushCron: config.realtime.flushCron,
+      rewardPathTimeoutMs: config.anchorCallTimeoutMs,
+    },
   });
-  const finance = createFinanceModule({ db2, clock, logger, anchors: anchor.client, settings: { defaultCommissionRate: config.defaultCommissionRate } });
+  const anchorClient = seen(anchor.client, decorators.anchor);
+  const finance = createFinanceModule({
+    db2,
+    clock,
+    logger,
+    registry: metrics.registry,
+    anchors: anchorClient,
+    rewards,
+    settings: { defaultCommissionRate: config.defaultCommissionRate, moduleCallTimeoutMs: config.moduleCallTimeoutMs },
+  });
+  const financeClient = seen(finance.client, decorators.finance);
   const audience = createAudienceModule({
     db1,
     clock,
     logger,
     registry: metrics.registry,
     redis,
-    anchor: anchorClientDecorator ? anchorClientDecorator(anchor.client) : anchor.client,
-    finance: finance.client,
+    anchor: anchorClient,
+    finance: financeClient,
     settings: {
       maxRewardAmount: config.maxRewardAmount,
       timeZone: config.timeZone,
@@ -113,13 +148,14 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
       sync: config.sync,
     },
   });
+  late.audience = seen(audience.client, decorators.audience);
   const analytics = createAnalyticsModule({
-    audience: audience.client,
-    anchor: anchor.client,
-    finance: finance.client,
+    audience: late.audience,
+    anchor: anchorClient,
+    finance: financeClient,
     clock,
     logger,
-    settings: { reconcileCron: config.reconcileCron },
+    settings: { reconcileCron: config.reconcileCron, moduleCallTimeoutMs: config.moduleCallTimeoutMs },
   });
   const surfaces: ModuleSurface[] = [];
   if (enabled('anchor')) surfaces.push(anchor);
@@ -143,7 +179,16 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const metrics = createMetrics();
   const tokens = createTokenService(config.jwtSecret);
   const probe = createHealthProbe({ db1, db2, redis });
-  const { surfaces: modules, runSync, flushRealtime, reconcile } = buildModules({ config, db1, db2, redis, metrics, logger, clock, anchorClientDecorator: options.anchorClientDecorator });
+  const { surfaces: modules, runSync, flushRealtime, reconcile } = buildModules({
+    config,
+    db1,
+    db2,
+    redis,
+    metrics,
+    logger,
+    clock,
+    decorators: { ...options.clientDecorators, anchor: options.clientDecorators?.anchor ?? options.anchorClientDecorator },
+  });
   const app = createApp({ config, logger, metrics, tokens, probe, modules });
   const scheduler = createScheduler({ jobs: modules.flatMap((m) => m.jobs), redis, logger });
 

@@ -101,15 +101,37 @@ describe('commission snapshot at the reward time', () => {
 });
 
 describe('batch-sync (internal)', () => {
-  function record(stage: { anchorId: number; roomId: number; viewerIds: number[] }, rechargeId: number, amount: string) {
-    return { rechargeId, traceId: newTraceId('BS'), anchorId: stage.anchorId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount, createdAt: new Date().toISOString() };
+  /** A reward sent through the API, as finance's batch-sync record of it. */
+  async function storedRecord(stage: { anchorId: number; roomId: number; viewerIds: number[] }, amount: string) {
+    const res = await t.http
+      .post('/audience/api/v1/recharge')
+      .set('Authorization', await t.auth('service'))
+      .send({ traceId: newTraceId('BS'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount })
+      .expect(201);
+    const r = res.body as { rechargeId: number; traceId: string; anchorId: number; liveRoomId: number; audienceId: number; amount: string; createdAt: string };
+    return { rechargeId: r.rechargeId, traceId: r.traceId, anchorId: r.anchorId, liveRoomId: r.liveRoomId, audienceId: r.audienceId, amount: r.amount, createdAt: r.createdAt };
+  }
+
+  async function refusals(reason: string): Promise<number> {
+    const text = (await t.http.get('/actuator/prometheus').expect(200)).text;
+    const line = text.split('\n').find((l) => l.startsWith(`settlement_records_refused_total{reason="${reason}"}`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  }
+
+  async function untouched(anchorId: number) {
+    return {
+      details: await t.db2('settlement_detail').where({ anchor_id: anchorId }),
+      settlements: await t.db2('settlement').where({ anchor_id: anchorId }),
+      ledger: await t.db2('balance_ledger').where({ anchor_id: anchorId }),
+      balance: await balance(anchorId),
+    };
   }
 
   it('when the same records come again, or twice in one batch, then each is settled once and the ledger matches the balance', async () => {
     const stage = await liveStage(t, 1);
-    const base = 700_000_000 + stage.anchorId * 10;
     const internal = await t.auth('internal');
-    const records = [record(stage, base + 1, '3.33'), record(stage, base + 2, '0.01'), record(stage, base + 1, '3.33')];
+    const [a, b] = [await storedRecord(stage, '3.33'), await storedRecord(stage, '0.01')];
+    const records = [a, b, a];
     const first = await t.http.post(SYNC).set('Authorization', internal).send({ batchId: newTraceId('B'), records }).expect(200);
     expect(first.body).toMatchObject({ accepted: 2, duplicates: 1 });
     const again = await t.http.post(SYNC).set('Authorization', internal).send({ batchId: newTraceId('B'), records: records.slice(0, 2) }).expect(200);
@@ -117,8 +139,8 @@ describe('batch-sync (internal)', () => {
 
     const details = await t.db2('settlement_detail').where({ anchor_id: stage.anchorId });
     expect(details.map((d) => [d.recharge_id, d.anchor_amount, d.platform_amount]).sort()).toEqual([
-      [base + 1, 166, 167],
-      [base + 2, 0, 1],
+      [a.rechargeId, 166, 167],
+      [b.rechargeId, 0, 1],
     ]);
     const settlements = await t.db2('settlement').where({ anchor_id: stage.anchorId });
     expect(settlements).toHaveLength(1);
@@ -127,6 +149,46 @@ describe('batch-sync (internal)', () => {
     expect(ledger).toHaveLength(1);
     expect(ledger[0]).toMatchObject({ entry_type: 'SETTLEMENT', available_delta: 166, available_after: 166, ref_type: 'settlement', ref_id: settlements[0].id });
     expect((await balance(stage.anchorId)).available).toBe('1.66');
+  });
+
+  it('when a batch names a reward id that does not exist yet (10,000,000.00), then 409 REWARD_MISMATCH, no money moves, and the real reward that later gets the id is settled', async () => {
+    const stage = await liveStage(t, 1);
+    const before = await untouched(stage.anchorId);
+    const refusedBefore = await refusals('unknown_reward');
+    const [rows] = (await t.db1.raw("SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'recharge'")) as [Array<{ next: number }>];
+    const forgedId = Number(rows[0]?.next);
+    const forged = { rechargeId: forgedId, traceId: newTraceId('FORGED'), anchorId: stage.anchorId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '10000000.00', createdAt: new Date().toISOString() };
+    const res = await t.http.post(SYNC).set('Authorization', await t.auth('internal')).send({ batchId: newTraceId('B'), records: [forged] });
+    expect({ status: res.status, code: res.body.code, errors: res.body.errors }).toEqual({
+      status: 409,
+      code: 'REWARD_MISMATCH',
+      errors: [{ field: 'records[0].rechargeId', message: 'names no stored reward' }],
+    });
+    expect(await untouched(stage.anchorId)).toEqual(before);
+    expect(await refusals('unknown_reward')).toBe(refusedBefore + 1);
+
+    const real = await storedRecord(stage, '2.00');
+    expect(real.rechargeId).toBe(forgedId);
+    expect((await t.http.post('/audience/api/v1/sync/trigger').set('Authorization', await t.auth('admin')).expect(200)).body.synced).toBeGreaterThanOrEqual(1);
+    expect(await detail(forgedId)).toMatchObject({ amount: 200, anchor_id: stage.anchorId, anchor_amount: 100 });
+    expect(await balance(stage.anchorId)).toMatchObject({ available: '1.00', totalIncome: '1.00' });
+  });
+
+  it('when a record differs from its stored reward (amount, anchor, room, viewer, traceId, time), then the whole batch is 409 naming each field and nothing is settled', async () => {
+    const stage = await liveStage(t, 1);
+    const other = await liveStage(t, 1);
+    const good = await storedRecord(stage, '1.00');
+    const real = await storedRecord(stage, '1.00');
+    const before = { mine: await untouched(stage.anchorId), theirs: await untouched(other.anchorId) };
+    const refusedBefore = await refusals('mismatch');
+    const lie = { ...real, amount: '9999.00', anchorId: other.anchorId, liveRoomId: other.roomId, audienceId: other.viewerIds[0], traceId: newTraceId('LIE'), createdAt: '2020-01-01T00:00:00.000Z' };
+    const res = await t.http.post(SYNC).set('Authorization', await t.auth('internal')).send({ batchId: newTraceId('B'), records: [good, lie] }).expect(409);
+    expect(res.body.code).toBe('REWARD_MISMATCH');
+    expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(
+      ['amount', 'anchorId', 'audienceId', 'createdAt', 'liveRoomId', 'traceId'].map((f) => `records[1].${f}`).sort(),
+    );
+    expect({ mine: await untouched(stage.anchorId), theirs: await untouched(other.anchorId) }).toEqual(before);
+    expect(await refusals('mismatch')).toBe(refusedBefore + 1);
   });
 
   it.each([

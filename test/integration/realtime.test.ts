@@ -5,6 +5,19 @@ import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '..
 import { PrivateRedis, waitUntil } from '../support/private-redis';
 
 const REWARD = '/audience/api/v1/recharge';
+const APPLY = '/anchor/api/v1/live-rooms/realtime/reward';
+
+/** The id the next reward will get (InnoDB's AUTO_INCREMENT counter of the worker's DB1). */
+async function nextRechargeId(t: TestPlatform): Promise<number> {
+  const [rows] = (await t.db1.raw("SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'recharge'")) as [Array<{ next: number }>];
+  return Number(rows[0]?.next);
+}
+
+async function refusals(t: TestPlatform, reason: string): Promise<number> {
+  const text = (await t.http.get('/actuator/prometheus').expect(200)).text;
+  const line = text.split('\n').find((l) => l.startsWith(`realtime_rewards_refused_total{reason="${reason}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
 
 /** Σ of the room's stored rewards (the source of truth) in fen, and their count. */
 async function truth(t: TestPlatform, roomId: number): Promise<{ fen: number; count: number }> {
@@ -86,41 +99,74 @@ describe('realtime figures with Redis', () => {
     expect(await t.redis.client!.exists(`live:room:earnings:{${stage.roomId}}`, `live:room:flushing:{${stage.roomId}}`)).toBe(0);
   });
 
-  it('when the same rechargeId is applied twice (internal endpoint), then it counts once, before and after a flush', async () => {
+  it('when a stored reward is applied again over the internal endpoint, then it counts once, before and after a flush', async () => {
     const stage = await liveStage(t, 1);
+    const sent = await t.http
+      .post(REWARD)
+      .set('Authorization', await t.auth('service'))
+      .send({ traceId: newTraceId('DUP'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '12.34' })
+      .expect(201);
     const internal = await t.auth('internal');
-    const body = { rechargeId: 880_000_001 + stage.roomId, traceId: newTraceId('DUP'), liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '12.34' };
-    const first = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', internal).send(body).expect(200);
-    expect(first.body).toEqual({ liveRoomId: stage.roomId, totalEarnings: '12.34', rechargeCount: 1, degraded: false });
-    const again = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', internal).send(body).expect(200);
-    expect(again.body).toEqual(first.body);
+    const body = { rechargeId: sent.body.rechargeId, traceId: sent.body.traceId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '12.34' };
+    const again = await t.http.post(APPLY).set('Authorization', internal).send(body).expect(200);
+    expect(again.body).toEqual({ liveRoomId: stage.roomId, totalEarnings: '12.34', rechargeCount: 1, degraded: false });
     await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
-    const late = await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', internal).send(body).expect(200);
+    const late = await t.http.post(APPLY).set('Authorization', internal).send(body).expect(200);
     expect(late.body.totalEarnings).toBe('12.34');
     await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
     expect(await flushed(t, stage.roomId)).toEqual({ fen: 1234, count: 1, journalFen: 1234, journalCount: 1 });
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '12.34', rechargeCount: 1 });
   });
 
-  it('when the internal endpoint names an unknown room or a bad amount, then 404 / 400 and nothing is counted', async () => {
+  it('when the internal endpoint gets a bad amount or one above the ceiling, then 400 before anything is looked up, and nothing is counted', async () => {
     const internal = await t.auth('internal');
-    const unknown = await t.http
-      .post('/anchor/api/v1/live-rooms/realtime/reward')
-      .set('Authorization', internal)
-      .send({ rechargeId: 1, traceId: newTraceId(), liveRoomId: 987_654_321, audienceId: 1, amount: '1.00' })
-      .expect(404);
-    expect(unknown.body.code).toBe('LIVE_ROOM_NOT_FOUND');
-    expect(await t.redis.client!.exists('live:room:earnings:{987654321}')).toBe(0);
-    await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', internal).send({ rechargeId: 1, traceId: 'x', liveRoomId: 1, audienceId: 1, amount: '0' }).expect(400);
-    // Above the ceiling of any single amount, so no room's total can leave the exact range of a number.
     const stage = await liveStage(t, 1);
-    const tooLarge = await t.http
-      .post('/anchor/api/v1/live-rooms/realtime/reward')
-      .set('Authorization', internal)
-      .send({ rechargeId: 1, traceId: 'x', liveRoomId: stage.roomId, audienceId: 1, amount: '10000000.01' })
-      .expect(400);
+    await t.http.post(APPLY).set('Authorization', internal).send({ rechargeId: 1, traceId: 'x', liveRoomId: stage.roomId, audienceId: 1, amount: '0' }).expect(400);
+    // Above the ceiling of any single amount, so no room's total can leave the exact range of a number.
+    const tooLarge = await t.http.post(APPLY).set('Authorization', internal).send({ rechargeId: 1, traceId: 'x', liveRoomId: stage.roomId, audienceId: 1, amount: '10000000.01' }).expect(400);
     expect(tooLarge.body.errors).toEqual([{ field: 'amount', message: 'must not exceed the maximum of 10000000.00' }]);
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '0.00', rechargeCount: 0 });
+  });
+
+  it('when the internal endpoint names a reward that does not exist yet, then 409 REWARD_MISMATCH, nothing is counted, and the real reward that later gets the id is counted', async () => {
+    const stage = await liveStage(t, 1);
+    const refusedBefore = await refusals(t, 'unknown_reward');
+    const internal = await t.auth('internal');
+    const forgedId = await nextRechargeId(t);
+    const forged = await t.http
+      .post(APPLY)
+      .set('Authorization', internal)
+      .send({ rechargeId: forgedId, traceId: newTraceId('FORGED'), liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '5000.00' });
+    expect({ status: forged.status, code: forged.body.code, errors: forged.body.errors }).toEqual({
+      status: 409,
+      code: 'REWARD_MISMATCH',
+      errors: [{ field: 'rechargeId', message: 'names no stored reward' }],
+    });
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '0.00', rechargeCount: 0 });
+    expect(await refusals(t, 'unknown_reward')).toBe(refusedBefore + 1);
+
+    const real = await t.http.post(REWARD).set('Authorization', await t.auth('service')).send({ traceId: newTraceId('REAL'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' }).expect(201);
+    expect(real.body.rechargeId).toBe(forgedId);
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '1.00', rechargeCount: 1 });
+    await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
+    expect(await flushed(t, stage.roomId)).toEqual({ fen: 100, count: 1, journalFen: 100, journalCount: 1 });
+  });
+
+  it('when the internal endpoint names a stored reward with another room, viewer, amount or traceId, then 409 naming each field and nothing is counted anywhere', async () => {
+    const stage = await liveStage(t, 2);
+    const other = await liveStage(t, 1);
+    const sent = await t.http.post(REWARD).set('Authorization', await t.auth('service')).send({ traceId: newTraceId('TRUE'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '2.00' }).expect(201);
+    const refusedBefore = await refusals(t, 'mismatch');
+    const res = await t.http
+      .post(APPLY)
+      .set('Authorization', await t.auth('internal'))
+      .send({ rechargeId: sent.body.rechargeId, traceId: newTraceId('LIE'), liveRoomId: other.roomId, audienceId: stage.viewerIds[1], amount: '2000.00' })
+      .expect(409);
+    expect(res.body.code).toBe('REWARD_MISMATCH');
+    expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['amount', 'audienceId', 'liveRoomId', 'traceId']);
+    expect(await refusals(t, 'mismatch')).toBe(refusedBefore + 1);
+    expect(await realtime(t, other.roomId)).toMatchObject({ totalEarnings: '0.00', rechargeCount: 0 });
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '2.00', rechargeCount: 1 });
   });
 
   it('when several rooms are read at once, then each has its own figures and unknown ids are left out', async () => {

@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/logger';
 import type { Clock, ModuleSurface } from '../../shared/module';
+import { guardClient } from '../../shared/resilience';
 import type { AnchorServiceClient } from '../anchor/contract';
 import type { AudienceServiceClient } from '../audience/contract';
 import type { FinanceServiceClient } from '../finance/contract';
@@ -13,7 +14,7 @@ export interface AnalyticsModuleDeps {
   finance: FinanceServiceClient;
   clock: Clock;
   logger: Logger;
-  settings: { reconcileCron: string };
+  settings: { reconcileCron: string; moduleCallTimeoutMs: number };
 }
 
 export interface AnalyticsModule extends ModuleSurface {
@@ -25,7 +26,15 @@ export interface AnalyticsModule extends ModuleSurface {
  * reconciliation of the realtime figures and finance against the reward table.
  */
 export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModule {
-  const reconciliation = createReconciliation({ ...deps, logger: deps.logger.child({ module: 'analytics' }) });
+  const logger = deps.logger.child({ module: 'analytics' });
+  const timeoutMs = { default: deps.settings.moduleCallTimeoutMs };
+  const reconciliation = createReconciliation({
+    audience: guardClient(deps.audience, { name: 'audience', logger, timeoutMs }),
+    anchor: guardClient(deps.anchor, { name: 'anchor', logger, timeoutMs }),
+    finance: guardClient(deps.finance, { name: 'finance', logger, timeoutMs }),
+    clock: deps.clock,
+    logger,
+  });
   return {
     name: 'analytics',
     routes: [],

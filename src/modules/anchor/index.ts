@@ -3,6 +3,8 @@ import type { Db } from '../../shared/db/knex';
 import type { Logger } from '../../shared/logger';
 import type { Clock, ModuleSurface } from '../../shared/module';
 import type { RedisHandle } from '../../shared/redis';
+import { guardClient } from '../../shared/resilience';
+import type { AudienceServiceClient } from '../audience/contract';
 import { anchorRoutes } from './anchors/anchors.routes';
 import { createAnchorsService } from './anchors/anchors.service';
 import { createInProcessAnchorClient } from './client/in-process';
@@ -13,6 +15,7 @@ import { createRealtimeMetrics } from './realtime/realtime.metrics';
 import { createRealtimeAudit } from './realtime/realtime-audit.service';
 import { realtimeRoutes } from './realtime/realtime.routes';
 import { createRealtimeService } from './realtime/realtime.service';
+import { createRewardCheck } from './realtime/reward-check';
 
 export type { AnchorServiceClient } from './contract';
 
@@ -22,7 +25,9 @@ export interface AnchorModuleDeps {
   clock: Clock;
   logger: Logger;
   registry: Registry;
-  settings: { redisKeyPrefix: string; flushThreshold: number; flushCron: string };
+  /** The audience module's reward table: what the internal realtime endpoint checks a reward against. */
+  rewards: Pick<AudienceServiceClient, 'storedRewards'>;
+  settings: { redisKeyPrefix: string; flushThreshold: number; flushCron: string; rewardPathTimeoutMs: number };
 }
 
 export interface AnchorModule extends ModuleSurface {
@@ -34,21 +39,27 @@ export interface AnchorModule extends ModuleSurface {
 /** Anchors, live rooms and their sessions, and the rooms' realtime figures (DB1 + Redis). */
 export function createAnchorModule(deps: AnchorModuleDeps): AnchorModule {
   const { settings } = deps;
+  const logger = deps.logger.child({ module: 'anchor' });
+  const metrics = createRealtimeMetrics(deps.registry);
   const realtime = createRealtimeService({
     db: deps.db1,
     redis: deps.redis,
     keyPrefix: settings.redisKeyPrefix,
     clock: deps.clock,
-    logger: deps.logger.child({ module: 'anchor' }),
-    metrics: createRealtimeMetrics(deps.registry),
+    logger,
+    metrics,
     settings: { flushThreshold: settings.flushThreshold },
+  });
+  const rewardCheck = createRewardCheck({
+    rewards: guardClient(deps.rewards, { name: 'audience', logger, timeoutMs: { default: settings.rewardPathTimeoutMs } }),
+    onRefused: (reason) => metrics.refused.inc({ reason }),
   });
   const anchors = createAnchorsService({ db: deps.db1, clock: deps.clock });
   const rooms = createLiveRoomsService({ db: deps.db1, clock: deps.clock, onRoomChanged: (id) => realtime.forgetCachedRoom(id) });
   return {
     name: 'anchor',
     // Realtime first: `/live-rooms/realtime` must not be read as a room id.
-    routes: [{ prefix: '/anchor/api/v1', tag: 'anchor', routes: [...anchorRoutes(anchors), ...realtimeRoutes(realtime), ...liveRoomRoutes(rooms)] }],
+    routes: [{ prefix: '/anchor/api/v1', tag: 'anchor', routes: [...anchorRoutes(anchors), ...realtimeRoutes(realtime, rewardCheck), ...liveRoomRoutes(rooms)] }],
     health: { path: '/anchor/actuator/health', requires: ['db1'] },
     jobs: [{ name: 'realtime-flush', schedule: settings.flushCron, run: async () => void (await realtime.flushAll()) }],
     client: createInProcessAnchorClient(anchors, rooms, realtime, createRealtimeAudit({ db: deps.db1, clock: deps.clock, realtime })),

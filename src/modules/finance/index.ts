@@ -1,8 +1,11 @@
+import type { Registry } from 'prom-client';
 import type { Db } from '../../shared/db/knex';
 import type { Logger } from '../../shared/logger';
 import { parseRateToBasisPoints } from '../../shared/money';
 import type { Clock, ModuleSurface } from '../../shared/module';
+import { guardClient } from '../../shared/resilience';
 import type { AnchorServiceClient } from '../anchor/contract';
+import type { AudienceServiceClient } from '../audience/contract';
 import { balanceRoutes } from './balances/balances.routes';
 import { createBalancesService } from './balances/balances.service';
 import { createInProcessFinanceClient } from './client/in-process';
@@ -10,6 +13,7 @@ import { commissionRoutes } from './commission/commission.routes';
 import { createCommissionService } from './commission/commission.service';
 import type { FinanceServiceClient } from './contract';
 import { createFinanceAudit } from './settlement/finance-audit.service';
+import { createRecordCheck } from './settlement/record-check';
 import { settlementRoutes } from './settlement/settlement.routes';
 import { createSettlementService } from './settlement/settlement.service';
 
@@ -19,9 +23,12 @@ export interface FinanceModuleDeps {
   db2: Db;
   clock: Clock;
   logger: Logger;
+  registry: Registry;
   /** The anchor module, for "does this anchor exist" (through its contract only). */
   anchors: Pick<AnchorServiceClient, 'getAnchor'>;
-  settings: { defaultCommissionRate: string };
+  /** The audience module's reward table: what finance checks every settlement record against. */
+  rewards: Pick<AudienceServiceClient, 'storedRewards'>;
+  settings: { defaultCommissionRate: string; moduleCallTimeoutMs: number };
 }
 
 export interface FinanceModule extends ModuleSurface {
@@ -33,9 +40,12 @@ export function createFinanceModule(deps: FinanceModuleDeps): FinanceModule {
   const defaultRateBp = parseRateToBasisPoints(deps.settings.defaultCommissionRate);
   if (defaultRateBp === null) throw new Error(`invalid default commission rate ${deps.settings.defaultCommissionRate}`);
   const logger = deps.logger.child({ module: 'finance' });
-  const settlement = createSettlementService({ db: deps.db2, clock: deps.clock, logger, defaultRateBp });
-  const commission = createCommissionService({ db: deps.db2, clock: deps.clock, anchors: deps.anchors });
-  const balances = createBalancesService({ db: deps.db2, anchors: deps.anchors });
+  const timeoutMs = { default: deps.settings.moduleCallTimeoutMs };
+  const anchors = guardClient(deps.anchors, { name: 'anchor', logger, timeoutMs });
+  const records = createRecordCheck({ rewards: guardClient(deps.rewards, { name: 'audience', logger, timeoutMs }), registry: deps.registry });
+  const settlement = createSettlementService({ db: deps.db2, clock: deps.clock, logger, defaultRateBp, records });
+  const commission = createCommissionService({ db: deps.db2, clock: deps.clock, anchors });
+  const balances = createBalancesService({ db: deps.db2, anchors });
   return {
     name: 'finance',
     routes: [{ prefix: '/finance/api/v1', tag: 'finance', routes: [...settlementRoutes(settlement), ...commissionRoutes(commission), ...balanceRoutes(balances)] }],

@@ -6,6 +6,8 @@ export interface RealtimeMetrics {
   cache: Counter<'result'>;
   applied: Counter<'path' | 'outcome'>;
   flushes: Counter;
+  /** Rewards the internal endpoint refused: no such reward, or not as stored. */
+  refused: Counter<'reason'>;
 }
 
 export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
@@ -25,6 +27,12 @@ export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
     flushes: new Counter({
       name: 'realtime_flushes_total',
       help: 'Pending Redis deltas folded into live_room_realtime.',
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'realtime_rewards_refused_total',
+      help: 'Rewards the internal realtime endpoint refused because they name no stored reward (unknown_reward) or differ from it (mismatch). Any is a bug or a forgery.',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { INTERNAL_ONLY } from '../../../shared/http/auth';
 import { route, type AnyRoute } from '../../../shared/http/routes';
+import { problemSchema } from '../../../shared/http/schemas';
 import { formatFen } from '../../../shared/money';
 import type { RealtimeFiguresDto, RealtimeViewDto } from '../contract';
 import { applyRewardBody, realtimeFiguresSchema, realtimeManyQuery, realtimeParams, realtimeViewSchema } from './realtime.schemas';
 import type { RealtimeService } from './realtime.service';
+import type { RewardCheck } from './reward-check';
 
 export function figuresBody(figures: RealtimeFiguresDto) {
   return { liveRoomId: figures.liveRoomId, totalEarnings: formatFen(figures.totalEarningsFen), rechargeCount: figures.rechargeCount, degraded: figures.degraded };
@@ -22,20 +24,25 @@ function viewBody(view: RealtimeViewDto) {
   };
 }
 
-export function realtimeRoutes(realtime: RealtimeService): AnyRoute[] {
+export function realtimeRoutes(realtime: RealtimeService, rewards: RewardCheck): AnyRoute[] {
   return [
     route({
       method: 'post',
       path: '/live-rooms/realtime/reward',
       summary: 'Apply a reward to the room’s realtime figures (internal; idempotent per rechargeId)',
-      description: 'Called by the audience module after a reward is stored. Redis when usable, else straight to DB1 (`degraded: true`).',
+      description:
+        'Called by the audience module after a reward is stored. The reward is checked against the reward table first: one that names no stored reward, or differs from it, is 409 REWARD_MISMATCH and counts nothing. Redis when usable, else straight to DB1 (`degraded: true`).',
       access: INTERNAL_ONLY,
       body: applyRewardBody,
-      responses: { 200: { description: 'The room’s figures after the reward', schema: realtimeFiguresSchema } },
-      handle: async ({ body }) => ({
-        status: 200,
-        body: figuresBody(await realtime.applyReward({ rechargeId: body.rechargeId, traceId: body.traceId, liveRoomId: body.liveRoomId, audienceId: body.audienceId, amountFen: body.amount })),
-      }),
+      responses: {
+        200: { description: 'The room’s figures after the reward', schema: realtimeFiguresSchema },
+        409: { description: 'Not a reward as stored (REWARD_MISMATCH)', schema: problemSchema, contentType: 'application/problem+json' },
+      },
+      handle: async ({ body }) => {
+        const command = { rechargeId: body.rechargeId, traceId: body.traceId, liveRoomId: body.liveRoomId, audienceId: body.audienceId, amountFen: body.amount };
+        await rewards.assertStored(command);
+        return { status: 200, body: figuresBody(await realtime.applyReward(command)) };
+      },
     }),
     route({
       method: 'get',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { INTERNAL_ONLY } from '../../../shared/http/auth';
 import { route, type AnyRoute } from '../../../shared/http/routes';
-import { idField, isoTimeIn, moneyIn } from '../../../shared/http/schemas';
+import { idField, isoTimeIn, moneyIn, problemSchema } from '../../../shared/http/schemas';
 import { TRACE_ID_PATTERN } from '../../../shared/trace';
 import type { SettlementService } from './settlement.service';
 
@@ -33,10 +33,13 @@ export function settlementRoutes(settlement: SettlementService): AnyRoute[] {
       path: '/recharge/batch-sync',
       summary: 'Settle a batch of rewards (internal; idempotent per rechargeId)',
       description:
-        'One DB2 transaction: each reward not settled before is split with the anchor’s rate in force at its `createdAt`, recorded (settlement per anchor, detail per reward), journalled and credited. Rewards settled before count as `duplicates`.',
+        'Every record is first checked against the reward table: a batch naming a reward that is not stored, or not as given, is refused whole with 409 REWARD_MISMATCH. Then one DB2 transaction: each reward not settled before is split with the anchor’s rate in force at its `createdAt`, recorded (settlement per anchor, detail per reward), journalled and credited. Rewards settled before count as `duplicates`.',
       access: INTERNAL_ONLY,
       body: batchSyncBody,
-      responses: { 200: { description: 'What this call settled', schema: batchSyncResult } },
+      responses: {
+        200: { description: 'What this call settled', schema: batchSyncResult },
+        409: { description: 'A record names no stored reward or differs from it (REWARD_MISMATCH); nothing was settled', schema: problemSchema, contentType: 'application/problem+json' },
+      },
       handle: async ({ body }) => ({
         status: 200,
         body: await settlement.batchSync({ batchId: body.batchId, records: body.records.map(({ amount, ...rest }) => ({ ...rest, amountFen: amount })) }),

@@ -8,6 +8,7 @@ import { lockBalances, moveBalance } from '../balances/balances.repository';
 import { rateInForce, ratesByAnchor } from '../commission/commission-rates';
 import { ratesUntil } from '../commission/commission.repository';
 import type { BatchSyncCommand, BatchSyncResult, SettlementRecord } from '../contract';
+import type { RecordCheck } from './record-check';
 import { insertDetails, settledRechargeIds, smallestDetailId, upsertSettlement, type NewDetail, type SettlementTotals } from './settlement.repository';
 
 export interface SettlementServiceDeps {
@@ -15,6 +16,8 @@ export interface SettlementServiceDeps {
   clock: Clock;
   logger: Logger;
   defaultRateBp: number;
+  /** Checks each record against the reward table before anything is settled. */
+  records: RecordCheck;
 }
 
 function totalsOf(details: readonly NewDetail[]): SettlementTotals {
@@ -92,6 +95,7 @@ export function createSettlementService(deps: SettlementServiceDeps) {
     async batchSync(command: BatchSyncCommand): Promise<BatchSyncResult> {
       const records = distinctRecords(command.records);
       if (records.length === 0) return { batchId: command.batchId, accepted: 0, duplicates: 0 };
+      await deps.records.assertStored(command.records);
       // A concurrent settlement of the same reward loses on the UNIQUE index; the retry then sees it as settled.
       let attempts = 0;
       for (;;) {
