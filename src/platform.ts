@@ -141,6 +141,7 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
     settings: {
       maxRewardAmount: config.maxRewardAmount,
       timeZone: config.timeZone,
+      top10CacheTtlMs: config.top10CacheTtlMs,
       anchorCallTimeoutMs: config.anchorCallTimeoutMs,
       moduleCallTimeoutMs: config.moduleCallTimeoutMs,
       roomFallbackMs: config.roomFallbackMs,

@@ -58,6 +58,7 @@ const envSchema = z.object({
   MODULES: z.string().default(MODULE_NAMES.join(',')).describe('Comma-separated modules this process serves.'),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb').default('1mb').describe('Largest accepted request body.'),
   TIME_ZONE: z.string().default('Asia/Shanghai').describe('Time zone for day/week/month boundaries in reports.'),
+  TOP10_CACHE_TTL_MS: positiveInt.pipe(z.number().max(60_000)).default(1000).describe("How long a room's TOP10 is served from memory before it is read again (at most 60000)."),
   DEFAULT_COMMISSION_RATE: decimalRate.default('0.5000').describe("Anchor's share when no per-anchor rate is in force."),
   MAX_REWARD_AMOUNT: rewardCeiling.default('100000.00').describe('Largest single reward (at most 10000000.00, the ceiling of any amount).'),
   CRON_ENABLED: booleanFlag.default(true).describe('Run the scheduled jobs in this process.'),
@@ -90,6 +91,7 @@ export interface Config {
   autoMigrate: boolean;
   modules: ModuleName[];
   timeZone: string;
+  top10CacheTtlMs: number;
   defaultCommissionRate: string;
   maxRewardAmount: string;
   cronEnabled: boolean;
@@ -181,6 +183,7 @@ export function loadConfig(environment: Environment): Config {
     autoMigrate: e.AUTO_MIGRATE ?? !production,
     modules: modules as ModuleName[],
     timeZone: e.TIME_ZONE,
+    top10CacheTtlMs: e.TOP10_CACHE_TTL_MS,
     defaultCommissionRate: e.DEFAULT_COMMISSION_RATE,
     maxRewardAmount: e.MAX_REWARD_AMOUNT,
     cronEnabled: e.CRON_ENABLED,

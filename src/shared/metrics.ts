@@ -28,3 +28,18 @@ export function createMetrics(): Metrics {
   });
   return { registry, httpDuration, problems };
 }
+
+/**
+ * `cache_requests_total{cache,result}`: the in-process caches' hits and misses, one counter per
+ * registry whichever module asks for it first (a second registration under one name would throw).
+ */
+export function cacheRequestsCounter(registry: Registry): Counter<'cache' | 'result'> {
+  const existing = registry.getSingleMetric('cache_requests_total');
+  if (existing) return existing as Counter<'cache' | 'result'>;
+  return new Counter({
+    name: 'cache_requests_total',
+    help: 'In-process cache lookups by cache and result: hit (answered from memory, or by a load another request started) or miss (this request loaded it).',
+    labelNames: ['cache', 'result'],
+    registers: [registry],
+  });
+}

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Db } from '../../shared/db/knex';
 import type { RedisHandle } from '../../shared/redis';
 import type { Logger } from '../../shared/logger';
+import { cacheRequestsCounter } from '../../shared/metrics';
 import { parseAmountToFen } from '../../shared/money';
 import type { Clock, ModuleSurface } from '../../shared/module';
 import { createRateLimit } from '../../shared/rate-limit';
@@ -37,6 +38,7 @@ export interface AudienceModuleDeps {
   settings: {
     maxRewardAmount: string;
     timeZone: string;
+    top10CacheTtlMs: number;
     anchorCallTimeoutMs: number;
     moduleCallTimeoutMs: number;
     roomFallbackMs: number;
@@ -72,7 +74,13 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     rateLimit: createRateLimit({ name: 'rewards', perMinute: settings.rateLimitPerMinute, redis: deps.redis, logger }),
     rateLimitPerMinute: settings.rateLimitPerMinute,
   });
-  const rankings = createRankingsService({ db, clock, timeZone: settings.timeZone });
+  const rankings = createRankingsService({
+    db,
+    clock,
+    timeZone: settings.timeZone,
+    cacheTtlMs: settings.top10CacheTtlMs,
+    cacheRequests: cacheRequestsCounter(deps.registry),
+  });
   const sync = createSyncService({ db, clock, logger, finance, batchSize: settings.sync.batchSize, claimTtlMs: settings.sync.claimTtlMs });
 
   return {
