@@ -1,5 +1,4 @@
 import type { Db } from '../../../shared/db/knex';
-import { isoFromDb, fromDbTime } from '../../../shared/db/time';
 import { chunks } from '../../../shared/chunks';
 import { retryOnConflict } from '../../../shared/db/retry';
 import { AppError } from '../../../shared/http/app-error';
@@ -8,6 +7,7 @@ import type { Clock } from '../../../shared/module';
 import type { RedisHandle } from '../../../shared/redis';
 import { currentTraceId } from '../../../shared/trace';
 import type { ApplyRewardCommand, RealtimeFiguresDto, RealtimeViewDto } from '../contract';
+import { baseOfRow, combine, viewFromRedis, viewFromRow, type Base } from './realtime-figures';
 import type { RealtimeMetrics } from './realtime.metrics';
 import { addRewards, findRealtime, lastFlushId, type RealtimeRow } from './realtime.repository';
 import { createRealtimeStore, type RealtimeStore, type RedisView } from './realtime.redis';
@@ -27,36 +27,6 @@ export interface RealtimeServiceDeps {
   logger: Logger;
   metrics: RealtimeMetrics;
   settings: RealtimeSettings;
-}
-
-interface Base {
-  earnings: number;
-  count: number;
-  flushId: number;
-  anchorId: number;
-  status: string;
-  updatedAtMs: number;
-}
-
-function baseOfRow(row: RealtimeRow): Base {
-  return {
-    earnings: row.total_earnings,
-    count: row.recharge_count,
-    flushId: row.last_flush_id,
-    anchorId: row.anchor_id,
-    status: row.status,
-    updatedAtMs: fromDbTime(row.updated_at).getTime(),
-  };
-}
-
-/** DB1 figures + the pending delta + a flushing delta DB1 does not hold yet. */
-function combine(base: Base, view: RedisView): { earnings: number; count: number; updatedAtMs: number } {
-  const flushing = view.flushing && view.flushing.id > base.flushId ? view.flushing : null;
-  return {
-    earnings: base.earnings + view.pendingEarnings + (flushing?.earnings ?? 0),
-    count: base.count + view.pendingCount + (flushing?.count ?? 0),
-    updatedAtMs: Math.max(base.updatedAtMs, view.lastRewardAtMs ?? 0),
-  };
 }
 
 function liveRoomNotFound(id: number): AppError {
@@ -205,32 +175,13 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     if (s) {
       try {
         const view = await s.read(liveRoomId);
-        const base = await baseFor(s, liveRoomId, view);
-        const figures = combine(base, view);
-        return {
-          liveRoomId,
-          anchorId: base.anchorId,
-          status: base.status as RealtimeViewDto['status'],
-          totalEarningsFen: figures.earnings,
-          rechargeCount: figures.count,
-          updatedAt: new Date(figures.updatedAtMs).toISOString(),
-          source: 'redis',
-        };
+        return viewFromRedis(liveRoomId, await baseFor(s, liveRoomId, view), view);
       } catch (error) {
         if (error instanceof AppError) throw error;
         logger.warn({ err: error, liveRoomId }, 'redis read failed; answering from DB1');
       }
     }
-    const row = await loadRow(liveRoomId);
-    return {
-      liveRoomId,
-      anchorId: row.anchor_id,
-      status: row.status,
-      totalEarningsFen: row.total_earnings,
-      rechargeCount: row.recharge_count,
-      updatedAt: isoFromDb(row.updated_at),
-      source: 'db',
-    };
+    return viewFromRow(await loadRow(liveRoomId));
   }
 
   return {
