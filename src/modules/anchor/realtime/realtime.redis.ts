@@ -142,6 +142,9 @@ return 1
 /** How long the ids of the last flushed delta are kept to refuse late duplicates in Redis. */
 const FLUSHED_IDS_TTL_MS = 15 * 60_000;
 
+const READ_SCRIPT = 'liveRoomReadRealtime';
+const PRIME_SCRIPT = 'liveRoomPrimeBase';
+
 type Reply = Array<string | number | null>;
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
 
@@ -178,7 +181,11 @@ export interface RealtimeStore {
   /** Adds rewards of one room in one atomic call; `fresh[i]` says whether the i-th was new to Redis. */
   apply(liveRoomId: number, rewards: ReadonlyArray<{ rechargeId: number; amountFen: number }>, now: Date): Promise<{ fresh: boolean[]; view: RedisView }>;
   read(liveRoomId: number): Promise<RedisView>;
+  /** `read` of several rooms in one round trip (a pipeline: each room's keys share a slot, rooms do not). Fails if any read fails. */
+  readMany(liveRoomIds: readonly number[]): Promise<RedisView[]>;
   prime(liveRoomId: number, row: { earnings: number; count: number; flushId: number; anchorId: number; status: string; updatedAtMs: number }, ttlMs: number): Promise<boolean>;
+  /** `prime` of several rooms in one round trip. */
+  primeMany(rows: ReadonlyArray<{ liveRoomId: number; base: NonNullable<RedisView['base']> }>, ttlMs: number): Promise<void>;
   /** `resumed`: the delta a crashed flush left behind; the pending delta is still waiting behind it. */
   snapshot(liveRoomId: number, candidateId: number): Promise<{ id: number; earnings: number; count: number; resumed: boolean } | null>;
   /** rechargeId -> amount of the delta being flushed, read in pages (HSCAN). */
@@ -199,10 +206,23 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
     return fn.bind(client);
   };
   const applyScript = define('liveRoomApplyReward', 8, APPLY_LUA);
-  const readScript = define('liveRoomReadRealtime', 5, READ_LUA);
-  const primeScript = define('liveRoomPrimeBase', 2, PRIME_LUA);
+  const readScript = define(READ_SCRIPT, 5, READ_LUA);
+  const primeScript = define(PRIME_SCRIPT, 2, PRIME_LUA);
   const snapshotScript = define('liveRoomSnapshotDelta', 6, SNAPSHOT_LUA);
   const ackScript = define('liveRoomAckFlush', 5, ACK_LUA);
+
+  /** One call of a defined script per argument list, all in one pipeline: one round trip. */
+  async function inOnePipeline(script: string, argLists: ReadonlyArray<Array<string | number>>): Promise<unknown[]> {
+    const pipeline = client.pipeline();
+    const queueCall = (pipeline as unknown as Record<string, ((...args: Array<string | number>) => unknown) | undefined>)[script];
+    if (!queueCall) throw new Error(`ioredis pipelines do not know ${script}`);
+    for (const args of argLists) queueCall.apply(pipeline, args);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    });
+  }
 
   async function hashIds(key: string): Promise<Map<number, number>> {
     const out = new Map<number, number>();
@@ -225,6 +245,20 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
     async read(liveRoomId) {
       const k = roomKeys(liveRoomId);
       return parseView((await readScript(k.earnings, k.count, k.flushing, k.meta, k.base)) as Reply);
+    },
+    async readMany(liveRoomIds) {
+      const argLists = liveRoomIds.map((id) => {
+        const k = roomKeys(id);
+        return [k.earnings, k.count, k.flushing, k.meta, k.base];
+      });
+      return (await inOnePipeline(READ_SCRIPT, argLists)).map((reply) => parseView(reply as Reply));
+    },
+    async primeMany(rows, ttlMs) {
+      const argLists = rows.map(({ liveRoomId, base }) => {
+        const k = roomKeys(liveRoomId);
+        return [k.base, k.meta, base.earnings, base.count, base.flushId, base.anchorId, base.status, base.updatedAtMs, ttlMs];
+      });
+      await inOnePipeline(PRIME_SCRIPT, argLists);
     },
     async prime(liveRoomId, row, ttlMs) {
       const k = roomKeys(liveRoomId);

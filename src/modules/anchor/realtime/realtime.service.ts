@@ -8,6 +8,7 @@ import type { RedisHandle } from '../../../shared/redis';
 import { currentTraceId } from '../../../shared/trace';
 import type { ApplyRewardCommand, RealtimeFiguresDto, RealtimeViewDto } from '../contract';
 import { baseOfRow, combine, viewFromRedis, viewFromRow, type Base } from './realtime-figures';
+import { createManyRoomsRead } from './realtime-many.service';
 import type { RealtimeMetrics } from './realtime.metrics';
 import { addRewards, findRealtime, lastFlushId, type RealtimeRow } from './realtime.repository';
 import { createRealtimeStore, type RealtimeStore, type RedisView } from './realtime.redis';
@@ -184,6 +185,8 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     return viewFromRow(await loadRow(liveRoomId));
   }
 
+  const readMany = createManyRoomsRead({ db, usableStore, metrics, logger, baseTtlMs });
+
   return {
     /** Idempotent per rechargeId. Redis when usable; DB1 when not, or when the Redis call fails. */
     async applyReward(command: ApplyRewardCommand): Promise<RealtimeFiguresDto> {
@@ -210,17 +213,8 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
 
     getRealtime: readView,
 
-    async getMany(liveRoomIds: readonly number[]): Promise<RealtimeViewDto[]> {
-      const views: RealtimeViewDto[] = [];
-      for (const id of liveRoomIds) {
-        try {
-          views.push(await readView(id));
-        } catch (error) {
-          if (!(error instanceof AppError && error.status === 404)) throw error;
-        }
-      }
-      return views;
-    },
+    /** Several rooms in the order asked, unknown ids left out: one Redis round trip and at most one DB1 query. */
+    getMany: readMany,
 
     /** Flushes one room now (waits for a flush already running for it). */
     async flushRoomNow(liveRoomId: number): Promise<void> {
