@@ -173,7 +173,7 @@ describe('failures inside the service', () => {
   it('when a handler throws an unexpected error, then 500 INTERNAL_ERROR without internals, logged with the trace id', async () => {
     const lines: string[] = [];
     const exploding: ModuleSurface = {
-      name: 'cache',
+      name: 'analytics',
       routes: [
         {
           prefix: '/test-explode/api/v1',
