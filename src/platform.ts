@@ -117,6 +117,7 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
       flushThreshold: config.realtime.flushThreshold,
       flushCron: config.realtime.flushCron,
       rewardPathTimeoutMs: config.anchorCallTimeoutMs,
+      journalRetentionMs: config.realtime.journalRetentionMs,
     },
   });
   const anchorClient = seen(anchor.client, decorators.anchor);

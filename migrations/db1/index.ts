@@ -2,6 +2,7 @@ import type { Migration } from '../../src/shared/db/migrate';
 import { initialDb1 } from './001_initial';
 import { realtimeJournal } from './002_realtime_journal';
 import { caseSensitiveKeysDb1 } from './003_case_sensitive_keys';
+import { journalFloor } from './004_journal_floor';
 
 /** DB1 migrations in the order they apply. */
-export const db1Migrations: readonly Migration[] = [initialDb1, realtimeJournal, caseSensitiveKeysDb1];
+export const db1Migrations: readonly Migration[] = [initialDb1, realtimeJournal, caseSensitiveKeysDb1, journalFloor];

@@ -69,6 +69,7 @@ const envSchema = z.object({
   SYNC_CLAIM_TTL_MS: positiveInt.default(120000).describe('A claimed sync batch not confirmed by then is claimed again (crash recovery).'),
   REALTIME_FLUSH_CRON: z.string().default('*/5 * * * *').describe('When pending realtime deltas are flushed from Redis to DB1.'),
   REALTIME_FLUSH_THRESHOLD: positiveInt.default(100).describe('A room is flushed after this many pending rewards.'),
+  REALTIME_JOURNAL_RETENTION_MS: positiveInt.default(3_600_000).describe('How long a counted reward keeps its journal line (the window for late duplicates) before reconciliation may fold it into the room total.'),
   RECONCILE_CRON: z.string().default('17 * * * *').describe('When reconciliation runs (repairs realtime drift; reports finance drift).'),
   ANCHOR_CALL_TIMEOUT_MS: positiveInt.default(500).describe('Breaker timeout of the reward path’s calls to the anchor module (room checks, realtime notification).'),
   MODULE_CALL_TIMEOUT_MS: positiveInt.default(30000).describe('Breaker timeout of the other calls between modules (settlement batches, reconciliation).'),
@@ -98,7 +99,7 @@ export interface Config {
   maxRewardAmount: string;
   cronEnabled: boolean;
   sync: { cron: string; batchSize: number; claimTtlMs: number };
-  realtime: { flushCron: string; flushThreshold: number };
+  realtime: { flushCron: string; flushThreshold: number; journalRetentionMs: number };
   reconcileCron: string;
   anchorCallTimeoutMs: number;
   moduleCallTimeoutMs: number;
@@ -192,7 +193,7 @@ export function loadConfig(environment: Environment): Config {
     maxRewardAmount: e.MAX_REWARD_AMOUNT,
     cronEnabled: e.CRON_ENABLED,
     sync: { cron: e.SYNC_CRON, batchSize: e.SYNC_BATCH_SIZE, claimTtlMs: e.SYNC_CLAIM_TTL_MS },
-    realtime: { flushCron: e.REALTIME_FLUSH_CRON, flushThreshold: e.REALTIME_FLUSH_THRESHOLD },
+    realtime: { flushCron: e.REALTIME_FLUSH_CRON, flushThreshold: e.REALTIME_FLUSH_THRESHOLD, journalRetentionMs: e.REALTIME_JOURNAL_RETENTION_MS },
     reconcileCron: e.RECONCILE_CRON,
     anchorCallTimeoutMs: e.ANCHOR_CALL_TIMEOUT_MS,
     moduleCallTimeoutMs: e.MODULE_CALL_TIMEOUT_MS,

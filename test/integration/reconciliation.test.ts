@@ -43,6 +43,15 @@ async function figures(t: TestPlatform, roomId: number): Promise<{ count: number
 
 const driftOf = (report: ReconciliationReport, roomId: number) => report.realtime.drifted.find((d) => d.liveRoomId === roomId);
 
+/** One anchor's part of a finance report (tests share a worker's databases, so others may drift). */
+function financeDriftOf(report: ReconciliationReport, anchorId: number) {
+  return {
+    drifted: report.finance.drifted.some((d) => d.anchorId === anchorId),
+    phantoms: report.finance.phantoms.filter((p) => p.anchorId === anchorId),
+    unbalanced: report.finance.balanceMismatches.some((m) => m.anchorId === anchorId),
+  };
+}
+
 describe('reconciliation of realtime figures', () => {
   let t: TestPlatform;
   let reconciler: TestPlatform;
@@ -164,4 +173,213 @@ describe('reconciliation of finance', () => {
     expect(printed.clean).toBe(false);
     expect(printed.finance.balanceMismatches.map((m) => m.anchorId)).toContain(stage.anchorId);
   }, 60_000);
+});
+
+/**
+ * The state the trust hole of issue 7 left behind (finance settled a record it never checked; the
+ * realtime endpoint counted one): written straight into the databases as the old code wrote it.
+ */
+async function nextRechargeId(t: TestPlatform): Promise<number> {
+  const [rows] = (await t.db1.raw("SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'recharge'")) as [Array<{ next: number }>];
+  return Number(rows[0]?.next);
+}
+
+async function forgeSettlement(t: TestPlatform, forged: { rechargeId: number; anchorId: number; liveRoomId: number; audienceId: number; amountFen: number }): Promise<void> {
+  const now = '2026-06-01 00:00:00.000';
+  const share = Math.floor(forged.amountFen / 2);
+  await t.db2.transaction(async (trx) => {
+    const [settlementId] = await trx('settlement').insert({ batch_id: newTraceId('FORGED'), anchor_id: forged.anchorId, record_count: 1, total_amount: forged.amountFen, anchor_amount: share, platform_amount: forged.amountFen - share, created_at: now });
+    await trx('settlement_detail').insert({
+      settlement_id: settlementId,
+      recharge_id: forged.rechargeId,
+      trace_id: newTraceId('FORGED'),
+      anchor_id: forged.anchorId,
+      live_room_id: forged.liveRoomId,
+      audience_id: forged.audienceId,
+      amount: forged.amountFen,
+      rate_bp: 5000,
+      anchor_amount: share,
+      platform_amount: forged.amountFen - share,
+      recharge_created_at: now,
+      created_at: now,
+    });
+    await trx('anchor_balance').insert({ anchor_id: forged.anchorId, available: 0, frozen: 0, total_income: 0, total_withdrawn: 0, updated_at: now }).onConflict('anchor_id').ignore();
+    await trx('anchor_balance').where({ anchor_id: forged.anchorId }).update({ available: trx.raw('available + ?', [share]), total_income: trx.raw('total_income + ?', [share]) });
+    const balance = await trx('anchor_balance').where({ anchor_id: forged.anchorId }).first();
+    await trx('balance_ledger').insert({ anchor_id: forged.anchorId, entry_type: 'SETTLEMENT', available_delta: share, frozen_delta: 0, available_after: balance.available, frozen_after: 0, ref_type: 'settlement', ref_id: settlementId, created_at: now });
+  });
+}
+
+async function balanceOf(t: TestPlatform, anchorId: number) {
+  return (await t.http.get(`/finance/api/v1/balances/${anchorId}`).set('Authorization', await t.auth('admin')).expect(200)).body as { available: string; totalIncome: string };
+}
+
+describe('reconciliation of what the trust hole let in (issue 7, findings 1 and 2)', () => {
+  let t: TestPlatform;
+  let reconciler: TestPlatform;
+  beforeAll(async () => {
+    t = await createTestPlatform();
+    reconciler = await createTestPlatform({}, { clock: ahead });
+  });
+  afterAll(async () => {
+    await Promise.all([t.close(), reconciler.close()]);
+  });
+
+  it('when a settlement names a reward id no reward has yet (10,000,000.00), then reconcile reports it (not clean) and --repair takes it back: balance, detail and a REVERSAL line', async () => {
+    const stage = await liveStage(t, 1);
+    await sendRewards(t, stage, 1);
+    await t.runSync();
+    await reconciler.reconcile({ repair: true });
+    const honest = await balanceOf(t, stage.anchorId);
+    const forgedId = (await nextRechargeId(t)) + 5;
+    await forgeSettlement(t, { rechargeId: forgedId, anchorId: stage.anchorId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0]!, amountFen: 1_000_000_000 });
+    expect((await balanceOf(t, stage.anchorId)).available).not.toBe(honest.available);
+
+    const report = await reconciler.reconcile({ repair: false });
+    expect(report.finance.phantoms).toEqual([{ rechargeId: forgedId, anchorId: stage.anchorId, amount: '10000000.00' }]);
+    expect(report.clean).toBe(false);
+
+    const repaired = await reconciler.reconcile({ repair: true });
+    expect(repaired.finance.repaired?.voided).toContain(forgedId);
+    expect(await balanceOf(t, stage.anchorId)).toEqual(honest);
+    expect(await t.db2('settlement_detail').where({ recharge_id: forgedId })).toHaveLength(0);
+    expect(await t.db2('settlement_detail_void').where({ recharge_id: forgedId })).toHaveLength(1);
+    const reversal = await t.db2('balance_ledger').where({ anchor_id: stage.anchorId, entry_type: 'REVERSAL' });
+    expect(reversal.map((l: { available_delta: number }) => l.available_delta)).toEqual([-500_000_000]);
+    expect(financeDriftOf(await reconciler.reconcile({ repair: false }), stage.anchorId)).toEqual({ drifted: false, phantoms: [], unbalanced: false });
+  });
+
+  it('when a forged settlement reserved an id and the real reward with it was skipped as a duplicate, then --repair takes the forged one back and settles the real one', async () => {
+    const stage = await liveStage(t, 1);
+    const forgedId = await nextRechargeId(t);
+    await forgeSettlement(t, { rechargeId: forgedId, anchorId: stage.anchorId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0]!, amountFen: 1_000_000_000 });
+    await sendRewards(t, stage, 1);
+    const real = await t.db1('recharge').where({ id: forgedId }).first();
+    expect(real).toMatchObject({ live_room_id: stage.roomId, amount: 125 });
+    await t.runSync();
+    // The sync marked it SYNCED, but finance only counted a duplicate of the forged detail.
+    expect(await t.db1('recharge').where({ id: forgedId, sync_status: 'SYNCED' })).toHaveLength(1);
+    expect((await t.db2('settlement_detail').where({ recharge_id: forgedId }).first()).amount).toBe(1_000_000_000);
+
+    const report = await reconciler.reconcile({ repair: true });
+    expect(report.finance.drifted.map((d) => d.anchorId)).toContain(stage.anchorId);
+    expect(report.finance.repaired?.voided).toContain(forgedId);
+    expect(report.finance.repaired?.held).not.toContain(forgedId);
+    expect(financeDriftOf(await reconciler.reconcile({ repair: false }), stage.anchorId)).toEqual({ drifted: false, phantoms: [], unbalanced: false });
+    expect(await t.db2('settlement_detail').where({ recharge_id: forgedId }).first()).toMatchObject({ amount: 125, anchor_amount: 62 });
+    expect(await balanceOf(t, stage.anchorId)).toEqual({ anchorId: stage.anchorId, available: '0.62', frozen: '0.00', totalIncome: '0.62', totalWithdrawn: '0.00' });
+  });
+
+  it('when a settlement detail was deleted but its credit kept (the balance disagrees), then --repair does not settle it again: it is held for a human', async () => {
+    const stage = await liveStage(t, 1);
+    await sendRewards(t, stage, 2);
+    await t.runSync();
+    const lost = await t.db2('settlement_detail').where({ anchor_id: stage.anchorId }).orderBy('id').first();
+    await t.db2('settlement_detail').where({ id: lost.id }).delete();
+    const before = await balanceOf(t, stage.anchorId);
+    const report = await reconciler.reconcile({ repair: true });
+    expect(report.finance.repaired?.held).toContain(lost.recharge_id);
+    expect(await t.db2('settlement_detail').where({ recharge_id: lost.recharge_id })).toHaveLength(0);
+    expect(report.finance.balanceMismatches.map((m) => m.anchorId)).toContain(stage.anchorId);
+    expect(report.clean).toBe(false);
+    expect(await balanceOf(t, stage.anchorId)).toEqual(before);
+  });
+
+  it('when a room counted a reward id no reward has yet, then reconcile reports the phantom line and --repair removes it; the real reward that later gets the id is counted in its own room', async () => {
+    const stage = await liveStage(t, 1);
+    const victim = await liveStage(t, 1);
+    const forgedId = (await nextRechargeId(t)) + 3;
+    await t.db1('live_room_applied_reward').insert({ recharge_id: forgedId, live_room_id: victim.roomId, amount: 500_000, flush_id: null, applied_at: '2026-06-01 00:00:00.000' });
+    await t.db1('live_room_realtime').where({ live_room_id: victim.roomId }).update({ total_earnings: 500_000, recharge_count: 1 });
+    expect(await figures(t, victim.roomId)).toEqual({ count: 1, amount: '5000.00' });
+
+    const report = await reconciler.reconcile({ repair: false });
+    expect(report.realtime.phantoms).toEqual([{ rechargeId: forgedId, liveRoomId: victim.roomId, amount: '5000.00' }]);
+    expect(report.clean).toBe(false);
+    const repaired = await reconciler.reconcile({ repair: true });
+    expect(repaired.realtime.repaired).toContainEqual({ liveRoomId: victim.roomId, applied: 0, removed: 1 });
+    expect(await figures(t, victim.roomId)).toEqual({ count: 0, amount: '0.00' });
+
+    while ((await nextRechargeId(t)) <= forgedId) await sendRewards(t, stage, 1);
+    expect(await figures(t, stage.roomId)).toEqual(await truth(t, stage.roomId));
+  });
+
+  it('when a forged line made the real reward a duplicate in another room, or a line has the wrong amount, then --repair moves each count to where it belongs', async () => {
+    const stage = await liveStage(t, 1);
+    const victim = await liveStage(t, 1);
+    const forgedId = await nextRechargeId(t);
+    await t.db1('live_room_applied_reward').insert({ recharge_id: forgedId, live_room_id: victim.roomId, amount: 125, flush_id: null, applied_at: '2026-06-01 00:00:00.000' });
+    await t.db1('live_room_realtime').where({ live_room_id: victim.roomId }).update({ total_earnings: 125, recharge_count: 1 });
+    await sendRewards(t, stage, 2);
+    await t.flushRealtime();
+    // The real reward forgedId was dropped as a duplicate: the room misses it.
+    expect((await figures(t, stage.roomId)).count).toBe(1);
+    const second = (await t.db1('recharge').where({ live_room_id: stage.roomId }).orderBy('id', 'desc').first()).id as number;
+    await t.db1('live_room_applied_reward').where({ recharge_id: second }).update({ amount: 9_999 });
+    await t.db1('live_room_realtime').where({ live_room_id: stage.roomId }).update({ total_earnings: t.db1.raw('total_earnings + 9999 - 225') });
+
+    const report = await reconciler.reconcile({ repair: true });
+    expect(report.realtime.remaining).toBe(0);
+    expect(await figures(t, stage.roomId)).toEqual(await truth(t, stage.roomId));
+    expect(await figures(t, victim.roomId)).toEqual({ count: 0, amount: '0.00' });
+    expect(await t.db1('live_room_applied_reward').where({ recharge_id: forgedId }).first()).toMatchObject({ live_room_id: stage.roomId, amount: 125 });
+  });
+});
+
+describe('the realtime journal is pruned once reconciliation confirmed it', () => {
+  let t: TestPlatform;
+  let reconciler: TestPlatform;
+  beforeAll(async () => {
+    // Lines older than 1 ms are past the replay window: pruned at the first confirmation.
+    t = await createTestPlatform({ REALTIME_JOURNAL_RETENTION_MS: '1' });
+    reconciler = await createTestPlatform({ REALTIME_JOURNAL_RETENTION_MS: '1' }, { clock: ahead });
+  });
+  afterAll(async () => {
+    await Promise.all([t.close(), reconciler.close()]);
+  });
+
+  const lines = async (roomId: number) => Number((await t.db1('live_room_applied_reward').where({ live_room_id: roomId }).count({ n: '*' }).first())?.['n']);
+
+  it('when a room is found exact, then its journal lines fold into its floor, the figures stay, and a late duplicate of a folded reward is refused on every path', async () => {
+    const stage = await liveStage(t, 2);
+    await sendRewards(t, stage, 6);
+    await t.flushRealtime();
+    expect(await lines(stage.roomId)).toBe(6);
+    const expected = await truth(t, stage.roomId);
+
+    const report = await reconciler.reconcile({ repair: true });
+    expect(report.realtime.compacted.rows).toBeGreaterThanOrEqual(6);
+    expect(await lines(stage.roomId)).toBe(0);
+    const row = await t.db1('live_room_realtime').where({ live_room_id: stage.roomId }).first();
+    expect(row).toMatchObject({ floor_count: 6, recharge_count: 6 });
+    expect(await figures(t, stage.roomId)).toEqual(expected);
+
+    const rewards = await t.db1('recharge').where({ live_room_id: stage.roomId }).orderBy('id');
+    const first = rewards[0] as { id: number; trace_id: string; audience_id: number; amount: number };
+    const late = { rechargeId: first.id, traceId: first.trace_id, audienceId: first.audience_id, liveRoomId: stage.roomId, amount: (first.amount / 100).toFixed(2) };
+    await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', await t.auth('internal')).send(late).expect(200);
+    await t.flushRealtime();
+    expect(await figures(t, stage.roomId)).toEqual(expected);
+    await t.redis.client!.del(`live:room:meta:{${stage.roomId}}`);
+    await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', await t.auth('internal')).send(late).expect(200);
+    await t.flushRealtime();
+    expect(await figures(t, stage.roomId)).toEqual(expected);
+    expect(await lines(stage.roomId)).toBe(0);
+
+    await sendRewards(t, stage, 1);
+    expect(await figures(t, stage.roomId)).toEqual(await truth(t, stage.roomId));
+    const again = await reconciler.reconcile({ repair: false });
+    expect(driftOf(again, stage.roomId)).toBeUndefined();
+  });
+
+  it('when the total below the floor is wrong, then reconcile reports the room and --repair sets the floor from the reward table', async () => {
+    const stage = await liveStage(t, 1);
+    await sendRewards(t, stage, 3);
+    await reconciler.reconcile({ repair: true });
+    await t.db1('live_room_realtime').where({ live_room_id: stage.roomId }).update({ floor_earnings: 1, total_earnings: 1 });
+    const report = await reconciler.reconcile({ repair: true });
+    expect(driftOf(report, stage.roomId)).toBeDefined();
+    expect(report.realtime.remaining).toBe(0);
+    expect(await figures(t, stage.roomId)).toEqual(await truth(t, stage.roomId));
+  });
 });

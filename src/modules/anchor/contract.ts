@@ -71,10 +71,19 @@ export interface RealtimeViewDto {
 export interface RealtimeAuditDto {
   liveRoomId: number;
   anchorId: number;
-  /** Rewards with id <= the audit's bound counted so far (DB1 journal + Redis not yet flushed). */
+  /** Rewards with id <= the audit's bound counted so far (floor + DB1 journal + Redis not yet flushed). */
   counted: { count: number; amountFen: number };
-  /** False when the room's live_room_realtime row disagrees with its own journal. */
+  /** False when the room's live_room_realtime row disagrees with its floor and journal. */
   rowMatchesJournal: boolean;
+  /** Rewards with id <= upToRechargeId are counted only as this total: their journal lines were pruned. */
+  floor: { upToRechargeId: number; count: number; amountFen: number };
+}
+
+/** A reward the anchor module has counted (a journal line): for checking against the reward table. */
+export interface CountedRewardDto {
+  rechargeId: number;
+  liveRoomId: number;
+  amountFen: number;
 }
 
 /** A reward as the source of truth knows it; what a repair needs to count a missing one. */
@@ -83,6 +92,15 @@ export interface RealtimeRewardRef {
   traceId: string;
   audienceId: number;
   amountFen: number;
+}
+
+export interface RealtimeRepairDto {
+  /** Rewards counted that were missing (or counted with another amount). */
+  applied: number;
+  /** Journal lines removed: not a reward of this room with that amount. */
+  removed: number;
+  /** Other rooms whose lines were removed (a reward journalled under the wrong room): recount them too. */
+  otherRooms: number[];
 }
 
 export interface AnchorServiceClient {
@@ -96,11 +114,21 @@ export interface AnchorServiceClient {
   applyReward(command: ApplyRewardCommand): Promise<RealtimeFiguresDto>;
   /** Every room's counted rewards with id <= upTo (pending deltas are flushed first). */
   realtimeAudit(upToRechargeId: number): Promise<RealtimeAuditDto[]>;
+  /** Counted rewards (journal lines, any room) with id > afterId, in id order, at most `limit`: ids the reward table may not know. */
+  countedRewardsAfter(afterId: number, limit: number): Promise<CountedRewardDto[]>;
   /**
    * Makes the room's counted rewards with afterId < id <= toId exactly `rewards` (the truth for
-   * that range): missing ones are applied, ones that do not exist are forgotten.
+   * that range), by id, room and amount: missing ones are counted, lines that are not one of them
+   * with its amount are forgotten — also a missing reward's line under another room.
    */
-  repairRealtimeRange(liveRoomId: number, range: { afterId: number; toId: number }, rewards: readonly RealtimeRewardRef[]): Promise<{ applied: number; removed: number }>;
-  /** Flushes the room and sets its live_room_realtime row to what its journal holds. */
+  repairRealtimeRange(liveRoomId: number, range: { afterId: number; toId: number }, rewards: readonly RealtimeRewardRef[]): Promise<RealtimeRepairDto>;
+  /** Sets the room's floor total to the truth for the rewards at or below its floor (a repair). */
+  setRealtimeFloor(liveRoomId: number, truth: { count: number; amountFen: number }): Promise<void>;
+  /** Flushes the room and sets its live_room_realtime row to what its floor and journal hold. */
   recountRealtime(liveRoomId: number): Promise<void>;
+  /**
+   * Prunes the room's journal: lines with id <= confirmedUpToId (reconciliation found the room
+   * exact up to there) that are past the replay window fold into the room's floor.
+   */
+  compactRealtimeJournal(liveRoomId: number, confirmedUpToId: number): Promise<{ rows: number; floorId: number }>;
 }

@@ -27,7 +27,7 @@ export interface AnchorModuleDeps {
   registry: Registry;
   /** The audience module's reward table: what the internal realtime endpoint checks a reward against. */
   rewards: Pick<AudienceServiceClient, 'storedRewards'>;
-  settings: { redisKeyPrefix: string; flushThreshold: number; flushCron: string; rewardPathTimeoutMs: number };
+  settings: { redisKeyPrefix: string; flushThreshold: number; flushCron: string; rewardPathTimeoutMs: number; journalRetentionMs: number };
 }
 
 export interface AnchorModule extends ModuleSurface {
@@ -62,7 +62,7 @@ export function createAnchorModule(deps: AnchorModuleDeps): AnchorModule {
     routes: [{ prefix: '/anchor/api/v1', tag: 'anchor', routes: [...anchorRoutes(anchors), ...realtimeRoutes(realtime, rewardCheck), ...liveRoomRoutes(rooms)] }],
     health: { path: '/anchor/actuator/health', requires: ['db1'] },
     jobs: [{ name: 'realtime-flush', schedule: settings.flushCron, run: async () => void (await realtime.flushAll()) }],
-    client: createInProcessAnchorClient(anchors, rooms, realtime, createRealtimeAudit({ db: deps.db1, clock: deps.clock, realtime })),
+    client: createInProcessAnchorClient(anchors, rooms, realtime, createRealtimeAudit({ db: deps.db1, clock: deps.clock, realtime, journalRetentionMs: settings.journalRetentionMs })),
     flushRealtime: () => realtime.flushAll(),
   };
 }

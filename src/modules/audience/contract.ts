@@ -57,6 +57,13 @@ export interface StoredRewardDto {
   createdAt: string;
 }
 
+export type SyncStatus = 'PENDING' | 'CLAIMED' | 'SYNCED';
+
+/** A stored reward with how far the finance sync has taken it. */
+export interface SyncedRewardDto extends StoredRewardDto {
+  syncStatus: SyncStatus;
+}
+
 /** Most ids one `storedRewards` call takes (a settlement batch holds at most 1000). */
 export const STORED_REWARDS_MAX_IDS = 1000;
 
@@ -66,12 +73,17 @@ export interface AudienceServiceClient {
   /** The viewer, or null when there is none with this id. */
   getAudience(audienceId: number): Promise<AudienceDto | null>;
   /**
-   * The largest id of a reward created before `createdBefore` (ISO time; 0 when none). Reconciliation
-   * looks at rewards up to it, leaving the last moments' rewards to finish their own notification.
+   * The largest id of a reward created before `createdBefore` (ISO time), or of any reward when it
+   * is left out; 0 when none. Reconciliation looks at rewards up to a bound a few seconds old,
+   * leaving the last moments' rewards to finish their own notification.
    */
-  maxRechargeId(createdBefore: string): Promise<number>;
+  maxRechargeId(createdBefore?: string): Promise<number>;
   /** Per room: count and sum of rewards with id <= upTo. */
   rewardTotalsByRoom(upToRechargeId: number): Promise<RoomRewardTotalsDto[]>;
+  /** One room's count and sum of rewards with id <= upTo. */
+  roomRewardTotals(liveRoomId: number, upToRechargeId: number): Promise<RewardTotals>;
+  /** An anchor's rewards with afterId < id <= upTo, in id order, at most `limit`, with their sync state. */
+  anchorRewards(anchorId: number, range: { afterId: number; upToRechargeId: number; limit: number }): Promise<SyncedRewardDto[]>;
   /** A room's rewards with afterId < id <= upTo, in id order, at most `limit`. */
   roomRewards(liveRoomId: number, range: { afterId: number; upToRechargeId: number; limit: number }): Promise<RewardRefDto[]>;
   /** Per anchor: what the sync has handed to finance, among rewards with id <= upTo. */

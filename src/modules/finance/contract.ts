@@ -1,6 +1,6 @@
 /**
  * The finance module's published face. Mirrors:
- * POST /finance/api/v1/recharge/batch-sync (internal, service role).
+ * POST /finance/api/v1/recharge/batch-sync (internal role).
  * Amounts cross this contract as integer fen; the HTTP adapter turns them into "100.00" strings.
  */
 
@@ -49,6 +49,11 @@ export interface BalanceMismatchDto {
   withdrawnFen: number;
 }
 
+/** A settled reward as finance holds it (a settlement detail), for checking against the reward table. */
+export interface SettledRecordDto extends SettlementRecord {
+  anchorShareFen: number;
+}
+
 export interface FinanceServiceClient {
   /** Settles each record not yet settled, in one DB2 transaction; idempotent per rechargeId. */
   batchSync(command: BatchSyncCommand): Promise<BatchSyncResult>;
@@ -56,4 +61,13 @@ export interface FinanceServiceClient {
   settledTotalsByAnchor(upToRechargeId: number): Promise<SettledTotalsDto[]>;
   /** Anchors whose total income differs from their settled shares, or whose parts do not add up to it. */
   balanceMismatches(): Promise<BalanceMismatchDto[]>;
+  /** Settled rewards with id > afterId (and <= upTo when given; of one anchor when given), in id order, at most `limit`. */
+  settledRecords(query: { anchorId?: number; afterId: number; upToRechargeId?: number; limit: number }): Promise<SettledRecordDto[]>;
+  /**
+   * Takes back the settlements of these rewards that do not match the reward table (no such reward,
+   * or another anchor, room, viewer, amount, traceId or time): each detail is moved aside and its
+   * anchor share reversed in the ledger, in one DB2 transaction. Settlements that do match are left
+   * alone whatever the caller says. Returns the reward ids whose settlement was taken back.
+   */
+  voidSettlements(rechargeIds: readonly number[], reason: string): Promise<{ voided: number[] }>;
 }

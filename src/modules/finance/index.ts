@@ -14,6 +14,7 @@ import { createCommissionService } from './commission/commission.service';
 import type { FinanceServiceClient } from './contract';
 import { createFinanceAudit } from './settlement/finance-audit.service';
 import { createRecordCheck } from './settlement/record-check';
+import { createSettlementRepair } from './settlement/settlement-repair.service';
 import { settlementRoutes } from './settlement/settlement.routes';
 import { createSettlementService } from './settlement/settlement.service';
 
@@ -51,6 +52,6 @@ export function createFinanceModule(deps: FinanceModuleDeps): FinanceModule {
     routes: [{ prefix: '/finance/api/v1', tag: 'finance', routes: [...settlementRoutes(settlement), ...commissionRoutes(commission), ...balanceRoutes(balances)] }],
     health: { path: '/finance/actuator/health', requires: ['db2'] },
     jobs: [],
-    client: createInProcessFinanceClient(settlement, createFinanceAudit(deps.db2)),
+    client: createInProcessFinanceClient(settlement, createFinanceAudit(deps.db2), createSettlementRepair({ db: deps.db2, clock: deps.clock, logger, records })),
   };
 }

@@ -1,143 +1,139 @@
 import type { Logger } from '../../../shared/logger';
 import { formatFen } from '../../../shared/money';
 import type { Clock } from '../../../shared/module';
-import type { AnchorServiceClient, RealtimeAuditDto } from '../../anchor/contract';
-import type { AudienceServiceClient, RewardTotals } from '../../audience/contract';
+import type { AnchorServiceClient } from '../../anchor/contract';
+import type { AudienceServiceClient } from '../../audience/contract';
 import type { FinanceServiceClient } from '../../finance/contract';
+import { createFinanceReconciliation, type FinanceDrift, type FinanceRepair } from './finance-reconciliation';
+import { createRealtimeReconciliation, type RoomRepair } from './realtime-reconciliation';
+import { view, type TotalsView } from './totals';
 
 /** Rewards younger than this are left to finish their own notification and sync before they are judged. */
 const SETTLE_MS = 10_000;
-const PAGE = 2000;
 
-export interface TotalsView {
-  count: number;
-  amount: string;
-}
+export type { TotalsView } from './totals';
 
 export interface ReconciliationReport {
-  /** Rewards with id <= this were compared. */
+  /** Rewards with id <= this were compared by totals; every id above the newest reward was looked up. */
   upToRechargeId: number;
   checkedAt: string;
   realtime: {
     rooms: number;
     drifted: Array<{ liveRoomId: number; anchorId: number; expected: TotalsView; counted: TotalsView; rowMatchesJournal: boolean }>;
-    repaired: Array<{ liveRoomId: number; applied: number; removed: number }>;
+    /** Counted rewards above the newest reward that are no reward of that room with that amount. */
+    phantoms: Array<{ rechargeId: number; liveRoomId: number; amount: string }>;
+    repaired: RoomRepair[];
+    /** Journal lines folded into their rooms' floors (repair runs only): the journal stays bounded. */
+    compacted: { rooms: number; rows: number };
     /** Rooms still drifting after the repair (0 after a successful repair). */
     remaining: number;
   };
   finance: {
     anchors: number;
-    /** Anchors whose settled rewards are not between "confirmed synced" and "synced or in flight". */
     drifted: Array<{ anchorId: number; synced: TotalsView; inFlight: TotalsView; settled: TotalsView }>;
+    /** Settlements above the newest reward that are not a stored reward as settled. */
+    phantoms: Array<{ rechargeId: number; anchorId: number; amount: string }>;
     balanceMismatches: Array<{ anchorId: number; settledAnchorShare: string; totalIncome: string; available: string; frozen: string; withdrawn: string }>;
+    repaired: FinanceRepair | null;
+    /** Anchors still drifting after the repair. Balance mismatches are never repaired automatically: a human decides about money. */
+    remaining: number;
   };
   clean: boolean;
 }
 
-const view = (t: RewardTotals): TotalsView => ({ count: t.count, amount: formatFen(t.amountFen) });
-const ZERO: RewardTotals = { count: 0, amountFen: 0 };
-
-function sameTotals(a: RewardTotals, b: RewardTotals): boolean {
-  return a.count === b.count && a.amountFen === b.amountFen;
+function financeView(drift: FinanceDrift): Pick<ReconciliationReport['finance'], 'anchors' | 'drifted' | 'phantoms' | 'balanceMismatches'> {
+  return {
+    anchors: drift.anchors,
+    drifted: drift.drifted.map((d) => ({ anchorId: d.anchorId, synced: view(d.synced), inFlight: view(d.inFlight), settled: view(d.settled) })),
+    phantoms: drift.phantoms.map((p) => ({ rechargeId: p.rechargeId, anchorId: p.anchorId, amount: formatFen(p.amountFen) })),
+    balanceMismatches: drift.balanceMismatches.map((m) => ({
+      anchorId: m.anchorId,
+      settledAnchorShare: formatFen(m.settledAnchorFen),
+      totalIncome: formatFen(m.totalIncomeFen),
+      available: formatFen(m.availableFen),
+      frozen: formatFen(m.frozenFen),
+      withdrawn: formatFen(m.withdrawnFen),
+    })),
+  };
 }
 
 /**
  * Compares what each module has counted with the reward table (the source of truth): the anchor
- * module's realtime figures per room, and finance's settlements and balances per anchor. With
- * `repair`, rooms that drifted are made exact again through the anchor module's own idempotent paths.
+ * module's realtime figures per room, and finance's settlements and balances per anchor — by
+ * totals up to a bound a few seconds old, and id by id above the newest reward. With `repair`,
+ * drifted rooms and anchors are made exact through the modules' own checked paths, and rooms found
+ * exact have their journal pruned.
  */
-export function createReconciliation(deps: {
-  audience: AudienceServiceClient;
-  anchor: AnchorServiceClient;
-  finance: FinanceServiceClient;
-  clock: Clock;
-  logger: Logger;
-}) {
-  const { audience, anchor, finance, clock, logger } = deps;
+export function createReconciliation(deps: { audience: AudienceServiceClient; anchor: AnchorServiceClient; finance: FinanceServiceClient; clock: Clock; logger: Logger }) {
+  const { audience, clock, logger } = deps;
+  const realtime = createRealtimeReconciliation(deps);
+  const finance = createFinanceReconciliation(deps);
 
-  async function realtimeDrift(upTo: number): Promise<{ rooms: number; drifted: Array<{ audit: RealtimeAuditDto; expected: RewardTotals }> }> {
-    const [truth, audits] = await Promise.all([audience.rewardTotalsByRoom(upTo), anchor.realtimeAudit(upTo)]);
-    const expected = new Map(truth.map((t) => [t.liveRoomId, t]));
-    const drifted = audits
-      .map((audit) => ({ audit, expected: expected.get(audit.liveRoomId) ?? ZERO }))
-      .filter(({ audit, expected: e }) => !audit.rowMatchesJournal || !sameTotals(audit.counted, e));
-    return { rooms: audits.length, drifted };
-  }
-
-  async function repairRoom(liveRoomId: number, upTo: number): Promise<{ liveRoomId: number; applied: number; removed: number }> {
-    let applied = 0;
-    let removed = 0;
-    let afterId = 0;
-    for (;;) {
-      const page = await audience.roomRewards(liveRoomId, { afterId, upToRechargeId: upTo, limit: PAGE });
-      const toId = page.length === PAGE ? (page[page.length - 1]?.rechargeId ?? upTo) : upTo;
-      const result = await anchor.repairRealtimeRange(liveRoomId, { afterId, toId }, page);
-      applied += result.applied;
-      removed += result.removed;
-      if (toId >= upTo) break;
-      afterId = toId;
-    }
-    await anchor.recountRealtime(liveRoomId);
-    return { liveRoomId, applied, removed };
-  }
-
-  async function financeDrift(upTo: number): Promise<ReconciliationReport['finance']> {
-    const [sync, settled, mismatches] = await Promise.all([audience.syncTotalsByAnchor(upTo), finance.settledTotalsByAnchor(upTo), finance.balanceMismatches()]);
-    const settledBy = new Map(settled.map((s) => [s.anchorId, s]));
-    const anchors = new Set([...sync.map((s) => s.anchorId), ...settled.map((s) => s.anchorId)]);
-    const drifted: ReconciliationReport['finance']['drifted'] = [];
-    for (const anchorId of [...anchors].sort((a, b) => a - b)) {
-      const s = sync.find((x) => x.anchorId === anchorId) ?? { synced: ZERO, inFlight: ZERO };
-      const done = settledBy.get(anchorId) ?? { count: 0, amountFen: 0 };
-      const within = (key: 'count' | 'amountFen') => s.synced[key] <= done[key] && done[key] <= s.synced[key] + s.inFlight[key];
-      if (!within('count') || !within('amountFen')) drifted.push({ anchorId, synced: view(s.synced), inFlight: view(s.inFlight), settled: view(done) });
+  async function reconcileRealtime(upTo: number, repair: boolean): Promise<ReconciliationReport['realtime']> {
+    const drift = await realtime.drift(upTo);
+    const repaired: RoomRepair[] = [];
+    let remaining = drift.drifted.length;
+    let compacted = { rooms: 0, rows: 0 };
+    if (repair) {
+      for (const { audit } of drift.drifted) repaired.push(await realtime.repairRoom(audit, upTo, drift.phantoms));
+      const after = drift.drifted.length > 0 ? await realtime.drift(upTo) : drift;
+      remaining = after.drifted.length;
+      const stillDrifted = new Set(after.drifted.map((d) => d.audit.liveRoomId));
+      const audits = (await deps.anchor.realtimeAudit(upTo)).filter((a) => !stillDrifted.has(a.liveRoomId));
+      compacted = await realtime.compact(audits, upTo);
     }
     return {
-      anchors: anchors.size,
-      drifted,
-      balanceMismatches: mismatches.map((m) => ({
-        anchorId: m.anchorId,
-        settledAnchorShare: formatFen(m.settledAnchorFen),
-        totalIncome: formatFen(m.totalIncomeFen),
-        available: formatFen(m.availableFen),
-        frozen: formatFen(m.frozenFen),
-        withdrawn: formatFen(m.withdrawnFen),
+      rooms: drift.rooms,
+      drifted: drift.drifted.map(({ audit, expected }) => ({
+        liveRoomId: audit.liveRoomId,
+        anchorId: audit.anchorId,
+        expected: view(expected),
+        counted: view(audit.counted),
+        rowMatchesJournal: audit.rowMatchesJournal,
       })),
+      phantoms: drift.phantoms.map((p) => ({ rechargeId: p.rechargeId, liveRoomId: p.liveRoomId, amount: formatFen(p.amountFen) })),
+      repaired,
+      compacted,
+      remaining,
     };
+  }
+
+  async function reconcileFinance(upTo: number, repair: boolean): Promise<ReconciliationReport['finance']> {
+    const drift = await finance.drift(upTo);
+    const needsRepair = drift.drifted.length > 0 || drift.phantoms.length > 0;
+    if (!repair || !needsRepair) return { ...financeView(drift), repaired: null, remaining: drift.drifted.length + drift.phantoms.length };
+    const repaired = await finance.repair(drift, upTo);
+    const after = await finance.drift(upTo);
+    return { ...financeView(drift), repaired, remaining: after.drifted.length + after.phantoms.length };
   }
 
   return {
     async reconcile(options: { repair: boolean }): Promise<ReconciliationReport> {
       const now = clock();
       const upTo = await audience.maxRechargeId(new Date(now.getTime() - SETTLE_MS).toISOString());
-      const realtime = await realtimeDrift(upTo);
-      const repaired = [];
-      let remaining = realtime.drifted.length;
-      if (options.repair && realtime.drifted.length > 0) {
-        for (const { audit } of realtime.drifted) repaired.push(await repairRoom(audit.liveRoomId, upTo));
-        remaining = (await realtimeDrift(upTo)).drifted.length;
-      }
-      const financeReport = await financeDrift(upTo);
+      const realtimeReport = await reconcileRealtime(upTo, options.repair);
+      const financeReport = await reconcileFinance(upTo, options.repair);
       const report: ReconciliationReport = {
         upToRechargeId: upTo,
         checkedAt: now.toISOString(),
-        realtime: {
-          rooms: realtime.rooms,
-          drifted: realtime.drifted.map(({ audit, expected }) => ({
-            liveRoomId: audit.liveRoomId,
-            anchorId: audit.anchorId,
-            expected: view(expected),
-            counted: view(audit.counted),
-            rowMatchesJournal: audit.rowMatchesJournal,
-          })),
-          repaired,
-          remaining,
-        },
+        realtime: realtimeReport,
         finance: financeReport,
-        clean: remaining === 0 && financeReport.drifted.length === 0 && financeReport.balanceMismatches.length === 0,
+        clean: realtimeReport.remaining === 0 && financeReport.remaining === 0 && financeReport.balanceMismatches.length === 0,
       };
-      const summary = { upTo, driftedRooms: realtime.drifted.length, repairedRooms: repaired.length, remaining, financeDrift: financeReport.drifted.length, balanceMismatches: financeReport.balanceMismatches.length };
-      if (report.clean && realtime.drifted.length === 0) logger.info(summary, 'reconciliation clean');
+      const summary = {
+        upTo,
+        driftedRooms: realtimeReport.drifted.length,
+        realtimePhantoms: realtimeReport.phantoms.length,
+        repairedRooms: realtimeReport.repaired.length,
+        compacted: realtimeReport.compacted,
+        remainingRooms: realtimeReport.remaining,
+        financeDrift: financeReport.drifted.length,
+        financePhantoms: financeReport.phantoms.length,
+        voided: financeReport.repaired?.voided.length ?? 0,
+        remainingAnchors: financeReport.remaining,
+        balanceMismatches: financeReport.balanceMismatches.length,
+      };
+      if (report.clean && realtimeReport.drifted.length === 0 && financeReport.drifted.length === 0 && financeReport.phantoms.length === 0) logger.info(summary, 'reconciliation clean');
       else logger.warn(summary, 'reconciliation found drift');
       return report;
     },

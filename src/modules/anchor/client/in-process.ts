@@ -17,7 +17,10 @@ export function createInProcessAnchorClient(
     getRewardTargets: (liveRoomIds) => rooms.getRewardTargets(liveRoomIds),
     applyReward: (command) => realtime.applyReward(command),
     realtimeAudit: (upTo) => audit.realtimeAudit(upTo),
+    countedRewardsAfter: (afterId, limit) => audit.countedRewardsAfter(afterId, limit),
     repairRealtimeRange: (liveRoomId, range, rewards) => audit.repairRealtimeRange(liveRoomId, range, rewards),
+    setRealtimeFloor: (liveRoomId, truth) => audit.setRealtimeFloor(liveRoomId, truth),
     recountRealtime: (liveRoomId) => audit.recountRealtime(liveRoomId),
+    compactRealtimeJournal: (liveRoomId, confirmedUpToId) => audit.compactRealtimeJournal(liveRoomId, confirmedUpToId),
   };
 }

@@ -11,7 +11,8 @@ import type { Redis } from 'ioredis';
  *   live:room:flushing_ids:{id}    rechargeId -> amount of the delta being flushed
  *   live:room:flushed_ids:{id}     the ids of the last flushed delta, kept a while so a late
  *                                  duplicate is refused in Redis too (DB1's journal refuses any)
- *   live:room:meta:{id}            last_acked flush id, updated_at (ms) of the last reward
+ *   live:room:meta:{id}            last_acked flush id, updated_at (ms) of the last reward, and
+ *                                  floor: DB1's journal floor (ids at or below it are counted)
  *   live:room:base:{id}            a short-lived cache of the DB1 row (and the room's status)
  */
 export function roomKeys(liveRoomId: number) {
@@ -58,16 +59,17 @@ end
 
 /**
  * Adds rewards to the pending delta, each unless Redis already holds it (pending, flushing or just
- * flushed). KEYS: earnings count pendingIds flushingIds meta base flushing flushedIds;
+ * flushed) or it lies at or below the room's journal floor (counted long ago). KEYS: earnings count pendingIds flushingIds meta base flushing flushedIds;
  * ARGV: nowMs, then rechargeId amount pairs. Returns one 1|0 per pair, then the view.
  */
 const APPLY_LUA = `${VIEW_LUA}
 local k = { earnings = KEYS[1], count = KEYS[2], meta = KEYS[5], base = KEYS[6], flushing = KEYS[7] }
 local flags = {}
 local added = false
+local floor = tonumber(redis.call('HGET', KEYS[5], 'floor') or '0')
 for i = 2, #ARGV, 2 do
   local id, amount = ARGV[i], ARGV[i + 1]
-  if redis.call('HEXISTS', KEYS[3], id) == 0 and redis.call('HEXISTS', KEYS[4], id) == 0 and redis.call('HEXISTS', KEYS[8], id) == 0 then
+  if tonumber(id) > floor and redis.call('HEXISTS', KEYS[3], id) == 0 and redis.call('HEXISTS', KEYS[4], id) == 0 and redis.call('HEXISTS', KEYS[8], id) == 0 then
     redis.call('HSET', KEYS[3], id, amount)
     redis.call('INCRBY', KEYS[1], amount)
     redis.call('INCR', KEYS[2])
@@ -139,6 +141,12 @@ if tonumber(ARGV[1]) > acked then redis.call('HSET', KEYS[3], 'last_acked', ARGV
 return 1
 `;
 
+/** KEYS: meta; ARGV: floor id. Raises meta.floor, never lowers it. */
+const RAISE_FLOOR_LUA = `
+if tonumber(ARGV[1]) > tonumber(redis.call('HGET', KEYS[1], 'floor') or '0') then redis.call('HSET', KEYS[1], 'floor', ARGV[1]) end
+return 1
+`;
+
 /** How long the ids of the last flushed delta are kept to refuse late duplicates in Redis. */
 const FLUSHED_IDS_TTL_MS = 15 * 60_000;
 
@@ -193,6 +201,8 @@ export interface RealtimeStore {
   /** rechargeId -> amount of what Redis has counted beyond DB1's last acknowledged flush (pending and flushing). */
   unflushedRewards(liveRoomId: number): Promise<Map<number, number>>;
   ack(liveRoomId: number, flushId: number): Promise<boolean>;
+  /** Raises the room's floor in Redis to DB1's (never lowers it). */
+  raiseFloor(liveRoomId: number, floorId: number): Promise<void>;
   forgetBase(liveRoomId: number): Promise<void>;
   /** Rooms with a pending or flushing delta (SCAN; bounded by the number of such rooms). */
   roomsToFlush(): Promise<number[]>;
@@ -210,6 +220,7 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
   const primeScript = define(PRIME_SCRIPT, 2, PRIME_LUA);
   const snapshotScript = define('liveRoomSnapshotDelta', 6, SNAPSHOT_LUA);
   const ackScript = define('liveRoomAckFlush', 5, ACK_LUA);
+  const raiseFloorScript = define('liveRoomRaiseFloor', 1, RAISE_FLOOR_LUA);
 
   /** One call of a defined script per argument list, all in one pipeline: one round trip. */
   async function inOnePipeline(script: string, argLists: ReadonlyArray<Array<string | number>>): Promise<unknown[]> {
@@ -280,6 +291,9 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
     async ack(liveRoomId, flushId) {
       const k = roomKeys(liveRoomId);
       return (await ackScript(k.flushing, k.flushingIds, k.meta, k.base, k.flushedIds, flushId, FLUSHED_IDS_TTL_MS)) === 1;
+    },
+    async raiseFloor(liveRoomId, floorId) {
+      await raiseFloorScript(roomKeys(liveRoomId).meta, floorId);
     },
     async forgetBase(liveRoomId) {
       await client.del(roomKeys(liveRoomId).base);

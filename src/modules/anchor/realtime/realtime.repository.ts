@@ -22,11 +22,18 @@ export async function findRealtime(db: Db, liveRoomIds: readonly number[]): Prom
     .whereIn('r.live_room_id', [...new Set(liveRoomIds)]) as Promise<RealtimeRow[]>;
 }
 
+interface LockedRealtime {
+  last_flush_id: number;
+  journal_floor_id: number;
+  floor_count: number;
+  floor_earnings: number;
+}
+
 /** Locks the room's realtime row for the rest of the transaction (MySQL; SQLite has one writer anyway). */
-async function lockRealtime(trx: Db, liveRoomId: number): Promise<{ last_flush_id: number } | undefined> {
-  const query = trx('live_room_realtime').select('last_flush_id').where({ live_room_id: liveRoomId }).first();
+async function lockRealtime(trx: Db, liveRoomId: number): Promise<LockedRealtime | undefined> {
+  const query = trx('live_room_realtime').select('last_flush_id', 'journal_floor_id', 'floor_count', 'floor_earnings').where({ live_room_id: liveRoomId }).first();
   if (dialectOfDb(trx) === 'mysql') void query.forUpdate();
-  return query as Promise<{ last_flush_id: number } | undefined>;
+  return query as Promise<LockedRealtime | undefined>;
 }
 
 
@@ -50,8 +57,10 @@ export async function addRewards(
   const locked = await lockRealtime(trx, args.liveRoomId);
   if (!locked) return 'no-room';
   if (args.flushId !== null && locked.last_flush_id >= args.flushId) return 'already-flushed';
-  const seen = await alreadyApplied(trx, [...args.rewards.keys()]);
-  const fresh = [...args.rewards].filter(([id]) => !seen.has(id));
+  // At or below the floor means counted long ago (its journal line was pruned).
+  const candidates = [...args.rewards].filter(([id]) => id > locked.journal_floor_id);
+  const seen = await alreadyApplied(trx, candidates.map(([id]) => id));
+  const fresh = candidates.filter(([id]) => !seen.has(id));
   const at = toDbTime(args.now);
   for (const part of chunks(fresh)) {
     await trx('live_room_applied_reward').insert(part.map(([id, amount]) => ({ recharge_id: id, live_room_id: args.liveRoomId, amount, flush_id: args.flushId, applied_at: at })));
@@ -77,14 +86,57 @@ export async function forgetApplied(trx: Db, rechargeIds: readonly number[]): Pr
   for (const part of chunks(rechargeIds)) await trx('live_room_applied_reward').whereIn('recharge_id', part).delete();
 }
 
-/** Sets the room's row to what its journal says: the repair for a row that drifted from it. */
+/** Sets the room's row to what its floor and journal say: the repair for a row that drifted from them. */
 export async function recomputeFromJournal(trx: Db, liveRoomId: number, now: Date): Promise<{ earnings: number; count: number }> {
-  await lockRealtime(trx, liveRoomId);
+  const floor = await lockRealtime(trx, liveRoomId);
   const sums = (await trx('live_room_applied_reward').where({ live_room_id: liveRoomId }).sum({ s: 'amount' }).count({ n: '*' }).first()) as { s: number | string | null; n: number | string };
-  const earnings = Number(sums.s ?? 0);
-  const count = Number(sums.n);
+  const earnings = Number(floor?.floor_earnings ?? 0) + Number(sums.s ?? 0);
+  const count = Number(floor?.floor_count ?? 0) + Number(sums.n);
   await trx('live_room_realtime').where({ live_room_id: liveRoomId }).update({ total_earnings: earnings, recharge_count: count, updated_at: toDbTime(now) });
   return { earnings, count };
+}
+
+/** Sets the room's floor totals (the repair when the rewards at or below the floor say otherwise); recompute the row after. */
+export async function setFloorTotals(trx: Db, liveRoomId: number, totals: { count: number; earnings: number }): Promise<void> {
+  await lockRealtime(trx, liveRoomId);
+  await trx('live_room_realtime').where({ live_room_id: liveRoomId }).update({ floor_count: totals.count, floor_earnings: totals.earnings });
+}
+
+/**
+ * Folds the room's journal lines up to `floorId` into its floor and deletes them: the row does not
+ * change (it is floor + journal either way). Only ever raises the floor.
+ */
+export async function raiseFloor(trx: Db, liveRoomId: number, floorId: number): Promise<{ rows: number; floorId: number }> {
+  const locked = await lockRealtime(trx, liveRoomId);
+  if (!locked || floorId <= locked.journal_floor_id) return { rows: 0, floorId: locked?.journal_floor_id ?? 0 };
+  const folded = (await trx('live_room_applied_reward').where('live_room_id', liveRoomId).andWhere('recharge_id', '<=', floorId).sum({ s: 'amount' }).count({ n: '*' }).first()) as {
+    s: number | string | null;
+    n: number | string;
+  };
+  await trx('live_room_applied_reward').where('live_room_id', liveRoomId).andWhere('recharge_id', '<=', floorId).delete();
+  await trx('live_room_realtime')
+    .where({ live_room_id: liveRoomId })
+    .update({
+      journal_floor_id: floorId,
+      floor_count: trx.raw('floor_count + ?', [Number(folded.n)]),
+      floor_earnings: trx.raw('floor_earnings + ?', [Number(folded.s ?? 0)]),
+    });
+  return { rows: Number(folded.n), floorId };
+}
+
+/**
+ * The highest id the room's journal may be folded up to: lines confirmed by reconciliation
+ * (id <= confirmedUpToId) and older than `appliedBefore` (past the window in which a late
+ * duplicate of them can still arrive), below any reward still waiting in Redis (`belowId`).
+ */
+export async function foldableUpTo(db: Db, liveRoomId: number, args: { confirmedUpToId: number; appliedBefore: Date; belowId: number }): Promise<number> {
+  const row = (await db('live_room_applied_reward')
+    .where('live_room_id', liveRoomId)
+    .andWhere('recharge_id', '<=', Math.min(args.confirmedUpToId, args.belowId - 1))
+    .andWhere('applied_at', '<', toDbTime(args.appliedBefore))
+    .max({ id: 'recharge_id' })
+    .first()) as { id: number | string | null } | undefined;
+  return Number(row?.id ?? 0);
 }
 
 type Num = number | string | null;
@@ -99,21 +151,50 @@ export async function journalTotals(db: Db, upToId: number): Promise<Array<{ liv
     .groupBy('live_room_id') as unknown as Promise<Array<{ live_room_id: number; n: Num; s: Num }>>;
 }
 
-/** Every room's row next to its whole journal, read in one statement (one consistent snapshot). */
-export async function rowsAgainstJournal(db: Db): Promise<Array<{ live_room_id: number; anchor_id: number; total_earnings: number; recharge_count: number; n: Num; s: Num }>> {
+export interface RowAgainstJournal {
+  live_room_id: number;
+  anchor_id: number;
+  total_earnings: number;
+  recharge_count: number;
+  journal_floor_id: number;
+  floor_count: number;
+  floor_earnings: number;
+  n: Num;
+  s: Num;
+}
+
+/** Every room's row and floor next to its whole journal, read in one statement (one consistent snapshot). */
+export async function rowsAgainstJournal(db: Db): Promise<RowAgainstJournal[]> {
   const journal = db('live_room_applied_reward').select('live_room_id').count({ n: '*' }).sum({ s: 'amount' }).groupBy('live_room_id').as('j');
   return db('live_room_realtime as r')
     .leftJoin(journal, 'j.live_room_id', 'r.live_room_id')
-    .select('r.live_room_id', 'r.anchor_id', 'r.total_earnings', 'r.recharge_count', 'j.n', 'j.s')
+    .select('r.live_room_id', 'r.anchor_id', 'r.total_earnings', 'r.recharge_count', 'r.journal_floor_id', 'r.floor_count', 'r.floor_earnings', 'j.n', 'j.s')
     .orderBy('r.live_room_id');
 }
 
-/** The journal's ids of a room in afterId < id <= toId. */
-export async function journalIdsInRange(db: Db, liveRoomId: number, afterId: number, toId: number): Promise<Set<number>> {
+/** The journal's lines of a room in afterId < id <= toId: rechargeId -> amount. */
+export async function journalInRange(db: Db, liveRoomId: number, afterId: number, toId: number): Promise<Map<number, number>> {
   const rows = (await db('live_room_applied_reward')
-    .select('recharge_id')
+    .select('recharge_id', 'amount')
     .where('live_room_id', liveRoomId)
     .andWhere('recharge_id', '>', afterId)
-    .andWhere('recharge_id', '<=', toId)) as Array<{ recharge_id: number }>;
-  return new Set(rows.map((r) => r.recharge_id));
+    .andWhere('recharge_id', '<=', toId)) as Array<{ recharge_id: number; amount: number }>;
+  return new Map(rows.map((r) => [r.recharge_id, Number(r.amount)]));
+}
+
+/** Journal lines of any room with an id above `afterId`, in id order, at most `limit`. */
+export async function journalAfter(db: Db, afterId: number, limit: number): Promise<Array<{ recharge_id: number; live_room_id: number; amount: number }>> {
+  return db('live_room_applied_reward').select('recharge_id', 'live_room_id', 'amount').where('recharge_id', '>', afterId).orderBy('recharge_id').limit(limit) as Promise<
+    Array<{ recharge_id: number; live_room_id: number; amount: number }>
+  >;
+}
+
+/** The room each of these rewards is journalled under, where it is journalled at all. */
+export async function journalRoomsOf(db: Db, rechargeIds: readonly number[]): Promise<Map<number, number>> {
+  const found = new Map<number, number>();
+  for (const part of chunks(rechargeIds)) {
+    const rows = (await db('live_room_applied_reward').select('recharge_id', 'live_room_id').whereIn('recharge_id', part)) as Array<{ recharge_id: number; live_room_id: number }>;
+    for (const row of rows) found.set(row.recharge_id, row.live_room_id);
+  }
+  return found;
 }

@@ -232,6 +232,19 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
       return { rooms: rooms.length };
     },
 
+    /**
+     * Counts a reward straight into DB1 (its journal decides: at most once ever), bypassing Redis:
+     * how reconciliation puts back a reward, whatever Redis remembers of the id.
+     */
+    countInDb: applyInDb,
+
+    /** Tells Redis the room's journal floor, so it refuses rewards at or below it before they reach a flush. */
+    async raiseFloor(liveRoomId: number, floorId: number): Promise<void> {
+      await usableStore()
+        ?.raiseFloor(liveRoomId, floorId)
+        .catch(() => undefined);
+    },
+
     /** Drops the cached base so the next read sees a changed room (status) at once. */
     async forgetCachedRoom(liveRoomId: number): Promise<void> {
       await usableStore()

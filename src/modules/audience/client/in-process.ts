@@ -9,6 +9,8 @@ export function createInProcessAudienceClient(viewers: ViewersService, ledger: R
     storedRewards: (rechargeIds) => ledger.storedRewards(rechargeIds),
     maxRechargeId: (createdBefore) => ledger.maxRechargeId(createdBefore),
     rewardTotalsByRoom: (upTo) => ledger.rewardTotalsByRoom(upTo),
+    roomRewardTotals: (liveRoomId, upTo) => ledger.roomRewardTotals(liveRoomId, upTo),
+    anchorRewards: (anchorId, range) => ledger.anchorRewards(anchorId, range),
     roomRewards: (liveRoomId, range) => ledger.roomRewards(liveRoomId, range),
     syncTotalsByAnchor: (upTo) => ledger.syncTotalsByAnchor(upTo),
   };

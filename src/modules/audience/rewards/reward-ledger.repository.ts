@@ -5,9 +5,16 @@ import { toDbTime } from '../../../shared/db/time';
 
 type Num = number | string | null;
 
-export async function maxRechargeId(db: Db, createdBefore: Date): Promise<number> {
-  const row = (await db('recharge').max({ id: 'id' }).where('created_at', '<', toDbTime(createdBefore)).first()) as { id: Num } | undefined;
+export async function maxRechargeId(db: Db, createdBefore: Date | null): Promise<number> {
+  const query = db('recharge').max({ id: 'id' });
+  if (createdBefore) void query.where('created_at', '<', toDbTime(createdBefore));
+  const row = (await query.first()) as { id: Num } | undefined;
   return Number(row?.id ?? 0);
+}
+
+export async function roomTotals(db: Db, liveRoomId: number, upToId: number): Promise<{ n: Num; s: Num }> {
+  const row = (await db('recharge').count({ n: '*' }).sum({ s: 'amount' }).where('live_room_id', liveRoomId).andWhere('id', '<=', upToId).first()) as { n: Num; s: Num } | undefined;
+  return row ?? { n: 0, s: 0 };
 }
 
 export async function totalsByRoom(db: Db, upToId: number): Promise<Array<{ live_room_id: number; anchor_id: number; n: Num; s: Num }>> {
@@ -52,10 +59,24 @@ export interface StoredRewardRow {
   anchor_id: number;
   amount: number;
   created_at: string;
+  sync_status: string;
 }
+
+const STORED_COLUMNS = ['id', 'trace_id', 'audience_id', 'live_room_id', 'anchor_id', 'amount', 'created_at', 'sync_status'] as const;
 
 /** The rewards with these ids, by primary key. */
 export async function rewardsByIds(db: Db, ids: readonly number[]): Promise<StoredRewardRow[]> {
   if (ids.length === 0) return [];
-  return db<StoredRewardRow>('recharge').select('id', 'trace_id', 'audience_id', 'live_room_id', 'anchor_id', 'amount', 'created_at').whereIn('id', [...new Set(ids)]);
+  return db<StoredRewardRow>('recharge').select(...STORED_COLUMNS).whereIn('id', [...new Set(ids)]);
+}
+
+/** An anchor's rewards with afterId < id <= upTo, in id order, at most `limit`. */
+export async function anchorRewards(db: Db, args: { anchorId: number; afterId: number; upToId: number; limit: number }): Promise<StoredRewardRow[]> {
+  return db<StoredRewardRow>('recharge')
+    .select(...STORED_COLUMNS)
+    .where('anchor_id', args.anchorId)
+    .andWhere('id', '>', args.afterId)
+    .andWhere('id', '<=', args.upToId)
+    .orderBy('id')
+    .limit(args.limit);
 }

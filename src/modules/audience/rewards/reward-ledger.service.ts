@@ -1,28 +1,42 @@
 import type { Db } from '../../../shared/db/knex';
 import { isoFromDb } from '../../../shared/db/time';
 import { AppError } from '../../../shared/http/app-error';
-import { STORED_REWARDS_MAX_IDS, type AnchorSyncTotalsDto, type AudienceServiceClient, type RewardTotals } from '../contract';
-import { maxRechargeId, rewardsByIds, roomRewards, syncTotalsByAnchor, totalsByRoom } from './reward-ledger.repository';
+import { STORED_REWARDS_MAX_IDS, type AnchorSyncTotalsDto, type AudienceServiceClient, type RewardTotals, type StoredRewardDto, type SyncStatus } from '../contract';
+import { anchorRewards, maxRechargeId, rewardsByIds, roomRewards, roomTotals, syncTotalsByAnchor, totalsByRoom, type StoredRewardRow } from './reward-ledger.repository';
 
-type LedgerQueries = Pick<AudienceServiceClient, 'storedRewards' | 'maxRechargeId' | 'rewardTotalsByRoom' | 'roomRewards' | 'syncTotalsByAnchor'>;
+type LedgerQueries = Pick<AudienceServiceClient, 'storedRewards' | 'maxRechargeId' | 'rewardTotalsByRoom' | 'roomRewardTotals' | 'anchorRewards' | 'roomRewards' | 'syncTotalsByAnchor'>;
+
+function toStoredReward(r: StoredRewardRow): StoredRewardDto {
+  return {
+    rechargeId: r.id,
+    traceId: r.trace_id,
+    audienceId: r.audience_id,
+    liveRoomId: r.live_room_id,
+    anchorId: r.anchor_id,
+    amountFen: r.amount,
+    createdAt: isoFromDb(r.created_at),
+  };
+}
 
 /** Read-only views of the reward table for reconciliation (published through the audience contract). */
 export function createRewardLedger(db: Db): LedgerQueries {
   return {
     async storedRewards(rechargeIds) {
       if (rechargeIds.length > STORED_REWARDS_MAX_IDS) throw AppError.validation([{ field: 'rechargeIds', message: `must hold at most ${STORED_REWARDS_MAX_IDS} ids` }]);
-      return (await rewardsByIds(db, rechargeIds)).map((r) => ({
-        rechargeId: r.id,
-        traceId: r.trace_id,
-        audienceId: r.audience_id,
-        liveRoomId: r.live_room_id,
-        anchorId: r.anchor_id,
-        amountFen: r.amount,
-        createdAt: isoFromDb(r.created_at),
-      }));
+      return (await rewardsByIds(db, rechargeIds)).map(toStoredReward);
     },
 
-    maxRechargeId: (createdBefore) => maxRechargeId(db, new Date(createdBefore)),
+    maxRechargeId: (createdBefore) => maxRechargeId(db, createdBefore === undefined ? null : new Date(createdBefore)),
+
+    async roomRewardTotals(liveRoomId, upToRechargeId) {
+      const totals = await roomTotals(db, liveRoomId, upToRechargeId);
+      return { count: Number(totals.n), amountFen: Number(totals.s ?? 0) };
+    },
+
+    async anchorRewards(anchorId, range) {
+      const rows = await anchorRewards(db, { anchorId, afterId: range.afterId, upToId: range.upToRechargeId, limit: range.limit });
+      return rows.map((r) => ({ ...toStoredReward(r), syncStatus: r.sync_status as SyncStatus }));
+    },
 
     async rewardTotalsByRoom(upToRechargeId) {
       return (await totalsByRoom(db, upToRechargeId)).map((r) => ({ liveRoomId: r.live_room_id, anchorId: r.anchor_id, count: Number(r.n), amountFen: Number(r.s ?? 0) }));

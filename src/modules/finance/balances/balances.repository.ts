@@ -29,7 +29,8 @@ export async function lockBalances(trx: Db, anchorIds: readonly number[], now: D
   return new Map((await query).map((row) => [row.anchor_id, row]));
 }
 
-export type LedgerEntryType = 'SETTLEMENT';
+/** SETTLEMENT credits an anchor's share; REVERSAL takes back the share of a settlement that was voided. */
+export type LedgerEntryType = 'SETTLEMENT' | 'REVERSAL';
 
 /**
  * Moves a locked balance and writes the journal line with the balance after it. The journal's

@@ -1,6 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import { AppError, type FieldProblem } from '../../../shared/http/app-error';
-import type { AudienceServiceClient, StoredRewardDto } from '../../audience/contract';
+import { chunks } from '../../../shared/chunks';
+import { STORED_REWARDS_MAX_IDS, type AudienceServiceClient, type StoredRewardDto } from '../../audience/contract';
 import type { SettlementRecord } from '../contract';
 
 export type RefusalReason = 'unknown_reward' | 'mismatch';
@@ -36,9 +37,23 @@ export function createRecordCheck(deps: { rewards: Pick<AudienceServiceClient, '
     registers: [deps.registry],
   });
 
+  async function storedOf(rechargeIds: readonly number[]): Promise<Map<number, StoredRewardDto>> {
+    const stored = new Map<number, StoredRewardDto>();
+    for (const part of chunks([...new Set(rechargeIds)], STORED_REWARDS_MAX_IDS)) {
+      for (const reward of await deps.rewards.storedRewards(part)) stored.set(reward.rechargeId, reward);
+    }
+    return stored;
+  }
+
   return {
+    /** The records (by reward id) that are not a reward as stored. */
+    async notStored(records: readonly SettlementRecord[]): Promise<Set<number>> {
+      const stored = await storedOf(records.map((r) => r.rechargeId));
+      return new Set(records.filter((r, i) => problemsOf(r, i, stored.get(r.rechargeId)).length > 0).map((r) => r.rechargeId));
+    },
+
     async assertStored(records: readonly SettlementRecord[]): Promise<void> {
-      const stored = new Map((await deps.rewards.storedRewards([...new Set(records.map((r) => r.rechargeId))])).map((r) => [r.rechargeId, r]));
+      const stored = await storedOf(records.map((r) => r.rechargeId));
       const problems: FieldProblem[] = [];
       for (const [index, record] of records.entries()) {
         const found = problemsOf(record, index, stored.get(record.rechargeId));

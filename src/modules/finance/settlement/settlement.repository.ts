@@ -110,3 +110,65 @@ export async function settledTotalsByAnchor(db: Db, upToRechargeId: number): Pro
     .groupBy('anchor_id')
     .orderBy('anchor_id') as unknown as Promise<SettledTotalsRow[]>;
 }
+
+export interface DetailRow {
+  id: number;
+  settlement_id: number;
+  recharge_id: number;
+  trace_id: string;
+  anchor_id: number;
+  live_room_id: number;
+  audience_id: number;
+  amount: number;
+  rate_bp: number;
+  anchor_amount: number;
+  platform_amount: number;
+  recharge_created_at: string;
+  created_at: string;
+}
+
+const DETAIL_COLUMNS = [
+  'id',
+  'settlement_id',
+  'recharge_id',
+  'trace_id',
+  'anchor_id',
+  'live_room_id',
+  'audience_id',
+  'amount',
+  'rate_bp',
+  'anchor_amount',
+  'platform_amount',
+  'recharge_created_at',
+  'created_at',
+] as const;
+
+/** Details with recharge id > afterId (<= upTo, of one anchor, when given), in recharge id order, at most `limit`. */
+export async function detailsAfter(db: Db, args: { anchorId?: number; afterId: number; upToId?: number; limit: number }): Promise<DetailRow[]> {
+  const query = db<DetailRow>('settlement_detail').select(...DETAIL_COLUMNS).where('recharge_id', '>', args.afterId).orderBy('recharge_id').limit(args.limit);
+  if (args.anchorId !== undefined) void query.andWhere('anchor_id', args.anchorId);
+  if (args.upToId !== undefined) void query.andWhere('recharge_id', '<=', args.upToId);
+  return query;
+}
+
+export async function detailsOf(db: Db, rechargeIds: readonly number[]): Promise<DetailRow[]> {
+  const rows: DetailRow[] = [];
+  for (const part of chunks(rechargeIds)) rows.push(...(await db<DetailRow>('settlement_detail').select(...DETAIL_COLUMNS).whereIn('recharge_id', part)));
+  return rows;
+}
+
+/** Moves a detail to settlement_detail_void and takes it out of its settlement's totals; returns the void row's id. */
+export async function voidDetail(trx: Db, detail: DetailRow, args: { reason: string; now: Date }): Promise<number> {
+  const { id, ...copy } = detail;
+  const voidId = insertedId(await trx('settlement_detail_void').insert({ ...copy, detail_id: id, reason: args.reason.slice(0, 255), voided_at: toDbTime(args.now) }));
+  await trx('settlement_detail').where({ id }).delete();
+  await trx('settlement')
+    .where({ id: detail.settlement_id })
+    .update({
+      record_count: trx.raw('record_count - 1'),
+      total_amount: trx.raw('total_amount - ?', [detail.amount]),
+      anchor_amount: trx.raw('anchor_amount - ?', [detail.anchor_amount]),
+      platform_amount: trx.raw('platform_amount - ?', [detail.platform_amount]),
+    });
+  return voidId;
+}
