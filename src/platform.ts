@@ -172,7 +172,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const clock = options.clock ?? systemClock;
   if (config.autoMigrate) await migrateAll(config, logger);
 
-  const pool = { poolMax: config.dbPool.max, acquireTimeoutMs: config.dbPool.acquireTimeoutMs, logger };
+  const pool = { poolMax: config.dbPool.max, acquireTimeoutMs: config.dbPool.acquireTimeoutMs, queryTimeoutMs: config.dbPool.queryTimeoutMs, logger };
   const db1 = createDb(config.db1Url, pool);
   const db2 = createDb(config.db2Url, pool);
   const redis = createRedis({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs, logger });

@@ -51,6 +51,7 @@ const envSchema = z.object({
   DB2_URL: databaseUrl.optional().describe('DB2 (finance data): mysql://… or sqlite:./data/db2.sqlite.'),
   DB_POOL_MAX: positiveInt.default(10).describe('Connections per database pool.'),
   DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(2000).describe('How long a query waits for a pooled connection before failing with 503.'),
+  DB_QUERY_TIMEOUT_MS: positiveInt.default(5000).describe('MySQL: a statement (BEGIN and COMMIT too) unanswered by then fails with 503 and its connection is dropped.'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional().describe('Redis; unset = run without Redis (realtime figures go straight to DB1).'),
   REDIS_KEY_PREFIX: z.string().default('').describe('Prefix for every Redis key (keeps environments apart on one server).'),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(150).describe('A Redis command slower than this fails fast instead of hanging a request.'),
@@ -85,7 +86,7 @@ export interface Config {
   http: { host: string; port: number; bodyLimit: string; shutdownTimeoutMs: number };
   db1Url: string;
   db2Url: string;
-  dbPool: { max: number; acquireTimeoutMs: number };
+  dbPool: { max: number; acquireTimeoutMs: number; queryTimeoutMs: number };
   redis: { url: string | null; keyPrefix: string; commandTimeoutMs: number };
   jwtSecret: string;
   /** True when the development fallback secret is in use (never in production). */
@@ -180,7 +181,7 @@ export function loadConfig(environment: Environment): Config {
     http: { host, port: e.PORT, bodyLimit: e.BODY_LIMIT, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     db1Url: e.DB1_URL ?? 'sqlite:./data/db1.sqlite',
     db2Url: e.DB2_URL ?? 'sqlite:./data/db2.sqlite',
-    dbPool: { max: e.DB_POOL_MAX, acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS },
+    dbPool: { max: e.DB_POOL_MAX, acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS, queryTimeoutMs: e.DB_QUERY_TIMEOUT_MS },
     redis: { url: e.REDIS_URL ?? null, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
     jwtSecretIsDefault: !e.JWT_SECRET,

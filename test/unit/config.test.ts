@@ -52,7 +52,7 @@ describe('loadConfig embedded defaults', () => {
     expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: '1mb', shutdownTimeoutMs: 10000 });
     expect(config.db1Url).toBe('sqlite:./data/db1.sqlite');
     expect(config.db2Url).toBe('sqlite:./data/db2.sqlite');
-    expect(config.dbPool).toEqual({ max: 10, acquireTimeoutMs: 2000 });
+    expect(config.dbPool).toEqual({ max: 10, acquireTimeoutMs: 2000, queryTimeoutMs: 5000 });
     expect(config.redis).toEqual({ url: null, keyPrefix: '', commandTimeoutMs: 150 });
     expect(config.autoMigrate).toBe(true);
     expect(config.jwtSecretIsDefault).toBe(true);
@@ -159,6 +159,7 @@ describe('loadConfig validation', () => {
     ['SYNC_CRON', { SYNC_CRON: 'every five minutes' }],
     ['REALTIME_FLUSH_CRON', { REALTIME_FLUSH_CRON: '61 * * * *' }],
     ['SYNC_BATCH_SIZE', { SYNC_BATCH_SIZE: '5000' }],
+    ['DB_QUERY_TIMEOUT_MS', { DB_QUERY_TIMEOUT_MS: '0' }],
   ])('when %s is invalid (%j), then a ConfigError names that variable', (variable, environment) => {
     const error = configErrorFor(environment);
 
@@ -179,6 +180,7 @@ describe('loadConfig validation', () => {
     ['RATE_LIMIT_PER_MINUTE', '  '],
     ['PORT', '8e3'],
     ['DB_ACQUIRE_TIMEOUT_MS', '2000.5'],
+    ['DB_QUERY_TIMEOUT_MS', '5s'],
   ])('when %s is %j, then a ConfigError names it instead of reading a number', (variable, value) => {
     const error = configErrorFor({ [variable]: value });
 
