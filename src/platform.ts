@@ -148,6 +148,8 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
       roomFallbackMs: config.roomFallbackMs,
       rateLimitPerMinute: config.rateLimitPerMinute,
       sync: config.sync,
+      // As long as a batch may take to fail on a DB1 that hangs: one connection wait, one unanswered statement.
+      rewardQueue: { max: config.rewardQueueMax, maxWaitMs: config.dbPool.acquireTimeoutMs + config.dbPool.queryTimeoutMs },
     },
   });
   late.audience = seen(audience.client, decorators.audience);

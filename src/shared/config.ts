@@ -75,6 +75,7 @@ const envSchema = z.object({
   ANCHOR_CALL_TIMEOUT_MS: positiveInt.default(500).describe('Breaker timeout of the reward path’s calls to the anchor module (room checks, realtime notification).'),
   MODULE_CALL_TIMEOUT_MS: positiveInt.default(30000).describe('Breaker timeout of the other calls between modules (settlement batches, reconciliation).'),
   ROOM_FALLBACK_MS: wholeNumber.default(600000).describe('While the anchor module does not answer, rewards are judged by a room’s last known state up to this old (0 = refuse them with 503).'),
+  REWARD_QUEUE_MAX: positiveInt.default(2000).describe('Rewards waiting for a DB1 transaction at most (each batch item counts); beyond it a reward is answered 503 at once.'),
   RATE_LIMIT_PER_MINUTE: wholeNumber.default(600).describe('Rewards per viewer per minute (0 = no limit).'),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10000).describe('Grace period for in-flight requests on SIGTERM.'),
 });
@@ -105,6 +106,7 @@ export interface Config {
   anchorCallTimeoutMs: number;
   moduleCallTimeoutMs: number;
   roomFallbackMs: number;
+  rewardQueueMax: number;
   rateLimitPerMinute: number;
 }
 
@@ -199,6 +201,7 @@ export function loadConfig(environment: Environment): Config {
     anchorCallTimeoutMs: e.ANCHOR_CALL_TIMEOUT_MS,
     moduleCallTimeoutMs: e.MODULE_CALL_TIMEOUT_MS,
     roomFallbackMs: e.ROOM_FALLBACK_MS,
+    rewardQueueMax: e.REWARD_QUEUE_MAX,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
   };
 }

@@ -53,6 +53,7 @@ describe('loadConfig embedded defaults', () => {
     expect(config.db1Url).toBe('sqlite:./data/db1.sqlite');
     expect(config.db2Url).toBe('sqlite:./data/db2.sqlite');
     expect(config.dbPool).toEqual({ max: 10, acquireTimeoutMs: 2000, queryTimeoutMs: 5000 });
+    expect(config.rewardQueueMax).toBe(2000);
     expect(config.redis).toEqual({ url: null, keyPrefix: '', commandTimeoutMs: 150 });
     expect(config.autoMigrate).toBe(true);
     expect(config.jwtSecretIsDefault).toBe(true);
@@ -160,6 +161,8 @@ describe('loadConfig validation', () => {
     ['REALTIME_FLUSH_CRON', { REALTIME_FLUSH_CRON: '61 * * * *' }],
     ['SYNC_BATCH_SIZE', { SYNC_BATCH_SIZE: '5000' }],
     ['DB_QUERY_TIMEOUT_MS', { DB_QUERY_TIMEOUT_MS: '0' }],
+    ['REWARD_QUEUE_MAX', { REWARD_QUEUE_MAX: '0' }],
+    ['REWARD_QUEUE_MAX', { REWARD_QUEUE_MAX: '-5' }],
   ])('when %s is invalid (%j), then a ConfigError names that variable', (variable, environment) => {
     const error = configErrorFor(environment);
 

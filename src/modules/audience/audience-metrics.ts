@@ -1,14 +1,32 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CallOutcome } from '../../shared/resilience';
 import type { RoomCheckSource } from './rewards/reward-targets';
+import type { RewardQueueObserver } from './rewards/reward-writer';
 
-/** The audience side of the seed's indicators: reward outcomes and latency, anchor calls, sync backlog. */
+/** The audience side of the seed's indicators: reward outcomes and latency, anchor calls, sync backlog; and the reward queue. */
 export interface AudienceMetrics {
   rewards: Counter<'outcome'>;
   rewardDuration: Histogram<'endpoint'>;
   anchorCalls: Counter<'method' | 'outcome'>;
   countAnchorCall(method: string, outcome: CallOutcome): void;
   countRoomChecks(source: RoomCheckSource, rooms: number): void;
+  rewardQueue: RewardQueueObserver;
+}
+
+/** Rewards waiting for a DB1 transaction, and those answered 503 without one (also counted as `error` in recharge_requests_total). */
+function rewardQueueMetrics(registry: Registry): RewardQueueObserver {
+  const depth = new Gauge({
+    name: 'reward_queue_depth',
+    help: 'Rewards waiting for a DB1 transaction (at most REWARD_QUEUE_MAX).',
+    registers: [registry],
+  });
+  const shed = new Counter({
+    name: 'reward_queue_shed_total',
+    help: 'Rewards answered 503 without a transaction: queue_full, queue_wait (waited too long), db_unavailable (DB1 failed the batch ahead).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  return { queueDepth: (waiting) => depth.set(waiting), shed: (reason, count) => shed.inc({ reason }, count) };
 }
 
 export function createAudienceMetrics(registry: Registry, pendingCount: () => Promise<number>): AudienceMetrics {
@@ -62,5 +80,6 @@ export function createAudienceMetrics(registry: Registry, pendingCount: () => Pr
     countRoomChecks: (source, rooms) => {
       if (rooms > 0) roomChecks.inc({ source }, rooms);
     },
+    rewardQueue: rewardQueueMetrics(registry),
   };
 }

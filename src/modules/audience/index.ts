@@ -44,6 +44,7 @@ export interface AudienceModuleDeps {
     roomFallbackMs: number;
     rateLimitPerMinute: number;
     sync: { cron: string; batchSize: number; claimTtlMs: number };
+    rewardQueue: { max: number; maxWaitMs: number };
   };
 }
 
@@ -69,7 +70,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     logger,
     metrics,
     maxRewardFen,
-    writer: createRewardWriter({ db, rooms }),
+    writer: createRewardWriter({ db, rooms, maxQueued: settings.rewardQueue.max, maxQueueWaitMs: settings.rewardQueue.maxWaitMs, observer: metrics.rewardQueue }),
     notifyAnchor: (command) => anchor.applyReward(command),
     rateLimit: createRateLimit({ name: 'rewards', perMinute: settings.rateLimitPerMinute, redis: deps.redis, logger }),
     rateLimitPerMinute: settings.rateLimitPerMinute,

@@ -1,8 +1,9 @@
 import type { Db } from '../../../shared/db/knex';
-import { isDuplicateKey } from '../../../shared/db/failures';
+import { isDatabaseUnavailable, isDuplicateKey } from '../../../shared/db/failures';
 import { retryOnConflict } from '../../../shared/db/retry';
 import { AppError } from '../../../shared/http/app-error';
 import type { RewardTargetDto } from '../../anchor/contract';
+import { createBoundedQueue } from './bounded-queue';
 import type { RewardTargets } from './reward-targets';
 import {
   addConsumption,
@@ -27,6 +28,21 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/** Why a reward was answered 503 without a transaction of its own. */
+export type ShedReason = 'queue_full' | 'queue_wait' | 'db_unavailable';
+
+const SHED_DETAIL: Record<ShedReason, string> = {
+  queue_full: 'Too many rewards are waiting for the database; try again shortly.',
+  queue_wait: 'The reward waited too long for the database; try again shortly.',
+  db_unavailable: 'The database is not answering; try again shortly.',
+};
+
+/** What operators see of the queue (metrics). */
+export interface RewardQueueObserver {
+  queueDepth(waiting: number): void;
+  shed(reason: ShedReason, count: number): void;
+}
+
 export interface RewardWriter {
   /** Stores the reward exactly once (or says why not); resolves after its transaction committed. */
   submit(input: RewardInput, receivedAt: Date): Promise<RewardOutcome>;
@@ -40,6 +56,11 @@ export interface RewardWriterOptions {
   maxBatch?: number;
   /** Transactions in flight at once; rewards arriving meanwhile wait and share the next one. Two measured best on 2 cores (npm run bench): bigger groups, fewer statements per reward. */
   maxInFlight?: number;
+  /** Rewards waiting for a transaction at most (REWARD_QUEUE_MAX); one more is answered 503 at once. */
+  maxQueued: number;
+  /** A reward still waiting for a transaction after this long is answered 503. */
+  maxQueueWaitMs: number;
+  observer?: RewardQueueObserver;
 }
 
 function sameContent(row: RechargeRow, input: RewardInput): boolean {
@@ -69,23 +90,52 @@ function judge(input: RewardInput, viewer: AudienceState | undefined, target: Re
  * Group commit for rewards: requests that arrive while a transaction is in flight are written
  * together in the next one (one multi-row INSERT, one consumption UPDATE), and each request is
  * answered only after that commit. A batch that fails as a whole (a duplicate raced in from another
- * instance, say) is retried item by item, so one bad item never fails its neighbours.
+ * instance, say) is retried item by item, so one bad item never fails its neighbours — unless DB1
+ * is unavailable, which every item would meet again.
+ *
+ * Bounds, so that a DB1 that hangs cannot stack rewards in memory: at most `maxQueued` wait (plus
+ * `maxInFlight` batches of `maxBatch` in transactions), a reward is answered 503 rather than wait
+ * longer than `maxQueueWaitMs`, and the first batch that fails because DB1 is unavailable takes every
+ * waiting reward with it. A batch meeting a hung DB1 fails within one wait for a connection plus one
+ * unanswered statement (DB_ACQUIRE_TIMEOUT_MS + DB_QUERY_TIMEOUT_MS) after the hang began or it
+ * started, and the rewards behind it are answered then: so every reward is answered within that
+ * time of arriving or of the hang beginning, whichever is later (a reward stored just before the
+ * hang still waits for its anchor notification, ANCHOR_CALL_TIMEOUT_MS).
  */
 export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
-  const { db } = options;
+  const { db, observer } = options;
   const maxBatch = options.maxBatch ?? 200;
   const maxInFlight = options.maxInFlight ?? 2;
-  const queue: Pending[] = [];
+  const queue = createBoundedQueue<Pending>({
+    max: options.maxQueued,
+    maxWaitMs: options.maxQueueWaitMs,
+    onExpired: (expired) => shed(expired, 'queue_wait'),
+    onLength: (waiting) => observer?.queueDepth(waiting),
+  });
   let inFlight = 0;
   let pumpScheduled = false;
+
+  function shed(rewards: Pending[], reason: ShedReason): void {
+    if (rewards.length === 0) return;
+    observer?.shed(reason, rewards.length);
+    for (const pending of rewards) pending.reject(AppError.unavailable(SHED_DETAIL[reason]));
+  }
+
+  /** The rewards still waiting would meet the same database: answer them now, not one timeout later each. */
+  function shedWaitingIfUnavailable(error: unknown): void {
+    if (isDatabaseUnavailable(error)) shed(queue.drain(), 'db_unavailable');
+  }
 
   function pump(): void {
     pumpScheduled = false;
     while (inFlight < maxInFlight && queue.length > 0) {
-      const batch = queue.splice(0, maxBatch);
+      const batch = queue.take(maxBatch);
       inFlight += 1;
       processBatch(batch)
-        .catch((error: unknown) => batch.forEach((p) => p.reject(error)))
+        .catch((error: unknown) => {
+          batch.forEach((p) => p.reject(error));
+          shedWaitingIfUnavailable(error);
+        })
         .finally(() => {
           inFlight -= 1;
           pump();
@@ -95,7 +145,11 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
 
   function submit(input: RewardInput, receivedAt: Date): Promise<RewardOutcome> {
     return new Promise((resolve, reject) => {
-      queue.push({ input, receivedAt, resolve, reject });
+      const pending = { input, receivedAt, resolve, reject };
+      if (!queue.offer(pending)) {
+        shed([pending], 'queue_full');
+        return;
+      }
       // Start at the end of this turn of the event loop: every reward parsed in it joins one batch.
       if (!pumpScheduled) {
         pumpScheduled = true;
@@ -161,7 +215,7 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
         else pending.reject(new Error(`reward ${pending.input.traceId} missing after commit`));
       }
     } catch (error) {
-      if (accepted.length === 1 && !isDuplicateKey(error)) throw error;
+      if (isDatabaseUnavailable(error) || (accepted.length === 1 && !isDuplicateKey(error))) throw error;
       await Promise.all(accepted.map((a) => settleAlone(a.pending, a.reward)));
     }
   }
@@ -175,6 +229,7 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
     } catch (error) {
       if (!isDuplicateKey(error)) {
         pending.reject(error);
+        shedWaitingIfUnavailable(error);
         return;
       }
       const [row] = await findRechargesByTraceIds(db, [reward.traceId]);
