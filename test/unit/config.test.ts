@@ -211,7 +211,7 @@ describe('describeConfig', () => {
     }
   });
 
-  it('when compared with the README configuration table, then every documented variable is listed', () => {
+  it('when compared with the README configuration table, then every documented variable is listed and every listed one documented', () => {
     const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## CLI'));
     const documented = [...section.matchAll(/^\|([^|]+)\|/gm)]
@@ -220,6 +220,7 @@ describe('describeConfig', () => {
     expect(documented).toContain('TIME_ZONE');
     expect(documented.length).toBeGreaterThanOrEqual(15);
     expect(documented.filter((name) => !names.includes(name as string))).toEqual([]);
+    expect(names.filter((name) => !documented.includes(name))).toEqual([]);
   });
 
   it('when a variable has a scalar default, then the listed default is what loadConfig uses', () => {
