@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import request, { type Response } from 'supertest';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import request, { type Response, type Test } from 'supertest';
 import { createApp } from '../../src/app';
 import { route } from '../../src/shared/http/routes';
 import { createLogger } from '../../src/shared/logger';
@@ -10,9 +11,10 @@ import { createAnchor, createTestPlatform, newTraceId, type TestPlatform } from 
 const GENERATED_TRACE_ID = /^TR-\d{8}-\d{6}-[0-9a-f]{8}$/;
 
 let t: TestPlatform;
+const logLines: string[] = [];
 
 beforeAll(async () => {
-  t = await createTestPlatform();
+  t = await createTestPlatform({}, { logLines });
 });
 
 afterAll(async () => {
@@ -26,6 +28,16 @@ function expectProblem(res: Response, status: number, code: string): void {
   expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), code });
   expect(res.body.traceId).toBe(res.headers['x-trace-id']);
   expect(res.text).not.toMatch(/\n\s+at |\bat [\w.<>]+ \(|[\w/\\-]+\.(ts|js):\d+|node_modules|\/work\/|Error: /);
+}
+
+/** Log lines at error or warn level written since `from` (an index into logLines). */
+function loudLinesSince(from: number): string[] {
+  return logLines.slice(from).filter((line) => /"level":"(error|warn)"/.test(line));
+}
+
+/** Sends `body` byte for byte: superagent would JSON-encode a Buffer sent under a JSON Content-Type. */
+function sendBytes(test: Test, body: Buffer): Test {
+  return test.serialize((value) => value as string).send(body);
 }
 
 async function anchorCount(platform: TestPlatform): Promise<number> {
@@ -154,6 +166,64 @@ describe('request bodies', () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe('compressed and encoded bodies', () => {
+  const json = Buffer.from(JSON.stringify({ name: 'Packed' }));
+
+  function postAnchor(headers: Record<string, string>, body: Buffer, authorization: string): Test {
+    const test = t.http.post('/anchor/api/v1/anchors').set('Authorization', authorization).set('Content-Type', 'application/json');
+    for (const [name, value] of Object.entries(headers)) test.set(name, value);
+    return sendBytes(test, body);
+  }
+
+  it('when the body is gzip, deflate or br that is not valid compressed data, then 400 VALIDATION_FAILED (field "body"), nothing stored, nothing logged as an error', async () => {
+    const admin = await t.auth('admin');
+    const cases: Array<[encoding: string, body: Buffer]> = [
+      ['gzip', Buffer.from('this is not gzip')],
+      ['gzip', gzipSync(json).subarray(0, 12)],
+      ['deflate', Buffer.from('this is not deflate')],
+      ['br', Buffer.from('this is not brotli at all')],
+    ];
+    for (const [encoding, body] of cases) {
+      const before = await anchorCount(t);
+      const from = logLines.length;
+      const res = await postAnchor({ 'Content-Encoding': encoding }, body, admin);
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect({ encoding, errors: res.body.errors }).toEqual({ encoding, errors: [{ field: 'body', message: expect.any(String) }] });
+      expect(await anchorCount(t)).toBe(before);
+      expect({ encoding, loud: loudLinesSince(from) }).toEqual({ encoding, loud: [] });
+    }
+  });
+
+  it('when the body is valid gzip, deflate or br JSON, then it is read as the JSON it holds', async () => {
+    const admin = await t.auth('admin');
+    for (const [encoding, body] of [['gzip', gzipSync(json)], ['deflate', deflateSync(json)], ['br', brotliCompressSync(json)]] as const) {
+      const res = await postAnchor({ 'Content-Encoding': encoding }, body, admin);
+      expect({ encoding, status: res.status, name: res.body.name }).toEqual({ encoding, status: 201, name: 'Packed' });
+    }
+  });
+
+  it('when the Content-Encoding or the charset is unknown, then 415 UNSUPPORTED_MEDIA_TYPE and nothing is stored', async () => {
+    const admin = await t.auth('admin');
+    const before = await anchorCount(t);
+    expectProblem(await postAnchor({ 'Content-Encoding': 'x-unheard-of' }, json, admin), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectProblem(await postAnchor({ 'Content-Encoding': 'gzip, br' }, json, admin), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectProblem(await postAnchor({ 'Content-Type': 'application/json; charset=foo' }, json, admin), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expect(await anchorCount(t)).toBe(before);
+  });
+
+  it('when a gzip body inflates beyond BODY_LIMIT (a zip bomb), then 413 PAYLOAD_TOO_LARGE without inflating it all, nothing stored', async () => {
+    // 64 gzip members of 16 MiB of spaces each: about 1 MiB on the wire, 1 GiB inflated.
+    const member = gzipSync(Buffer.alloc(16 * 1024 * 1024, ' '));
+    const bomb = Buffer.concat(Array.from({ length: 64 }, () => member));
+    const before = await anchorCount(t);
+    const buffersBefore = process.memoryUsage().arrayBuffers;
+    const res = await postAnchor({ 'Content-Encoding': 'gzip' }, bomb, await t.auth('admin'));
+    expectProblem(res, 413, 'PAYLOAD_TOO_LARGE');
+    expect(process.memoryUsage().arrayBuffers - buffersBefore).toBeLessThan(256 * 1024 * 1024);
+    expect(await anchorCount(t)).toBe(before);
   });
 });
 

@@ -66,10 +66,32 @@ export function zodProblems(error: ZodError, root?: string): FieldProblem[] {
   );
 }
 
-interface BodyParserError {
-  type?: string;
-  status?: number;
-  expose?: boolean;
+/**
+ * The shape body-parser, raw-body and http-errors give a client's mistake: a 4xx `status` (or
+ * `statusCode`) and `expose: true`; `type` is missing when body-parser wraps a stream's own error
+ * (gzip, deflate or br that is not valid compressed data, a connection cut mid-body).
+ */
+interface ExposedHttpError {
+  status?: unknown;
+  statusCode?: unknown;
+  expose?: unknown;
+}
+
+function exposedClientStatus(error: unknown): number | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const { status, statusCode, expose } = error as ExposedHttpError;
+  const code = typeof status === 'number' ? status : statusCode;
+  return expose === true && typeof code === 'number' && code >= 400 && code < 500 ? code : null;
+}
+
+/** Only the request readers raise such errors, so every one of them is about the body. */
+function bodyReadProblem(status: number): AppError {
+  if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', 413, 'The request body is larger than allowed.');
+  if (status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'The body encoding or charset is not supported.');
+  return AppError.validation(
+    [{ field: 'body', message: 'could not be read: it is incomplete, or not valid data for its Content-Encoding' }],
+    'The request body could not be read.',
+  );
 }
 
 /** Maps anything thrown to an AppError a client may see; `internal` marks the ones to log loudly. */
@@ -80,21 +102,8 @@ export function toAppError(error: unknown): { appError: AppError; internal: bool
   if (error instanceof URIError) {
     return { appError: AppError.validation([{ field: 'path', message: 'is not valid percent-encoding' }], 'The path is not valid percent-encoding.'), internal: false };
   }
-  const parser = error as BodyParserError;
-  if (parser && typeof parser.type === 'string' && typeof parser.status === 'number' && parser.expose) {
-    switch (parser.type) {
-      case 'entity.too.large':
-        return { appError: new AppError('PAYLOAD_TOO_LARGE', 413, 'The request body is larger than allowed.'), internal: false };
-      case 'charset.unsupported':
-      case 'encoding.unsupported':
-        return { appError: new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'The body encoding or charset is not supported.'), internal: false };
-      default:
-        return {
-          appError: AppError.validation([{ field: 'body', message: 'The request body could not be read.' }]),
-          internal: false,
-        };
-    }
-  }
+  const clientStatus = exposedClientStatus(error);
+  if (clientStatus !== null) return { appError: bodyReadProblem(clientStatus), internal: false };
   if (isDatabaseUnavailable(error)) return { appError: AppError.unavailable(), internal: false };
   return {
     appError: new AppError('INTERNAL_ERROR', 500, 'Something went wrong on our side; the trace id helps us find it.'),
