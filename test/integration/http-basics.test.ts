@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { connect, type AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request, { type Response, type Test } from 'supertest';
 import { createApp } from '../../src/app';
@@ -38,6 +39,13 @@ function loudLinesSince(from: number): string[] {
 /** Sends `body` byte for byte: superagent would JSON-encode a Buffer sent under a JSON Content-Type. */
 function sendBytes(test: Test, body: Buffer): Test {
   return test.serialize((value) => value as string).send(body);
+}
+
+async function waitUntil(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let attempt = 0; !(await condition()); attempt += 1) {
+    if (attempt > 200) throw new Error(`waited in vain for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 async function anchorCount(platform: TestPlatform): Promise<number> {
@@ -169,7 +177,7 @@ describe('request bodies', () => {
   });
 });
 
-describe('compressed and encoded bodies', () => {
+describe('compressed, encoded and cut-off bodies', () => {
   const json = Buffer.from(JSON.stringify({ name: 'Packed' }));
 
   function postAnchor(headers: Record<string, string>, body: Buffer, authorization: string): Test {
@@ -224,6 +232,43 @@ describe('compressed and encoded bodies', () => {
     expectProblem(res, 413, 'PAYLOAD_TOO_LARGE');
     expect(process.memoryUsage().arrayBuffers - buffersBefore).toBeLessThan(256 * 1024 * 1024);
     expect(await anchorCount(t)).toBe(before);
+  });
+
+  it('when the body is not valid UTF-8, then 400 VALIDATION_FAILED (field "body") and nothing is stored', async () => {
+    const before = await anchorCount(t);
+    const latin1 = Buffer.concat([Buffer.from('{"name":"Caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+    const cesuSurrogate = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]);
+    for (const body of [latin1, cesuSurrogate]) {
+      const res = await postAnchor({}, body, await t.auth('admin'));
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect(res.body.errors).toEqual([{ field: 'body', message: expect.any(String) }]);
+    }
+    expect(await anchorCount(t)).toBe(before);
+  });
+
+  it('when the client closes the connection in the middle of a plain or gzip body, then nothing is stored and nothing is logged as an error', async () => {
+    const server = t.app.listen(0, '127.0.0.1');
+    try {
+      await new Promise((resolve) => server.once('listening', resolve));
+      const { port } = server.address() as AddressInfo;
+      const admin = await t.auth('admin');
+      const before = await anchorCount(t);
+      for (const encoding of ['identity', 'gzip']) {
+        const problemsBefore = sample(await metricsText(t), 'http_problems_total', { code: 'VALIDATION_FAILED', status: '400' });
+        const from = logLines.length;
+        const partial = encoding === 'gzip' ? gzipSync(json).subarray(0, 12) : json.subarray(0, 8);
+        const head = `POST /anchor/api/v1/anchors HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${admin}\r\nContent-Type: application/json\r\nContent-Encoding: ${encoding}\r\nContent-Length: 1000\r\n\r\n`;
+        const socket = connect(port, '127.0.0.1');
+        socket.write(Buffer.concat([Buffer.from(head), partial]), () => socket.destroy());
+        // The server has read the cut-off body once it has answered it (the answer itself goes nowhere).
+        const answered = async () => sample(await metricsText(t), 'http_problems_total', { code: 'VALIDATION_FAILED', status: '400' }) > problemsBefore;
+        await waitUntil(answered, `the cut-off ${encoding} body to be answered`);
+        expect({ encoding, loud: loudLinesSince(from) }).toEqual({ encoding, loud: [] });
+      }
+      expect(await anchorCount(t)).toBe(before);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

@@ -1,7 +1,8 @@
-import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
 import { AppError, type FieldProblem } from './app-error';
+import { bodyReader } from './body-reader';
 import { bearerToken, requireAuthenticated, type Principal, type Role, type TokenService } from './auth';
 import { zodProblems } from './problem';
 import { problemSchema } from './schemas';
@@ -229,7 +230,7 @@ function registerDocumentation(spec: AnyRoute, fullPath: string, tag: string, re
 }
 
 export function mountRouteGroup(app: Express, group: RouteGroup, options: MountOptions): void {
-  const readBody = express.text({ type: () => true, limit: options.bodyLimit });
+  const readBody = bodyReader(options.bodyLimit);
   for (const spec of group.routes) {
     const fullPath = `${group.prefix}${spec.path}`;
     const markRoute: RequestHandler = (_req, res, next) => {
