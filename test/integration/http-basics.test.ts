@@ -157,6 +157,27 @@ describe('request bodies', () => {
     expect(await anchorCount(t)).toBe(before);
   });
 
+  it('when a JSON string or key holds an escaped lone surrogate, then 400 VALIDATION_FAILED naming the field and nothing is stored; a surrogate pair is kept', async () => {
+    const admin = await t.auth('admin');
+    const before = await anchorCount(t);
+    const deep = `${'['.repeat(50_000)}"\\ud800"${']'.repeat(50_000)}`;
+    const cases: Array<[body: string, field: string]> = [
+      ['{"name":"a\\ud800b"}', 'name'],
+      ['{"name":"Ok","avatarUrl":"https://cdn.test/\\udc00.png"}', 'avatarUrl'],
+      ['{"name":"Ok","\\ud83d":1}', '\ud83d'],
+      [deep, 'body'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await t.http.post('/anchor/api/v1/anchors').set('Authorization', admin).set('Content-Type', 'application/json').send(body);
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect(res.body.errors).toEqual([{ field, message: expect.stringContaining('lone surrogate') }]);
+    }
+    expect(await anchorCount(t)).toBe(before);
+
+    const pair = await t.http.post('/anchor/api/v1/anchors').set('Authorization', admin).set('Content-Type', 'application/json').send('{"name":"\\ud83d\\ude00"}');
+    expect({ status: pair.status, name: pair.body.name }).toEqual({ status: 201, name: '\u{1F600}' });
+  });
+
   it('when the body is larger than BODY_LIMIT, then 413 PAYLOAD_TOO_LARGE (before the token is looked at) and nothing is stored', async () => {
     const small = await createTestPlatform({ BODY_LIMIT: '1kb' });
     try {

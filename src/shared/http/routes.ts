@@ -3,6 +3,7 @@ import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openap
 import type { z } from 'zod';
 import { AppError, type FieldProblem } from './app-error';
 import { bodyReader } from './body-reader';
+import { loneSurrogateField } from './lone-surrogates';
 import { bearerToken, requireAuthenticated, type Principal, type Role, type TokenService } from './auth';
 import { zodProblems } from './problem';
 import { problemSchema } from './schemas';
@@ -113,11 +114,15 @@ function parseJsonBody(req: Request): ParsedBody {
   if (!req.is(['application/json', 'application/*+json'])) {
     return { ok: false, error: new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'Send the body as application/json.') };
   }
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    value = JSON.parse(text);
   } catch {
     return { ok: false, error: AppError.validation([{ field: 'body', message: 'The body is not valid JSON.' }], 'The body is not valid JSON.') };
   }
+  const broken = loneSurrogateField(text, value);
+  if (broken !== null) return { ok: false, error: AppError.validation([{ field: broken, message: 'is not valid Unicode: it holds a lone surrogate' }]) };
+  return { ok: true, value };
 }
 
 /** The request body as JSON, parsed once per request (the trace-id step may have parsed it already). */
