@@ -267,29 +267,75 @@ describe('compressed, encoded and cut-off bodies', () => {
     expect(await anchorCount(t)).toBe(before);
   });
 
-  it('when the client closes the connection in the middle of a plain or gzip body, then nothing is stored and nothing is logged as an error', async () => {
+  /** Runs `exchange` against the app listening on a loopback port: raw sockets need a real server. */
+  async function withListeningApp(exchange: (port: number) => Promise<void>): Promise<void> {
     const server = t.app.listen(0, '127.0.0.1');
     try {
       await new Promise((resolve) => server.once('listening', resolve));
-      const { port } = server.address() as AddressInfo;
-      const admin = await t.auth('admin');
-      const before = await anchorCount(t);
-      for (const encoding of ['identity', 'gzip']) {
-        const problemsBefore = sample(await metricsText(t), 'http_problems_total', { code: 'VALIDATION_FAILED', status: '400' });
-        const from = logLines.length;
-        const partial = encoding === 'gzip' ? gzipSync(json).subarray(0, 12) : json.subarray(0, 8);
-        const head = `POST /anchor/api/v1/anchors HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${admin}\r\nContent-Type: application/json\r\nContent-Encoding: ${encoding}\r\nContent-Length: 1000\r\n\r\n`;
-        const socket = connect(port, '127.0.0.1');
-        socket.write(Buffer.concat([Buffer.from(head), partial]), () => socket.destroy());
-        // The server has read the cut-off body once it has answered it (the answer itself goes nowhere).
-        const answered = async () => sample(await metricsText(t), 'http_problems_total', { code: 'VALIDATION_FAILED', status: '400' }) > problemsBefore;
-        await waitUntil(answered, `the cut-off ${encoding} body to be answered`);
-        expect({ encoding, loud: loudLinesSince(from) }).toEqual({ encoding, loud: [] });
-      }
-      expect(await anchorCount(t)).toBe(before);
+      await exchange((server.address() as AddressInfo).port);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  }
+
+  /**
+   * Writes `bytes` as they are, then hangs up (`destroy`), half-closes (`end`) or waits for the
+   * server to close; resolves with what came back once the server has answered the request with a
+   * VALIDATION_FAILED (counted, as the answer itself may go nowhere) and the connection is closed.
+   */
+  async function rawExchange(port: number, bytes: Buffer, hangUp: 'destroy' | 'end' | 'wait'): Promise<string> {
+    const problems = async () => sample(await metricsText(t), 'http_problems_total', { code: 'VALIDATION_FAILED', status: '400' });
+    const problemsBefore = await problems();
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => void (received += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(bytes, () => {
+      if (hangUp === 'destroy') socket.destroy();
+      if (hangUp === 'end') socket.end();
+    });
+    await waitUntil(async () => (await problems()) > problemsBefore, 'the cut-off request to be answered');
+    await closed;
+    return received;
+  }
+
+  function anchorRequestHead(authorization: string, headers: Record<string, string | number>): string {
+    const lines = Object.entries({ Host: 'localhost', Authorization: authorization, 'Content-Type': 'application/json', ...headers }).map(([name, value]) => `${name}: ${value}`);
+    return `POST /anchor/api/v1/anchors HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
+  }
+
+  it('when the client closes the connection in the middle of a plain or gzip body, then nothing is stored and nothing is logged as an error', async () => {
+    await withListeningApp(async (port) => {
+      const admin = await t.auth('admin');
+      const before = await anchorCount(t);
+      for (const encoding of ['identity', 'gzip']) {
+        const from = logLines.length;
+        const partial = encoding === 'gzip' ? gzipSync(json).subarray(0, 12) : json.subarray(0, 8);
+        const head = anchorRequestHead(admin, { 'Content-Encoding': encoding, 'Content-Length': 1000 });
+        await rawExchange(port, Buffer.concat([Buffer.from(head), partial]), 'destroy');
+        expect({ encoding, loud: loudLinesSince(from) }).toEqual({ encoding, loud: [] });
+      }
+      expect(await anchorCount(t)).toBe(before);
+    });
+  });
+
+  it('when Content-Length is larger than the body (then the client half-closes) or smaller (the rest reads as a broken next request), then a 4xx, nothing stored, nothing logged as an error', async () => {
+    await withListeningApp(async (port) => {
+      const admin = await t.auth('admin');
+      const before = await anchorCount(t);
+      const cases: Array<[name: string, declared: number, hangUp: 'end' | 'wait']> = [
+        ['larger', json.length + 100, 'end'],
+        ['smaller', json.length - 5, 'wait'],
+      ];
+      for (const [name, declared, hangUp] of cases) {
+        const from = logLines.length;
+        const received = await rawExchange(port, Buffer.concat([Buffer.from(anchorRequestHead(admin, { 'Content-Length': declared })), json]), hangUp);
+        expect({ name, statusLine: received.split('\r\n')[0] }).toEqual({ name, statusLine: expect.stringMatching(/^HTTP\/1\.1 4\d\d /) });
+        expect({ name, loud: loudLinesSince(from) }).toEqual({ name, loud: [] });
+      }
+      expect(await anchorCount(t)).toBe(before);
+    });
   });
 });
 
