@@ -1,6 +1,6 @@
-import { createServer } from 'node:http';
 import { createTerminus } from '@godaddy/terminus';
 import { ConfigError, loadConfig } from './shared/config';
+import { createHttpServer } from './shared/http/server';
 import { generateTraceId, runWithTrace } from './shared/trace';
 import { createPlatform } from './platform';
 
@@ -9,8 +9,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const platform = await runWithTrace({ traceId: generateTraceId('BOOT') }, () => createPlatform(config));
   const { logger } = platform;
-  const server = createServer(platform.app);
-  server.keepAliveTimeout = 65_000;
+  const server = createHttpServer(platform.app);
 
   createTerminus(server, {
     signals: ['SIGTERM', 'SIGINT'],

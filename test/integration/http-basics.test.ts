@@ -4,6 +4,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request, { type Response, type Test } from 'supertest';
 import { createApp } from '../../src/app';
 import { route } from '../../src/shared/http/routes';
+import { createHttpServer } from '../../src/shared/http/server';
 import { createLogger } from '../../src/shared/logger';
 import { createMetrics } from '../../src/shared/metrics';
 import type { ModuleSurface } from '../../src/shared/module';
@@ -267,9 +268,9 @@ describe('compressed, encoded and cut-off bodies', () => {
     expect(await anchorCount(t)).toBe(before);
   });
 
-  /** Runs `exchange` against the app listening on a loopback port: raw sockets need a real server. */
+  /** Runs `exchange` against the service's own server listening on a loopback port: raw sockets need a real server. */
   async function withListeningApp(exchange: (port: number) => Promise<void>): Promise<void> {
-    const server = t.app.listen(0, '127.0.0.1');
+    const server = createHttpServer(t.app).listen(0, '127.0.0.1');
     try {
       await new Promise((resolve) => server.once('listening', resolve));
       await exchange((server.address() as AddressInfo).port);
