@@ -7,7 +7,7 @@ import { createAnchorModule, type AnchorServiceClient } from './modules/anchor';
 import { createAudienceModule, type AudienceServiceClient } from './modules/audience';
 import { createFinanceModule, type FinanceServiceClient } from './modules/finance';
 import type { Config, ModuleName } from './shared/config';
-import { createDb, type Db } from './shared/db/knex';
+import { createDb, dialectOf, type Db } from './shared/db/knex';
 import { ensureDatabaseExists, migrateToLatest } from './shared/db/migrate';
 import { createHealthProbe, type HealthProbe } from './shared/health';
 import { createTokenService, type TokenService } from './shared/http/auth';
@@ -28,6 +28,8 @@ export interface Platform {
   logger: Logger;
   db1: Db;
   db2: Db;
+  /** Pools for reconciliation's whole-table statements (REPORT_TIMEOUT_MS); the request pools themselves on SQLite. */
+  reports: { db1: Db; db2: Db };
   redis: RedisHandle;
   metrics: Metrics;
   tokens: TokenService;
@@ -56,11 +58,9 @@ export interface PlatformOptions {
   logger?: Logger;
   clock?: Clock;
   /**
-   * Wraps the anchor contract as the audience module sees it — the seam where a split deployment
-   * puts the HTTP adapter, and where fault tests put a slow or failing anchor module.
+   * Wraps each module's contract as the other modules see it — the seam where a split deployment
+   * puts the HTTP adapter, and where fault tests put a slow or failing module.
    */
-  anchorClientDecorator?: (client: AnchorServiceClient) => AnchorServiceClient;
-  /** The same seam for every module's contract, as every other module sees it. */
   clientDecorators?: ClientDecorators;
 }
 
@@ -84,6 +84,8 @@ interface Infrastructure {
   config: Config;
   db1: Db;
   db2: Db;
+  /** Pools for reconciliation's whole-table statements, with REPORT_TIMEOUT_MS instead of DB_QUERY_TIMEOUT_MS. */
+  reports: { db1: Db; db2: Db };
   redis: RedisHandle;
   metrics: Metrics;
   logger: Logger;
@@ -93,7 +95,7 @@ interface Infrastructure {
 
 /** Builds every module, wiring each to the others' contracts; `MODULES` decides which are served. */
 function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushRealtime' | 'reconcile'> & { surfaces: ModuleSurface[] } {
-  const { config, db1, db2, redis, metrics, logger, clock, decorators } = infra;
+  const { config, db1, db2, reports, redis, metrics, logger, clock, decorators } = infra;
   const enabled = (name: ModuleName) => config.modules.includes(name);
   const seen = <T>(client: T, decorate: ((client: T) => T) | undefined): T => (decorate ? decorate(client) : client);
   // Audience owns the reward table that anchor and finance check records against, and itself needs
@@ -107,6 +109,7 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
   };
   const anchor = createAnchorModule({
     db1,
+    reportsDb: reports.db1,
     redis,
     clock,
     logger,
@@ -123,6 +126,7 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
   const anchorClient = seen(anchor.client, decorators.anchor);
   const finance = createFinanceModule({
     db2,
+    reportsDb: reports.db2,
     clock,
     logger,
     registry: metrics.registry,
@@ -133,6 +137,7 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
   const financeClient = seen(finance.client, decorators.finance);
   const audience = createAudienceModule({
     db1,
+    reportsDb: reports.db1,
     clock,
     logger,
     registry: metrics.registry,
@@ -159,7 +164,7 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
     finance: financeClient,
     clock,
     logger,
-    settings: { reconcileCron: config.reconcileCron, moduleCallTimeoutMs: config.moduleCallTimeoutMs },
+    settings: { reconcileCron: config.reconcileCron, reportTimeoutMs: config.reportTimeoutMs },
   });
   const surfaces: ModuleSurface[] = [];
   if (enabled('anchor')) surfaces.push(anchor);
@@ -167,6 +172,16 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
   if (enabled('finance')) surfaces.push(finance);
   if (enabled('analytics')) surfaces.push(analytics);
   return { surfaces, runSync: audience.runSync, flushRealtime: () => anchor.flushRealtime(), reconcile: (options) => analytics.reconcile(options) };
+}
+
+/**
+ * A small pool of its own for reconciliation (whole-table aggregates), whose statements may take
+ * REPORT_TIMEOUT_MS: on the request path's pool they would be cut off at DB_QUERY_TIMEOUT_MS, and
+ * would hold connections requests need. SQLite has no statement timeout and one writer: the same pool.
+ */
+function reportsPool(url: string, requestPool: Db, config: Config, logger: Logger): Db {
+  if (dialectOf(url) === 'sqlite') return requestPool;
+  return createDb(url, { poolMax: 2, acquireTimeoutMs: config.dbPool.acquireTimeoutMs, queryTimeoutMs: config.reportTimeoutMs, logger });
 }
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
@@ -177,9 +192,14 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const pool = { poolMax: config.dbPool.max, acquireTimeoutMs: config.dbPool.acquireTimeoutMs, queryTimeoutMs: config.dbPool.queryTimeoutMs, logger };
   const db1 = createDb(config.db1Url, pool);
   const db2 = createDb(config.db2Url, pool);
+  const reports = {
+    db1: reportsPool(config.db1Url, db1, config, logger),
+    db2: reportsPool(config.db2Url, db2, config, logger),
+  };
   const redis = createRedis({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs, logger });
   if (redis.client && !(await waitForRedis(redis, 1000))) logger.warn('redis not reachable at start; running degraded until it is');
 
+  if (config.rewardQueueMax < 500) logger.warn({ rewardQueueMax: config.rewardQueueMax }, 'REWARD_QUEUE_MAX is below 500: a batch of more rewards than that can never be taken');
   const metrics = createMetrics();
   const tokens = createTokenService(config.jwtSecret);
   const probe = createHealthProbe({ db1, db2, redis });
@@ -187,11 +207,12 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     config,
     db1,
     db2,
+    reports,
     redis,
     metrics,
     logger,
     clock,
-    decorators: { ...options.clientDecorators, anchor: options.clientDecorators?.anchor ?? options.anchorClientDecorator },
+    decorators: options.clientDecorators ?? {},
   });
   const app = createApp({ config, logger, metrics, tokens, probe, modules });
   const scheduler = createScheduler({ jobs: modules.flatMap((m) => m.jobs), redis, logger });
@@ -202,6 +223,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     logger,
     db1,
     db2,
+    reports,
     redis,
     metrics,
     tokens,
@@ -213,7 +235,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     flushRealtime,
     reconcile,
     close() {
-      closing ??= scheduler.stop().then(() => Promise.all([redis.close(), db1.destroy(), db2.destroy()]).then(() => undefined));
+      const pools = [...new Set([db1, db2, reports.db1, reports.db2])];
+      closing ??= scheduler.stop().then(() => Promise.all([redis.close(), ...pools.map((pool) => pool.destroy())]).then(() => undefined));
       return closing;
     },
   };

@@ -70,9 +70,10 @@ const envSchema = z.object({
   SYNC_CLAIM_TTL_MS: positiveInt.default(120000).describe('A claimed sync batch not confirmed by then is claimed again (crash recovery).'),
   REALTIME_FLUSH_CRON: z.string().default('*/5 * * * *').describe('When pending realtime deltas are flushed from Redis to DB1.'),
   REALTIME_FLUSH_THRESHOLD: positiveInt.default(100).describe('A room is flushed after this many pending rewards.'),
-  REALTIME_JOURNAL_RETENTION_MS: positiveInt.default(3_600_000).describe('How long a counted reward keeps its journal line (the window for late duplicates) before reconciliation may fold it into the room total.'),
-  RECONCILE_CRON: z.string().default('17 * * * *').describe('When reconciliation runs (repairs realtime drift; reports finance drift).'),
+  REALTIME_JOURNAL_RETENTION_MS: positiveInt.default(3_600_000).describe('How far the realtime journal floor trails: reconciliation folds a room\'s lines up to the newest one older than this into the floor.'),
+  RECONCILE_CRON: z.string().default('17 * * * *').describe('When reconciliation runs with repair (realtime figures, settlements; balance mismatches are only reported).'),
   ANCHOR_CALL_TIMEOUT_MS: positiveInt.default(500).describe('Breaker timeout of the reward path’s calls to the anchor module (room checks, realtime notification).'),
+  REPORT_TIMEOUT_MS: positiveInt.default(300000).describe('How long a reconciliation statement, and a call between modules for it, may take (they read whole tables; a pool of their own, so the request path keeps DB_QUERY_TIMEOUT_MS).'),
   MODULE_CALL_TIMEOUT_MS: positiveInt.default(30000).describe('Breaker timeout of the other calls between modules (settlement batches, reconciliation).'),
   ROOM_FALLBACK_MS: wholeNumber.default(600000).describe('While the anchor module does not answer, rewards are judged by a room’s last known state up to this old (0 = refuse them with 503).'),
   REWARD_QUEUE_MAX: positiveInt.default(2000).describe('Rewards waiting for a DB1 transaction at most (each batch item counts); beyond it a reward is answered 503 at once.'),
@@ -105,6 +106,7 @@ export interface Config {
   reconcileCron: string;
   anchorCallTimeoutMs: number;
   moduleCallTimeoutMs: number;
+  reportTimeoutMs: number;
   roomFallbackMs: number;
   rewardQueueMax: number;
   rateLimitPerMinute: number;
@@ -161,6 +163,7 @@ export function loadConfig(environment: Environment): Config {
   }
   // Without a secret of its own the service signs with the development secret, which is in the
   // repository: anyone could mint an admin token. It then listens on loopback only.
+  if (e.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: is the public development secret from the repository; choose a secret of your own (32+ characters)');
   const host = e.HOST ?? (e.JWT_SECRET ? '0.0.0.0' : '127.0.0.1');
   if (!e.JWT_SECRET && !production && !isLoopbackHost(host)) {
     problems.push(`HOST: ${host} is reachable from other machines, but JWT_SECRET is not set and the development secret is public; set JWT_SECRET (32+ characters) or leave HOST unset (127.0.0.1)`);
@@ -200,6 +203,7 @@ export function loadConfig(environment: Environment): Config {
     reconcileCron: e.RECONCILE_CRON,
     anchorCallTimeoutMs: e.ANCHOR_CALL_TIMEOUT_MS,
     moduleCallTimeoutMs: e.MODULE_CALL_TIMEOUT_MS,
+    reportTimeoutMs: e.REPORT_TIMEOUT_MS,
     roomFallbackMs: e.ROOM_FALLBACK_MS,
     rewardQueueMax: e.REWARD_QUEUE_MAX,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,

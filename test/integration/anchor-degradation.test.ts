@@ -45,7 +45,7 @@ async function counter(name: string, labels: Record<string, string>): Promise<nu
 }
 
 beforeAll(async () => {
-  t = await createTestPlatform({ ANCHOR_CALL_TIMEOUT_MS: '100' }, { anchorClientDecorator: faulty, logLines });
+  t = await createTestPlatform({ ANCHOR_CALL_TIMEOUT_MS: '100' }, { clientDecorators: { anchor: faulty }, logLines });
 });
 
 afterAll(() => t.close());

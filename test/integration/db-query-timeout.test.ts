@@ -4,7 +4,7 @@ import { toAppError } from '../../src/shared/http/problem';
 import { createLogger } from '../../src/shared/logger';
 import { workerDatabaseUrl } from '../support/environment';
 import { waitUntil } from '../support/private-redis';
-import { newTraceId } from '../support/platform';
+import { createTestPlatform, newTraceId, type TestPlatform } from '../support/platform';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const QUERY_TIMEOUT_MS = 500;
@@ -142,5 +142,42 @@ describe('database query timeout', () => {
     expect(raw).toMatchObject({ __knex__disposed: { code: 'PROTOCOL_SEQUENCE_TIMEOUT' } });
     proxy.thaw();
     expect(await connectionId(fresh)).toBeGreaterThan(0);
+  });
+});
+
+describe('reconciliation on a pool of its own', () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await createTestPlatform({ DB_QUERY_TIMEOUT_MS: '400', REPORT_TIMEOUT_MS: '5000' });
+  });
+  afterAll(() => t.close());
+
+  it('when a statement takes longer than DB_QUERY_TIMEOUT_MS, then the request pools cut it off but the report pools let it finish', async () => {
+    await expect(t.db1.raw('SELECT SLEEP(1)')).rejects.toMatchObject({ code: 'PROTOCOL_SEQUENCE_TIMEOUT' });
+    await expect(t.db2.raw('SELECT SLEEP(1)')).rejects.toMatchObject({ code: 'PROTOCOL_SEQUENCE_TIMEOUT' });
+    await expect(t.reports.db1.raw('SELECT SLEEP(1)')).resolves.toBeDefined();
+    await expect(t.reports.db2.raw('SELECT SLEEP(1)')).resolves.toBeDefined();
+  });
+
+  it('when reconciliation runs, then its whole-table statements go to the report pools, not the request pools', async () => {
+    const seen = { requests: [] as string[], reports: [] as string[] };
+    const watch = (list: string[]) => (query: { sql: string }) => void list.push(query.sql);
+    const onRequests = watch(seen.requests);
+    const onReports = watch(seen.reports);
+    t.db1.on('query', onRequests);
+    t.db2.on('query', onRequests);
+    t.reports.db1.on('query', onReports);
+    t.reports.db2.on('query', onReports);
+    try {
+      await t.reconcile({ repair: true });
+    } finally {
+      t.db1.off('query', onRequests);
+      t.db2.off('query', onRequests);
+      t.reports.db1.off('query', onReports);
+      t.reports.db2.off('query', onReports);
+    }
+    const aggregates = (list: string[]) => list.filter((sql) => /group by/i.test(sql));
+    expect(aggregates(seen.reports).length).toBeGreaterThanOrEqual(4);
+    expect(aggregates(seen.requests)).toEqual([]);
   });
 });

@@ -118,6 +118,23 @@ describe('realtime figures with Redis', () => {
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '12.34', rechargeCount: 1 });
   });
 
+  it('when a reward flushed two flushes ago is replayed over the internal endpoint, then the figures do not move even for a moment', async () => {
+    const stage = await liveStage(t, 1);
+    const service = await t.auth('service');
+    const flush = async () => t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
+    const first = await t.http.post(REWARD).set('Authorization', service).send({ traceId: newTraceId('OLD'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '100.00' }).expect(201);
+    await flush();
+    await t.http.post(REWARD).set('Authorization', service).send({ traceId: newTraceId('OLD'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '100.00' }).expect(201);
+    await flush();
+    const replay = await t.http
+      .post(APPLY)
+      .set('Authorization', await t.auth('internal'))
+      .send({ rechargeId: first.body.rechargeId, traceId: first.body.traceId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '100.00' })
+      .expect(200);
+    expect(replay.body).toEqual({ liveRoomId: stage.roomId, totalEarnings: '200.00', rechargeCount: 2, degraded: false });
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '200.00', rechargeCount: 2 });
+  });
+
   it('when the internal endpoint gets a bad amount or one above the ceiling, then 400 before anything is looked up, and nothing is counted', async () => {
     const internal = await t.auth('internal');
     const stage = await liveStage(t, 1);
@@ -179,6 +196,9 @@ describe('realtime figures with Redis', () => {
       [b.roomId, 0],
     ]);
     await t.http.get('/anchor/api/v1/live-rooms/realtime?ids=1,abc').expect(400);
+    // Beyond 2^53 an id would be rounded to another room's: 400, as in a path.
+    const huge = await t.http.get('/anchor/api/v1/live-rooms/realtime?ids=1,9999999999999999').expect(400);
+    expect(huge.body.errors).toEqual([{ field: 'ids', message: 'must be 1 to 100 comma-separated positive integer ids' }]);
   });
 
   it('when a room stops, then the realtime status follows at once (the cached copy is dropped)', async () => {

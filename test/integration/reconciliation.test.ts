@@ -56,7 +56,7 @@ describe('reconciliation of realtime figures', () => {
   let t: TestPlatform;
   let reconciler: TestPlatform;
   beforeAll(async () => {
-    t = await createTestPlatform({}, { anchorClientDecorator: switchable });
+    t = await createTestPlatform({}, { clientDecorators: { anchor: switchable } });
     reconciler = await createTestPlatform({}, { clock: ahead });
   });
   afterAll(async () => {
@@ -370,6 +370,18 @@ describe('the realtime journal is pruned once reconciliation confirmed it', () =
     expect(await figures(t, stage.roomId)).toEqual(await truth(t, stage.roomId));
     const again = await reconciler.reconcile({ repair: false });
     expect(driftOf(again, stage.roomId)).toBeUndefined();
+  });
+
+  it('when the floor moved after the audit that judged it (another reconciler folded more), then setting it from that audit changes nothing', async () => {
+    const stage = await liveStage(t, 1);
+    await sendRewards(t, stage, 3);
+    await reconciler.reconcile({ repair: true });
+    const anchorClient = (t.modules.find((m) => m.name === 'anchor') as unknown as { client: AnchorServiceClient }).client;
+    const row = await t.db1('live_room_realtime').where({ live_room_id: stage.roomId }).first();
+    expect(row.floor_count).toBe(3);
+    expect(await anchorClient.setRealtimeFloor(stage.roomId, { floorId: row.journal_floor_id - 1, count: 2, amountFen: 1 })).toBe(false);
+    expect(await t.db1('live_room_realtime').where({ live_room_id: stage.roomId }).first()).toEqual(row);
+    expect(await anchorClient.setRealtimeFloor(stage.roomId, { floorId: row.journal_floor_id, count: row.floor_count, amountFen: row.floor_earnings })).toBe(true);
   });
 
   it('when the total below the floor is wrong, then reconcile reports the room and --repair sets the floor from the reward table', async () => {

@@ -35,7 +35,7 @@ export function testEnvironment(overrides: Environment = {}): Environment {
 
 export async function createTestPlatform(
   overrides: Environment = {},
-  options: { clock?: Clock; logLines?: string[]; anchorClientDecorator?: PlatformOptions['anchorClientDecorator']; clientDecorators?: PlatformOptions['clientDecorators'] } = {},
+  options: { clock?: Clock; logLines?: string[]; clientDecorators?: PlatformOptions['clientDecorators'] } = {},
 ): Promise<TestPlatform> {
   const config = loadConfig(testEnvironment(overrides));
   const lines = options.logLines;
@@ -43,7 +43,6 @@ export async function createTestPlatform(
   const platform = await createPlatform(config, {
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.anchorClientDecorator ? { anchorClientDecorator: options.anchorClientDecorator } : {}),
     ...(options.clientDecorators ? { clientDecorators: options.clientDecorators } : {}),
   });
   const token = (role: Role, id = 1) => platform.tokens.sign({ role, id }, 3600);

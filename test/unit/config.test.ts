@@ -39,6 +39,12 @@ describe('the interface it binds to without a JWT secret of its own', () => {
     expect(loadConfig({ HOST: host }).http.host).toBe(host);
   });
 
+  it('when JWT_SECRET is the public development secret itself, then the configuration is refused (it would count as set and bind every interface)', () => {
+    const devSecret = loadConfig({}).jwtSecret;
+    const error = configErrorFor({ JWT_SECRET: devSecret });
+    expect(error.problems).toEqual([expect.stringMatching(/^JWT_SECRET: is the public development secret/)]);
+  });
+
   it('when JWT_SECRET is set, then any HOST is accepted', () => {
     expect(loadConfig({ HOST: '0.0.0.0', JWT_SECRET: STRONG_SECRET }).http.host).toBe('0.0.0.0');
   });

@@ -14,7 +14,8 @@ export interface AnalyticsModuleDeps {
   finance: FinanceServiceClient;
   clock: Clock;
   logger: Logger;
-  settings: { reconcileCron: string; moduleCallTimeoutMs: number };
+  /** reportTimeoutMs: reconciliation reads whole tables through the other modules; its calls may take that long. */
+  settings: { reconcileCron: string; reportTimeoutMs: number };
 }
 
 export interface AnalyticsModule extends ModuleSurface {
@@ -27,7 +28,7 @@ export interface AnalyticsModule extends ModuleSurface {
  */
 export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModule {
   const logger = deps.logger.child({ module: 'analytics' });
-  const timeoutMs = { default: deps.settings.moduleCallTimeoutMs };
+  const timeoutMs = { default: deps.settings.reportTimeoutMs };
   const reconciliation = createReconciliation({
     audience: guardClient(deps.audience, { name: 'audience', logger, timeoutMs }),
     anchor: guardClient(deps.anchor, { name: 'anchor', logger, timeoutMs }),

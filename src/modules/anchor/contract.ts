@@ -95,7 +95,7 @@ export interface RealtimeRewardRef {
 }
 
 export interface RealtimeRepairDto {
-  /** Rewards counted that were missing (or counted with another amount). */
+  /** Rewards that were missing (or counted with another amount) and were counted now. */
   applied: number;
   /** Journal lines removed: not a reward of this room with that amount. */
   removed: number;
@@ -122,8 +122,11 @@ export interface AnchorServiceClient {
    * with its amount are forgotten — also a missing reward's line under another room.
    */
   repairRealtimeRange(liveRoomId: number, range: { afterId: number; toId: number }, rewards: readonly RealtimeRewardRef[]): Promise<RealtimeRepairDto>;
-  /** Sets the room's floor total to the truth for the rewards at or below its floor (a repair). */
-  setRealtimeFloor(liveRoomId: number, truth: { count: number; amountFen: number }): Promise<void>;
+  /**
+   * Sets the room's floor total to the truth for the rewards at or below `floorId` (a repair), if
+   * its floor is still there; false when the floor moved meanwhile (the next reconciliation judges again).
+   */
+  setRealtimeFloor(liveRoomId: number, truth: { floorId: number; count: number; amountFen: number }): Promise<boolean>;
   /** Flushes the room and sets its live_room_realtime row to what its floor and journal hold. */
   recountRealtime(liveRoomId: number): Promise<void>;
   /**

@@ -16,11 +16,14 @@ import { createRealtimeAudit } from './realtime/realtime-audit.service';
 import { realtimeRoutes } from './realtime/realtime.routes';
 import { createRealtimeService } from './realtime/realtime.service';
 import { createRewardCheck } from './realtime/reward-check';
+import { countedAmong } from './realtime/realtime.repository';
 
 export type { AnchorServiceClient } from './contract';
 
 export interface AnchorModuleDeps {
   db1: Db;
+  /** DB1 for reconciliation's whole-table statements (a pool with the long report timeout). */
+  reportsDb: Db;
   redis: RedisHandle;
   clock: Clock;
   logger: Logger;
@@ -52,6 +55,7 @@ export function createAnchorModule(deps: AnchorModuleDeps): AnchorModule {
   });
   const rewardCheck = createRewardCheck({
     rewards: guardClient(deps.rewards, { name: 'audience', logger, timeoutMs: { default: settings.rewardPathTimeoutMs } }),
+    countedAmong: (refs) => countedAmong(deps.db1, refs),
     onRefused: (reason) => metrics.refused.inc({ reason }),
   });
   const anchors = createAnchorsService({ db: deps.db1, clock: deps.clock });
@@ -62,7 +66,7 @@ export function createAnchorModule(deps: AnchorModuleDeps): AnchorModule {
     routes: [{ prefix: '/anchor/api/v1', tag: 'anchor', routes: [...anchorRoutes(anchors), ...realtimeRoutes(realtime, rewardCheck), ...liveRoomRoutes(rooms)] }],
     health: { path: '/anchor/actuator/health', requires: ['db1'] },
     jobs: [{ name: 'realtime-flush', schedule: settings.flushCron, run: async () => void (await realtime.flushAll()) }],
-    client: createInProcessAnchorClient(anchors, rooms, realtime, createRealtimeAudit({ db: deps.db1, clock: deps.clock, realtime, journalRetentionMs: settings.journalRetentionMs })),
+    client: createInProcessAnchorClient(anchors, rooms, realtime, createRealtimeAudit({ db: deps.reportsDb, clock: deps.clock, realtime, journalRetentionMs: settings.journalRetentionMs })),
     flushRealtime: () => realtime.flushAll(),
   };
 }

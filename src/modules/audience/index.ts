@@ -28,6 +28,8 @@ export type { AudienceServiceClient } from './contract';
 
 export interface AudienceModuleDeps {
   db1: Db;
+  /** DB1 for reconciliation's whole-table statements (a pool with the long report timeout). */
+  reportsDb: Db;
   clock: Clock;
   logger: Logger;
   registry: Registry;
@@ -95,7 +97,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     ],
     health: { path: '/audience/actuator/health', requires: ['db1'] },
     jobs: [{ name: 'finance-sync', schedule: settings.sync.cron, run: async () => void (await sync.runSync()) }],
-    client: createInProcessAudienceClient(viewers, createRewardLedger(db)),
+    client: createInProcessAudienceClient(viewers, createRewardLedger({ db, reportsDb: deps.reportsDb })),
     runSync: () => sync.runSync(),
   };
 }

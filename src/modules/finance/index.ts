@@ -22,6 +22,8 @@ export type { FinanceServiceClient } from './contract';
 
 export interface FinanceModuleDeps {
   db2: Db;
+  /** DB2 for reconciliation's whole-table statements (a pool with the long report timeout). */
+  reportsDb: Db;
   clock: Clock;
   logger: Logger;
   registry: Registry;
@@ -52,6 +54,6 @@ export function createFinanceModule(deps: FinanceModuleDeps): FinanceModule {
     routes: [{ prefix: '/finance/api/v1', tag: 'finance', routes: [...settlementRoutes(settlement), ...commissionRoutes(commission), ...balanceRoutes(balances)] }],
     health: { path: '/finance/actuator/health', requires: ['db2'] },
     jobs: [],
-    client: createInProcessFinanceClient(settlement, createFinanceAudit(deps.db2), createSettlementRepair({ db: deps.db2, clock: deps.clock, logger, records })),
+    client: createInProcessFinanceClient(settlement, createFinanceAudit(deps.reportsDb), createSettlementRepair({ db: deps.reportsDb, clock: deps.clock, logger, records })),
   };
 }

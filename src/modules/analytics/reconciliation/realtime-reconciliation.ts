@@ -13,6 +13,8 @@ export interface RoomDrift {
 
 export interface RealtimeDrift {
   rooms: number;
+  /** Every room's audit, drifted or not. */
+  audits: RealtimeAuditDto[];
   drifted: RoomDrift[];
   /** Journal lines above the newest reward that are not a stored reward of that room with that amount. */
   phantoms: CountedRewardDto[];
@@ -47,7 +49,7 @@ export function createRealtimeReconciliation(deps: { audience: AudienceServiceCl
     return phantoms;
   }
 
-  /** Makes the room's rewards in (afterId, upTo] exactly the reward table's, a page at a time; returns other rooms touched. */
+  /** Makes the room's rewards in (afterId, upTo] exactly the reward table's, a page at a time; adds the other rooms it touched to `touched`. */
   async function repairRange(liveRoomId: number, afterId: number, upTo: number, result: RoomRepair, touched: Set<number>): Promise<void> {
     for (let from = afterId; from < upTo; ) {
       const page = await audience.roomRewards(liveRoomId, { afterId: from, upToRechargeId: upTo, limit: PAGE });
@@ -68,7 +70,7 @@ export function createRealtimeReconciliation(deps: { audience: AudienceServiceCl
       const drifted = audits
         .map((audit) => ({ audit, expected: expected.get(audit.liveRoomId) ?? ZERO }))
         .filter(({ audit, expected: e }) => !audit.rowMatchesJournal || !sameTotals(audit.counted, e) || phantomRooms.has(audit.liveRoomId));
-      return { rooms: audits.length, drifted, phantoms };
+      return { rooms: audits.length, audits, drifted, phantoms };
     },
 
     /**
@@ -91,7 +93,7 @@ export function createRealtimeReconciliation(deps: { audience: AudienceServiceCl
       }
       if (audit.floor.upToRechargeId > 0) {
         const belowFloor = await audience.roomRewardTotals(liveRoomId, audit.floor.upToRechargeId);
-        if (!sameTotals(belowFloor, audit.floor)) await anchor.setRealtimeFloor(liveRoomId, belowFloor);
+        if (!sameTotals(belowFloor, audit.floor)) await anchor.setRealtimeFloor(liveRoomId, { floorId: audit.floor.upToRechargeId, ...belowFloor });
       }
       for (const room of touched) await anchor.recountRealtime(room);
       return result;

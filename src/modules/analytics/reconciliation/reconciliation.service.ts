@@ -14,7 +14,10 @@ const SETTLE_MS = 10_000;
 export type { TotalsView } from './totals';
 
 export interface ReconciliationReport {
-  /** Rewards with id <= this were compared by totals; every id above the newest reward was looked up. */
+  /**
+   * Rewards with id <= this (created 10 s ago or more) were compared by totals; every id counted or
+   * settled above the newest reward was looked up. Ids in between are judged by the next run.
+   */
   upToRechargeId: number;
   checkedAt: string;
   realtime: {
@@ -79,8 +82,7 @@ export function createReconciliation(deps: { audience: AudienceServiceClient; an
       const after = drift.drifted.length > 0 ? await realtime.drift(upTo) : drift;
       remaining = after.drifted.length;
       const stillDrifted = new Set(after.drifted.map((d) => d.audit.liveRoomId));
-      const audits = (await deps.anchor.realtimeAudit(upTo)).filter((a) => !stillDrifted.has(a.liveRoomId));
-      compacted = await realtime.compact(audits, upTo);
+      compacted = await realtime.compact(after.audits.filter((a) => !stillDrifted.has(a.liveRoomId)), upTo);
     }
     return {
       rooms: drift.rooms,

@@ -81,8 +81,8 @@ export function createRealtimeAudit(deps: { db: Db; clock: Clock; realtime: Real
       return { applied: missing.length, removed: forget.length, otherRooms: [...new Set(elsewhere.map(([, room]) => room))] };
     },
 
-    async setRealtimeFloor(liveRoomId: number, truth: { count: number; amountFen: number }): Promise<void> {
-      await retryOnConflict(() => db.transaction((trx) => setFloorTotals(trx, liveRoomId, { count: truth.count, earnings: truth.amountFen })));
+    async setRealtimeFloor(liveRoomId: number, truth: { floorId: number; count: number; amountFen: number }): Promise<boolean> {
+      return retryOnConflict(() => db.transaction((trx) => setFloorTotals(trx, liveRoomId, truth.floorId, { count: truth.count, earnings: truth.amountFen })));
     },
 
     async recountRealtime(liveRoomId: number): Promise<void> {

@@ -81,6 +81,17 @@ export async function lastFlushId(db: Db, liveRoomId: number): Promise<number | 
   return row ? row.last_flush_id : null;
 }
 
+/** Which of these rewards the room has counted already: a journal line, or at or below the room's floor. */
+export async function countedAmong(db: Db, rewards: ReadonlyArray<{ rechargeId: number; liveRoomId: number }>): Promise<Set<number>> {
+  const counted = await alreadyApplied(db, rewards.map((r) => r.rechargeId));
+  const floors = (await db('live_room_realtime')
+    .select('live_room_id', 'journal_floor_id')
+    .whereIn('live_room_id', [...new Set(rewards.map((r) => r.liveRoomId))])) as Array<{ live_room_id: number; journal_floor_id: number }>;
+  const floorOf = new Map(floors.map((f) => [f.live_room_id, f.journal_floor_id]));
+  for (const r of rewards) if (r.rechargeId <= (floorOf.get(r.liveRoomId) ?? 0)) counted.add(r.rechargeId);
+  return counted;
+}
+
 /** Removes journal entries for rewards that do not exist (repair only). */
 export async function forgetApplied(trx: Db, rechargeIds: readonly number[]): Promise<void> {
   for (const part of chunks(rechargeIds)) await trx('live_room_applied_reward').whereIn('recharge_id', part).delete();
@@ -96,10 +107,15 @@ export async function recomputeFromJournal(trx: Db, liveRoomId: number, now: Dat
   return { earnings, count };
 }
 
-/** Sets the room's floor totals (the repair when the rewards at or below the floor say otherwise); recompute the row after. */
-export async function setFloorTotals(trx: Db, liveRoomId: number, totals: { count: number; earnings: number }): Promise<void> {
+/**
+ * Sets the room's floor totals to those of the rewards at or below `floorId` (the repair when they
+ * say otherwise) — only while the floor is still at that id: a floor raised meanwhile holds more
+ * than those totals. True when set; recompute the row after.
+ */
+export async function setFloorTotals(trx: Db, liveRoomId: number, floorId: number, totals: { count: number; earnings: number }): Promise<boolean> {
   await lockRealtime(trx, liveRoomId);
-  await trx('live_room_realtime').where({ live_room_id: liveRoomId }).update({ floor_count: totals.count, floor_earnings: totals.earnings });
+  const updated = await trx('live_room_realtime').where({ live_room_id: liveRoomId, journal_floor_id: floorId }).update({ floor_count: totals.count, floor_earnings: totals.earnings });
+  return updated > 0;
 }
 
 /**

@@ -41,6 +41,10 @@ export function realtimeRoutes(realtime: RealtimeService, rewards: RewardCheck):
       handle: async ({ body }) => {
         const command = { rechargeId: body.rechargeId, traceId: body.traceId, liveRoomId: body.liveRoomId, audienceId: body.audienceId, amountFen: body.amount };
         await rewards.assertStored(command);
+        if (await rewards.countedAlready(command)) {
+          const view = await realtime.getRealtime(command.liveRoomId);
+          return { status: 200, body: figuresBody({ liveRoomId: view.liveRoomId, totalEarningsFen: view.totalEarningsFen, rechargeCount: view.rechargeCount, degraded: view.source === 'db' }) };
+        }
         return { status: 200, body: figuresBody(await realtime.applyReward(command)) };
       },
     }),

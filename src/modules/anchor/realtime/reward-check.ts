@@ -20,7 +20,12 @@ export type RewardRefusal = 'unknown_reward' | 'mismatch';
  * the real one a "duplicate"). Rewards arriving in the same turn of the event loop are looked up
  * in one call to the audience module (DataLoader), so a burst costs one query, not one each.
  */
-export function createRewardCheck(deps: { rewards: Pick<AudienceServiceClient, 'storedRewards'>; onRefused: (reason: RewardRefusal) => void }) {
+export function createRewardCheck(deps: {
+  rewards: Pick<AudienceServiceClient, 'storedRewards'>;
+  /** Which of these rewards the room has counted already (DB1's journal and floor). */
+  countedAmong: (rewards: ReadonlyArray<{ rechargeId: number; liveRoomId: number }>) => Promise<Set<number>>;
+  onRefused: (reason: RewardRefusal) => void;
+}) {
   const stored = new DataLoader<number, StoredRewardDto | null>(
     async (ids) => {
       const found = new Map((await deps.rewards.storedRewards(ids)).map((r) => [r.rechargeId, r]));
@@ -28,8 +33,21 @@ export function createRewardCheck(deps: { rewards: Pick<AudienceServiceClient, '
     },
     { cache: false, maxBatchSize: STORED_REWARDS_MAX_IDS },
   );
+  const counted = new DataLoader<{ rechargeId: number; liveRoomId: number }, boolean, number>(
+    async (refs) => {
+      const already = await deps.countedAmong(refs);
+      return refs.map((r) => already.has(r.rechargeId));
+    },
+    { cache: false, maxBatchSize: STORED_REWARDS_MAX_IDS },
+  );
 
   return {
+    /**
+     * True when the room counted the reward long enough ago that Redis no longer remembers it (a
+     * replay over the internal endpoint): applying it again would show it twice until the next flush.
+     */
+    countedAlready: (command: ApplyRewardCommand): Promise<boolean> => counted.load({ rechargeId: command.rechargeId, liveRoomId: command.liveRoomId }),
+
     async assertStored(command: ApplyRewardCommand): Promise<void> {
       const reward = await stored.load(command.rechargeId);
       const problems: FieldProblem[] = reward

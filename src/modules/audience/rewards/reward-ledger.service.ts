@@ -18,12 +18,17 @@ function toStoredReward(r: StoredRewardRow): StoredRewardDto {
   };
 }
 
-/** Read-only views of the reward table for reconciliation (published through the audience contract). */
-export function createRewardLedger(db: Db): LedgerQueries {
+/**
+ * Read-only views of the reward table for other modules (published through the audience contract):
+ * `storedRewards` — a primary-key lookup on settlement and the internal realtime path — on the
+ * request pool; the whole-table queries of reconciliation on `reportsDb`, whose statements may take long.
+ */
+export function createRewardLedger(deps: { db: Db; reportsDb: Db }): LedgerQueries {
+  const { db: requests, reportsDb: db } = deps;
   return {
     async storedRewards(rechargeIds) {
       if (rechargeIds.length > STORED_REWARDS_MAX_IDS) throw AppError.validation([{ field: 'rechargeIds', message: `must hold at most ${STORED_REWARDS_MAX_IDS} ids` }]);
-      return (await rewardsByIds(db, rechargeIds)).map(toStoredReward);
+      return (await rewardsByIds(requests, rechargeIds)).map(toStoredReward);
     },
 
     maxRechargeId: (createdBefore) => maxRechargeId(db, createdBefore === undefined ? null : new Date(createdBefore)),

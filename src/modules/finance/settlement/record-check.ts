@@ -4,8 +4,6 @@ import { chunks } from '../../../shared/chunks';
 import { STORED_REWARDS_MAX_IDS, type AudienceServiceClient, type StoredRewardDto } from '../../audience/contract';
 import type { SettlementRecord } from '../contract';
 
-export type RefusalReason = 'unknown_reward' | 'mismatch';
-
 /** The record's fields that must equal the stored reward's, with the request field each is reported under. */
 const CHECKED: ReadonlyArray<[keyof SettlementRecord & keyof StoredRewardDto, string]> = [
   ['traceId', 'traceId'],
