@@ -49,7 +49,11 @@ function freePort(): Promise<number> {
 /** Starts a node process on a free port and waits until `readyPath` answers 200. */
 async function start(command: string[], env: Record<string, string>, readyPath: string): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, command, { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, command, {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   for (let attempt = 0; attempt < 200; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited with ${child.exitCode}`);
     try {
@@ -64,7 +68,11 @@ async function start(command: string[], env: Record<string, string>, readyPath: 
 }
 
 async function post(base: string, path: string, token: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`${path} -> ${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -97,7 +105,10 @@ function cpuMs(pid: number | undefined): number {
 }
 
 /** Runs a load and reports, next to autocannon's figures, the server's CPU milliseconds per answer: steadier than req/s on a busy machine. */
-async function measured(pid: number | undefined, options: autocannon.Options): Promise<{ result: autocannon.Result; cpuMsPerRequest: number }> {
+async function measured(
+  pid: number | undefined,
+  options: autocannon.Options,
+): Promise<{ result: autocannon.Result; cpuMsPerRequest: number }> {
   const before = cpuMs(pid);
   const result = await run(options);
   const answered = result['2xx'] + result.non2xx;
@@ -128,18 +139,22 @@ async function main(): Promise<void> {
 
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the service under load.
   const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const service = await start([...nodeArgs, 'dist/src/main.js'], {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    DB1_URL: db1,
-    DB2_URL: db2,
-    REDIS_URL: REDIS,
-    JWT_SECRET: SECRET,
-    LOG_LEVEL: 'warn',
-    CRON_ENABLED: 'false',
-    RATE_LIMIT_PER_MINUTE: '0',
-    DB_POOL_MAX: process.env['BENCH_POOL'] ?? '20',
-  }, '/health');
+  const service = await start(
+    [...nodeArgs, 'dist/src/main.js'],
+    {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      DB1_URL: db1,
+      DB2_URL: db2,
+      REDIS_URL: REDIS,
+      JWT_SECRET: SECRET,
+      LOG_LEVEL: 'warn',
+      CRON_ENABLED: 'false',
+      RATE_LIMIT_PER_MINUTE: '0',
+      DB_POOL_MAX: process.env['BENCH_POOL'] ?? '20',
+    },
+    '/health',
+  );
   const hello = await start(['--import', 'tsx', 'bench/hello-server.ts'], {}, '/hello');
   const base = `http://127.0.0.1:${service.port}`;
 
@@ -155,7 +170,8 @@ async function main(): Promise<void> {
       roomIds.push(room['liveRoomId'] as number);
     }
     const viewerIds: number[] = [];
-    for (let i = 0; i < VIEWERS; i += 1) viewerIds.push((await post(base, '/audience/api/v1/audiences', admin, { nickname: `bench-viewer-${i}` }))['audienceId'] as number);
+    for (let i = 0; i < VIEWERS; i += 1)
+      viewerIds.push((await post(base, '/audience/api/v1/audiences', admin, { nickname: `bench-viewer-${i}` }))['audienceId'] as number);
 
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${serviceToken}` };
     // Every reward id a 2xx answer named, to check exactly-once against the database afterwards.
@@ -171,7 +187,9 @@ async function main(): Promise<void> {
         duration,
         method: 'POST',
         headers,
-        requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(rewardBody(roomIds, viewerIds)) }), onResponse: collectIds }],
+        requests: [
+          { setupRequest: (request) => ({ ...request, body: JSON.stringify(rewardBody(roomIds, viewerIds)) }), onResponse: collectIds },
+        ],
       });
 
     // The yardstick is measured right before and right after the 64-connection reward run, and the
@@ -191,7 +209,13 @@ async function main(): Promise<void> {
       method: 'POST',
       headers,
       requests: [
-        { setupRequest: (request) => ({ ...request, body: JSON.stringify({ items: Array.from({ length: BATCH }, () => rewardBody(roomIds, viewerIds)) }) }), onResponse: collectIds },
+        {
+          setupRequest: (request) => ({
+            ...request,
+            body: JSON.stringify({ items: Array.from({ length: BATCH }, () => rewardBody(roomIds, viewerIds)) }),
+          }),
+          onResponse: collectIds,
+        },
       ],
     });
 
@@ -203,7 +227,8 @@ async function main(): Promise<void> {
     let answeredStored = 0;
     for (let i = 0; i < answeredIds.length; i += 1000) {
       const part = [...distinctAnswered].slice(i, i + 1000);
-      if (part.length > 0) answeredStored += Number(((await check('recharge').whereIn('id', part).count({ n: '*' }).first()) as { n: number }).n);
+      if (part.length > 0)
+        answeredStored += Number(((await check('recharge').whereIn('id', part).count({ n: '*' }).first()) as { n: number }).n);
     }
     const totals = (await check('recharge').count({ n: '*' }).sum({ s: 'amount' }).first()) as { n: number; s: number };
     for (const roomId of roomIds) await post(base, `/anchor/api/v1/live-rooms/${roomId}/realtime/flush`, admin, {});
@@ -211,7 +236,8 @@ async function main(): Promise<void> {
     await check.destroy();
 
     const helloRuns = [helloBefore, helloAfter].map((run) => ({ ...figures(run.result), cpuMsPerRequest: run.cpuMsPerRequest }));
-    const mean = (pick: (run: (typeof helloRuns)[number]) => number) => helloRuns.reduce((sum, run) => sum + pick(run), 0) / helloRuns.length;
+    const mean = (pick: (run: (typeof helloRuns)[number]) => number) =>
+      helloRuns.reduce((sum, run) => sum + pick(run), 0) / helloRuns.length;
     const helloRate = mean((run) => run.requestsPerSec);
     const helloCpuMs = mean((run) => run.cpuMsPerRequest);
     const single64 = figures(c64);

@@ -37,11 +37,23 @@ function requestObservation(metrics: Metrics, logger: Logger): RequestHandler {
     res.once('finish', () => {
       const route = typeof res.locals['routeTemplate'] === 'string' ? res.locals['routeTemplate'] : undefined;
       const elapsedMs = performance.now() - started;
-      metrics.httpDuration.observe({ method: req.method, route: route ?? 'unmatched', status_code: String(res.statusCode) }, elapsedMs / 1000);
+      metrics.httpDuration.observe(
+        { method: req.method, route: route ?? 'unmatched', status_code: String(res.statusCode) },
+        elapsedMs / 1000,
+      );
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
       if (quiet || !log.isLevelEnabled(level)) return;
       const traceId = typeof res.locals['traceId'] === 'string' ? res.locals['traceId'] : undefined;
-      log[level]({ traceId, req: { method: req.method, url: req.originalUrl }, res: { statusCode: res.statusCode }, route, responseTime: Math.round(elapsedMs) }, 'request completed');
+      log[level](
+        {
+          traceId,
+          req: { method: req.method, url: req.originalUrl },
+          res: { statusCode: res.statusCode },
+          route,
+          responseTime: Math.round(elapsedMs),
+        },
+        'request completed',
+      );
     });
     next();
   };
@@ -55,7 +67,8 @@ function openapiDocument(registry: OpenAPIRegistry): () => unknown {
       info: {
         title: 'Live-room tipping platform',
         version: '1.0.0',
-        description: 'Rewards, realtime live-room figures, settlement, withdrawals and analytics. Money is a two-decimal string; errors are application/problem+json with a stable code.',
+        description:
+          'Rewards, realtime live-room figures, settlement, withdrawals and analytics. Money is a two-decimal string; errors are application/problem+json with a stable code.',
       },
     });
     return document;
@@ -104,7 +117,11 @@ export function createApp(deps: AppDeps): Express {
   // Swagger UI loads its own scripts and styles: it gets a relaxed CSP of its own; the API keeps helmet's default.
   app.use(
     '/docs',
-    helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } } }),
+    helmet({
+      contentSecurityPolicy: {
+        directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+      },
+    }),
     swaggerUi.serve,
     swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }),
   );
@@ -113,7 +130,11 @@ export function createApp(deps: AppDeps): Express {
   const table = new RouteTable();
   const mount = { tokens: deps.tokens, bodyLimit: deps.config.http.bodyLimit, openapi: registry, table };
   const groups: RouteGroup[] = [
-    { prefix: '', tag: 'system', routes: systemRoutes({ probe: deps.probe, metrics: deps.metrics, modules: deps.modules, openapiDocument: document }) },
+    {
+      prefix: '',
+      tag: 'system',
+      routes: systemRoutes({ probe: deps.probe, metrics: deps.metrics, modules: deps.modules, openapiDocument: document }),
+    },
     ...deps.modules.flatMap((m) => m.routes),
   ];
   for (const group of groups) mountRouteGroup(app, group, mount);
@@ -121,7 +142,11 @@ export function createApp(deps: AppDeps): Express {
   app.use((req, _res, next) => {
     const allowed = table.allowedMethods(req.path);
     if (allowed.length > 0) {
-      next(new AppError('METHOD_NOT_ALLOWED', 405, `${req.method} is not allowed here; use ${allowed.join(', ')}.`, { headers: { Allow: allowed.join(', ') } }));
+      next(
+        new AppError('METHOD_NOT_ALLOWED', 405, `${req.method} is not allowed here; use ${allowed.join(', ')}.`, {
+          headers: { Allow: allowed.join(', ') },
+        }),
+      );
       return;
     }
     next(new AppError('ROUTE_NOT_FOUND', 404, `There is no route ${req.method} ${req.path}.`));

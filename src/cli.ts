@@ -86,7 +86,11 @@ export function buildCli(): Command {
   program
     .command('reconcile')
     .description('Compare realtime figures (per room) and finance (per anchor) with the reward table; prints a JSON report')
-    .option('--repair', 'make drifted realtime figures and settlements exact again (takes back settlements that are not a stored reward, settles SYNCED rewards finance lacks) and prune the realtime journal; balance mismatches are only reported', false)
+    .option(
+      '--repair',
+      'make drifted realtime figures and settlements exact again (takes back settlements that are not a stored reward, settles SYNCED rewards finance lacks) and prune the realtime journal; balance mismatches are only reported',
+      false,
+    )
     .action((options: { repair: boolean }) =>
       withPlatform(async (platform) => {
         const report = await platform.reconcile({ repair: options.repair });

@@ -36,9 +36,21 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const base = `http://localhost:${port}`;
-  logger.info({ host: config.http.host, port, modules: config.modules, db1: config.db1Url.replace(/:[^:@/]*@/, ':***@'), redis: config.redis.url !== null }, `listening on ${base}`);
+  logger.info(
+    {
+      host: config.http.host,
+      port,
+      modules: config.modules,
+      db1: config.db1Url.replace(/:[^:@/]*@/, ':***@'),
+      redis: config.redis.url !== null,
+    },
+    `listening on ${base}`,
+  );
   if (config.jwtSecretIsDefault) {
-    logger.warn({ host: config.http.host }, 'JWT_SECRET is not set: tokens are signed with the public development secret, so the service listens on loopback only');
+    logger.warn(
+      { host: config.http.host },
+      'JWT_SECRET is not set: tokens are signed with the public development secret, so the service listens on loopback only',
+    );
   }
 
   if (config.env !== 'production') {

@@ -68,7 +68,10 @@ export const MIGRATIONS = { db1: db1Migrations, db2: db2Migrations } as const;
 
 /** Creates missing MySQL databases and applies pending migrations to both. */
 export async function migrateAll(config: Config, logger: Logger): Promise<void> {
-  for (const [name, url] of [['db1', config.db1Url], ['db2', config.db2Url]] as const) {
+  for (const [name, url] of [
+    ['db1', config.db1Url],
+    ['db2', config.db2Url],
+  ] as const) {
     if (await ensureDatabaseExists(url)) logger.info({ database: name }, 'created missing database');
     const db = createDb(url, { poolMax: 1, acquireTimeoutMs: config.dbPool.acquireTimeoutMs, logger });
     try {
@@ -171,7 +174,12 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
   if (enabled('audience')) surfaces.push(audience);
   if (enabled('finance')) surfaces.push(finance);
   if (enabled('analytics')) surfaces.push(analytics);
-  return { surfaces, runSync: audience.runSync, flushRealtime: () => anchor.flushRealtime(), reconcile: (options) => analytics.reconcile(options) };
+  return {
+    surfaces,
+    runSync: audience.runSync,
+    flushRealtime: () => anchor.flushRealtime(),
+    reconcile: (options) => analytics.reconcile(options),
+  };
 }
 
 /**
@@ -189,21 +197,40 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const clock = options.clock ?? systemClock;
   if (config.autoMigrate) await migrateAll(config, logger);
 
-  const pool = { poolMax: config.dbPool.max, acquireTimeoutMs: config.dbPool.acquireTimeoutMs, queryTimeoutMs: config.dbPool.queryTimeoutMs, logger };
+  const pool = {
+    poolMax: config.dbPool.max,
+    acquireTimeoutMs: config.dbPool.acquireTimeoutMs,
+    queryTimeoutMs: config.dbPool.queryTimeoutMs,
+    logger,
+  };
   const db1 = createDb(config.db1Url, pool);
   const db2 = createDb(config.db2Url, pool);
   const reports = {
     db1: reportsPool(config.db1Url, db1, config, logger),
     db2: reportsPool(config.db2Url, db2, config, logger),
   };
-  const redis = createRedis({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs, logger });
+  const redis = createRedis({
+    url: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    commandTimeoutMs: config.redis.commandTimeoutMs,
+    logger,
+  });
   if (redis.client && !(await waitForRedis(redis, 1000))) logger.warn('redis not reachable at start; running degraded until it is');
 
-  if (config.rewardQueueMax < 500) logger.warn({ rewardQueueMax: config.rewardQueueMax }, 'REWARD_QUEUE_MAX is below 500: a batch of more rewards than that can never be taken');
+  if (config.rewardQueueMax < 500)
+    logger.warn(
+      { rewardQueueMax: config.rewardQueueMax },
+      'REWARD_QUEUE_MAX is below 500: a batch of more rewards than that can never be taken',
+    );
   const metrics = createMetrics();
   const tokens = createTokenService(config.jwtSecret);
   const probe = createHealthProbe({ db1, db2, redis });
-  const { surfaces: modules, runSync, flushRealtime, reconcile } = buildModules({
+  const {
+    surfaces: modules,
+    runSync,
+    flushRealtime,
+    reconcile,
+  } = buildModules({
     config,
     db1,
     db2,

@@ -39,7 +39,9 @@ export function systemRoutes(deps: {
   modules: readonly ModuleSurface[];
   openapiDocument: () => unknown;
 }): AnyRoute[] {
-  const moduleHealth = deps.modules.flatMap((m) => (m.health ? [healthRoute(m.health.path, `Health of the ${m.name} module`, m.health.requires, deps.probe)] : []));
+  const moduleHealth = deps.modules.flatMap((m) =>
+    m.health ? [healthRoute(m.health.path, `Health of the ${m.name} module`, m.health.requires, deps.probe)] : [],
+  );
   return [
     healthRoute('/health', 'Liveness and dependencies of this instance', ['db1'], deps.probe),
     ...moduleHealth,

@@ -15,9 +15,7 @@ const PLANNED_MODULES: readonly string[] = ['cache'];
 
 const DEV_JWT_SECRET = 'development-only-secret-change-me-0123456789';
 
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const booleanFlag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** A whole number written in decimal digits; blanks and "1e3" are refused rather than coerced. */
 const wholeNumber = z
@@ -34,34 +32,60 @@ const databaseUrl = z
     message: 'must start with mysql:// or sqlite: (e.g. sqlite:./data/db1.sqlite)',
   });
 
-const decimalRate = z
-  .string()
-  .regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, 'must be a rate between 0 and 1 with at most four decimals');
+const decimalRate = z.string().regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, 'must be a rate between 0 and 1 with at most four decimals');
 
-const rewardCeiling = z.string().refine((value) => {
-  const fen = parseAmountToFen(value);
-  return fen !== null && fen > 0 && fen <= MAX_AMOUNT_FEN;
-}, `must be an amount like 100000.00, above 0 and at most ${formatFen(MAX_AMOUNT_FEN)}`);
+const rewardCeiling = z.string().refine(
+  (value) => {
+    const fen = parseAmountToFen(value);
+    return fen !== null && fen > 0 && fen <= MAX_AMOUNT_FEN;
+  },
+  `must be an amount like 100000.00, above 0 and at most ${formatFen(MAX_AMOUNT_FEN)}`,
+);
 
 const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development').describe('Runtime mode; production makes secrets and database URLs mandatory.'),
-  HOST: z.string().trim().min(1).optional().describe('Interface the HTTP server binds to; 0.0.0.0 when JWT_SECRET is set, else 127.0.0.1 (the development secret is public).'),
+  NODE_ENV: z
+    .enum(['development', 'test', 'production'])
+    .default('development')
+    .describe('Runtime mode; production makes secrets and database URLs mandatory.'),
+  HOST: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .describe('Interface the HTTP server binds to; 0.0.0.0 when JWT_SECRET is set, else 127.0.0.1 (the development secret is public).'),
   PORT: wholeNumber.pipe(z.number().max(65535)).default(8080).describe('HTTP port (0 = any free port).'),
   DB1_URL: databaseUrl.optional().describe('DB1 (anchor + audience data): mysql://user:pass@host:3306/db1 or sqlite:./data/db1.sqlite.'),
   DB2_URL: databaseUrl.optional().describe('DB2 (finance data): mysql://… or sqlite:./data/db2.sqlite.'),
   DB_POOL_MAX: positiveInt.default(10).describe('Connections per database pool.'),
   DB_ACQUIRE_TIMEOUT_MS: positiveInt.default(2000).describe('How long a query waits for a pooled connection before failing with 503.'),
-  DB_QUERY_TIMEOUT_MS: positiveInt.default(5000).describe('MySQL: a statement (BEGIN and COMMIT too) unanswered by then fails with 503 and its connection is dropped.'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional().describe('Redis; unset = run without Redis (realtime figures go straight to DB1).'),
+  DB_QUERY_TIMEOUT_MS: positiveInt
+    .default(5000)
+    .describe('MySQL: a statement (BEGIN and COMMIT too) unanswered by then fails with 503 and its connection is dropped.'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional()
+    .describe('Redis; unset = run without Redis (realtime figures go straight to DB1).'),
   REDIS_KEY_PREFIX: z.string().default('').describe('Prefix for every Redis key (keeps environments apart on one server).'),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(150).describe('A Redis command slower than this fails fast instead of hanging a request.'),
-  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional().describe('HS256 signing secret for bearer tokens (mandatory in production).'),
+  JWT_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .optional()
+    .describe('HS256 signing secret for bearer tokens (mandatory in production).'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   AUTO_MIGRATE: booleanFlag.optional().describe('Run pending migrations at start; defaults to true outside production.'),
   MODULES: z.string().default(MODULE_NAMES.join(',')).describe('Comma-separated modules this process serves.'),
-  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb').default('1mb').describe('Largest accepted request body.'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb')
+    .default('1mb')
+    .describe('Largest accepted request body.'),
   TIME_ZONE: z.string().default('Asia/Shanghai').describe('Time zone for day/week/month boundaries in reports.'),
-  TOP10_CACHE_TTL_MS: positiveInt.pipe(z.number().max(60_000)).default(1000).describe("How long a room's TOP10 is served from memory before it is read again (at most 60000)."),
+  TOP10_CACHE_TTL_MS: positiveInt
+    .pipe(z.number().max(60_000))
+    .default(1000)
+    .describe("How long a room's TOP10 is served from memory before it is read again (at most 60000)."),
   DEFAULT_COMMISSION_RATE: decimalRate.default('0.5000').describe("Anchor's share when no per-anchor rate is in force."),
   MAX_REWARD_AMOUNT: rewardCeiling.default('100000.00').describe('Largest single reward (at most 10000000.00, the ceiling of any amount).'),
   CRON_ENABLED: booleanFlag.default(true).describe('Run the scheduled jobs in this process.'),
@@ -70,13 +94,34 @@ const envSchema = z.object({
   SYNC_CLAIM_TTL_MS: positiveInt.default(120000).describe('A claimed sync batch not confirmed by then is claimed again (crash recovery).'),
   REALTIME_FLUSH_CRON: z.string().default('*/5 * * * *').describe('When pending realtime deltas are flushed from Redis to DB1.'),
   REALTIME_FLUSH_THRESHOLD: positiveInt.default(100).describe('A room is flushed after this many pending rewards.'),
-  REALTIME_JOURNAL_RETENTION_MS: positiveInt.default(3_600_000).describe('How far the realtime journal floor trails: reconciliation folds a room\'s lines up to the newest one older than this into the floor.'),
-  RECONCILE_CRON: z.string().default('17 * * * *').describe('When reconciliation runs with repair (realtime figures, settlements; balance mismatches are only reported).'),
-  ANCHOR_CALL_TIMEOUT_MS: positiveInt.default(500).describe('Breaker timeout of the reward path’s calls to the anchor module (room checks, realtime notification).'),
-  REPORT_TIMEOUT_MS: positiveInt.default(300000).describe('How long a reconciliation statement, and a call between modules for it, may take (they read whole tables; a pool of their own, so the request path keeps DB_QUERY_TIMEOUT_MS).'),
-  MODULE_CALL_TIMEOUT_MS: positiveInt.default(30000).describe('Breaker timeout of the other calls between modules (settlement batches, reconciliation).'),
-  ROOM_FALLBACK_MS: wholeNumber.default(600000).describe('While the anchor module does not answer, rewards are judged by a room’s last known state up to this old (0 = refuse them with 503).'),
-  REWARD_QUEUE_MAX: positiveInt.default(2000).describe('Rewards waiting for a DB1 transaction at most (each batch item counts); beyond it a reward is answered 503 at once.'),
+  REALTIME_JOURNAL_RETENTION_MS: positiveInt
+    .default(3_600_000)
+    .describe(
+      "How far the realtime journal floor trails: reconciliation folds a room's lines up to the newest one older than this into the floor.",
+    ),
+  RECONCILE_CRON: z
+    .string()
+    .default('17 * * * *')
+    .describe('When reconciliation runs with repair (realtime figures, settlements; balance mismatches are only reported).'),
+  ANCHOR_CALL_TIMEOUT_MS: positiveInt
+    .default(500)
+    .describe('Breaker timeout of the reward path’s calls to the anchor module (room checks, realtime notification).'),
+  REPORT_TIMEOUT_MS: positiveInt
+    .default(300000)
+    .describe(
+      'How long a reconciliation statement, and a call between modules for it, may take (they read whole tables; a pool of their own, so the request path keeps DB_QUERY_TIMEOUT_MS).',
+    ),
+  MODULE_CALL_TIMEOUT_MS: positiveInt
+    .default(30000)
+    .describe('Breaker timeout of the other calls between modules (settlement batches, reconciliation).'),
+  ROOM_FALLBACK_MS: wholeNumber
+    .default(600000)
+    .describe(
+      'While the anchor module does not answer, rewards are judged by a room’s last known state up to this old (0 = refuse them with 503).',
+    ),
+  REWARD_QUEUE_MAX: positiveInt
+    .default(2000)
+    .describe('Rewards waiting for a DB1 transaction at most (each batch item counts); beyond it a reward is answered 503 at once.'),
   RATE_LIMIT_PER_MINUTE: wholeNumber.default(600).describe('Rewards per viewer per minute (0 = no limit).'),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10000).describe('Grace period for in-flight requests on SIGTERM.'),
 });
@@ -147,9 +192,7 @@ function isValidTimeZone(zone: string): boolean {
 }
 
 export function loadConfig(environment: Environment): Config {
-  const parsed = envSchema.safeParse(
-    Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== undefined && v !== '')),
-  );
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== undefined && v !== '')));
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }
@@ -163,19 +206,29 @@ export function loadConfig(environment: Environment): Config {
   }
   // Without a secret of its own the service signs with the development secret, which is in the
   // repository: anyone could mint an admin token. It then listens on loopback only.
-  if (e.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: is the public development secret from the repository; choose a secret of your own (32+ characters)');
+  if (e.JWT_SECRET === DEV_JWT_SECRET)
+    problems.push('JWT_SECRET: is the public development secret from the repository; choose a secret of your own (32+ characters)');
   const host = e.HOST ?? (e.JWT_SECRET ? '0.0.0.0' : '127.0.0.1');
   if (!e.JWT_SECRET && !production && !isLoopbackHost(host)) {
-    problems.push(`HOST: ${host} is reachable from other machines, but JWT_SECRET is not set and the development secret is public; set JWT_SECRET (32+ characters) or leave HOST unset (127.0.0.1)`);
+    problems.push(
+      `HOST: ${host} is reachable from other machines, but JWT_SECRET is not set and the development secret is public; set JWT_SECRET (32+ characters) or leave HOST unset (127.0.0.1)`,
+    );
   }
   if (!isValidTimeZone(e.TIME_ZONE)) problems.push(`TIME_ZONE: unknown time zone "${e.TIME_ZONE}"`);
-  const modules = e.MODULES.split(',').map((m) => m.trim()).filter(Boolean);
+  const modules = e.MODULES.split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const planned = modules.filter((m) => PLANNED_MODULES.includes(m));
-  if (planned.length > 0) problems.push(`MODULES: ${planned.join(', ')} is not built yet (see the README's roadmap); available: ${MODULE_NAMES.join(', ')}`);
+  if (planned.length > 0)
+    problems.push(`MODULES: ${planned.join(', ')} is not built yet (see the README's roadmap); available: ${MODULE_NAMES.join(', ')}`);
   const unknown = modules.filter((m) => !(MODULE_NAMES as readonly string[]).includes(m) && !PLANNED_MODULES.includes(m));
   if (unknown.length > 0) problems.push(`MODULES: unknown module(s) ${unknown.join(', ')}; known: ${MODULE_NAMES.join(', ')}`);
   if (modules.length === 0) problems.push('MODULES: name at least one module');
-  const crons = [['SYNC_CRON', e.SYNC_CRON], ['REALTIME_FLUSH_CRON', e.REALTIME_FLUSH_CRON], ['RECONCILE_CRON', e.RECONCILE_CRON]] as const;
+  const crons = [
+    ['SYNC_CRON', e.SYNC_CRON],
+    ['REALTIME_FLUSH_CRON', e.REALTIME_FLUSH_CRON],
+    ['RECONCILE_CRON', e.RECONCILE_CRON],
+  ] as const;
   for (const [name, expression] of crons) {
     if (!validate(expression)) problems.push(`${name}: "${expression}" is not a cron expression`);
   }
@@ -199,7 +252,11 @@ export function loadConfig(environment: Environment): Config {
     maxRewardAmount: e.MAX_REWARD_AMOUNT,
     cronEnabled: e.CRON_ENABLED,
     sync: { cron: e.SYNC_CRON, batchSize: e.SYNC_BATCH_SIZE, claimTtlMs: e.SYNC_CLAIM_TTL_MS },
-    realtime: { flushCron: e.REALTIME_FLUSH_CRON, flushThreshold: e.REALTIME_FLUSH_THRESHOLD, journalRetentionMs: e.REALTIME_JOURNAL_RETENTION_MS },
+    realtime: {
+      flushCron: e.REALTIME_FLUSH_CRON,
+      flushThreshold: e.REALTIME_FLUSH_THRESHOLD,
+      journalRetentionMs: e.REALTIME_JOURNAL_RETENTION_MS,
+    },
     reconcileCron: e.RECONCILE_CRON,
     anchorCallTimeoutMs: e.ANCHOR_CALL_TIMEOUT_MS,
     moduleCallTimeoutMs: e.MODULE_CALL_TIMEOUT_MS,

@@ -26,7 +26,14 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
   const log = options.logger.child({ component: 'rate-limit', limit: options.name });
   const memory = new RateLimiterMemory({ keyPrefix: `rl:${options.name}`, points: perMinute, duration: 60 });
   const limiter: RateLimiterAbstract = redis.client
-    ? new RateLimiterRedis({ storeClient: redis.client, keyPrefix: `rl:${options.name}`, points: perMinute, duration: 60, rejectIfRedisNotReady: true, insuranceLimiter: memory })
+    ? new RateLimiterRedis({
+        storeClient: redis.client,
+        keyPrefix: `rl:${options.name}`,
+        points: perMinute,
+        duration: 60,
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: memory,
+      })
     : memory;
 
   /** How many of `units` the key may use now, and when to retry for the rest. */

@@ -38,7 +38,8 @@ export function createBreaker<A extends unknown[], R>(call: (...args: A) => Prom
     breaker.on('success', () => report('success'));
     breaker.on('failure', (error: unknown) => {
       // opossum emits 'failure' for timeouts as well; count those once, as timeouts.
-      if (!(error instanceof Error && /Timed out/.test(error.message) && (error as { code?: string }).code === 'ETIMEDOUT')) report('failure');
+      if (!(error instanceof Error && /Timed out/.test(error.message) && (error as { code?: string }).code === 'ETIMEDOUT'))
+        report('failure');
     });
     breaker.on('timeout', () => report('timeout'));
     breaker.on('reject', () => report('short_circuit'));

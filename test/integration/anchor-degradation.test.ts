@@ -51,7 +51,10 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 async function reward(roomId: number, audienceId: number, traceId = newTraceId('AD')) {
-  return t.http.post('/audience/api/v1/recharge').set('Authorization', await t.auth('service')).send({ traceId, audienceId, liveRoomId: roomId, amount: '1.00' });
+  return t.http
+    .post('/audience/api/v1/recharge')
+    .set('Authorization', await t.auth('service'))
+    .send({ traceId, audienceId, liveRoomId: roomId, amount: '1.00' });
 }
 
 describe('when the anchor module misbehaves after the commit (applyReward)', () => {
@@ -80,7 +83,10 @@ describe('when the anchor module misbehaves after the commit (applyReward)', () 
     heal();
     const successesBefore = await counter('anchor_service_calls_total', { method: 'applyReward', outcome: 'success' });
     const deadline = Date.now() + 15_000;
-    while ((await counter('anchor_service_calls_total', { method: 'applyReward', outcome: 'success' })) === successesBefore && Date.now() < deadline) {
+    while (
+      (await counter('anchor_service_calls_total', { method: 'applyReward', outcome: 'success' })) === successesBefore &&
+      Date.now() < deadline
+    ) {
       expect((await reward(roomId, viewerIds[0]!)).status).toBe(201);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -112,7 +118,11 @@ describe('when the anchor module misbehaves before the insert (getRewardTargets)
     const traceId = newTraceId('UNSEEN');
     const started = Date.now();
     const res = await reward(roomId, viewerIds[0]!, traceId);
-    expect({ status: res.status, code: res.body.code, retryAfter: res.headers['retry-after'] }).toEqual({ status: 503, code: 'DEPENDENCY_UNAVAILABLE', retryAfter: '5' });
+    expect({ status: res.status, code: res.body.code, retryAfter: res.headers['retry-after'] }).toEqual({
+      status: 503,
+      code: 'DEPENDENCY_UNAVAILABLE',
+      retryAfter: '5',
+    });
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await t.db1('recharge').where({ trace_id: traceId })).toHaveLength(0);
     heal();
@@ -135,8 +145,16 @@ describe('when the anchor module misbehaves before the insert (getRewardTargets)
     expect(await counter('anchor_service_calls_total', { method: 'getRewardTargets', outcome: 'short_circuit' })).toBeGreaterThanOrEqual(1);
     expect(await t.db1('recharge').where({ live_room_id: seen.roomId })).toHaveLength(1 + sent);
 
-    const items = [newTraceId('BU'), newTraceId('BU')].map((traceId) => ({ traceId, audienceId: unseen.viewerIds[0], liveRoomId: unseen.roomId, amount: '1.00' }));
-    const batch = await t.http.post('/audience/api/v1/recharge/batch').set('Authorization', await t.auth('service')).send({ items });
+    const items = [newTraceId('BU'), newTraceId('BU')].map((traceId) => ({
+      traceId,
+      audienceId: unseen.viewerIds[0],
+      liveRoomId: unseen.roomId,
+      amount: '1.00',
+    }));
+    const batch = await t.http
+      .post('/audience/api/v1/recharge/batch')
+      .set('Authorization', await t.auth('service'))
+      .send({ items });
     expect({ status: batch.status, code: batch.body.code }).toEqual({ status: 503, code: 'DEPENDENCY_UNAVAILABLE' });
     expect(await t.db1('recharge').where({ live_room_id: unseen.roomId })).toHaveLength(0);
   });

@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import type { Response } from 'supertest';
 import { ROLES, type Role } from '../../src/shared/http/auth';
-import { createAnchor, createRoom, createTestPlatform, createViewer, newTraceId, startRoom, TEST_JWT_SECRET, type TestPlatform } from '../support/platform';
+import {
+  createAnchor,
+  createRoom,
+  createTestPlatform,
+  createViewer,
+  newTraceId,
+  startRoom,
+  TEST_JWT_SECRET,
+  type TestPlatform,
+} from '../support/platform';
 
 let t: TestPlatform;
 
@@ -49,8 +58,21 @@ const reward = (s: Stage) => ({ traceId: newTraceId('AUTH'), audienceId: s.viewe
 
 /** Every protected route mounted today, with the roles API.md gives it. */
 const PROTECTED: ProtectedRoute[] = [
-  { method: 'post', template: '/anchor/api/v1/anchors', allowed: ['admin'], path: () => '/anchor/api/v1/anchors', body: () => ({ name: 'Intruder' }), ownId: ownAnchor },
-  { method: 'get', template: '/anchor/api/v1/anchors/{anchorId}', allowed: ['admin', 'anchor'], path: (s) => `/anchor/api/v1/anchors/${s.anchorId}`, ownId: ownAnchor },
+  {
+    method: 'post',
+    template: '/anchor/api/v1/anchors',
+    allowed: ['admin'],
+    path: () => '/anchor/api/v1/anchors',
+    body: () => ({ name: 'Intruder' }),
+    ownId: ownAnchor,
+  },
+  {
+    method: 'get',
+    template: '/anchor/api/v1/anchors/{anchorId}',
+    allowed: ['admin', 'anchor'],
+    path: (s) => `/anchor/api/v1/anchors/${s.anchorId}`,
+    ownId: ownAnchor,
+  },
   {
     method: 'post',
     template: '/anchor/api/v1/live-rooms',
@@ -59,10 +81,35 @@ const PROTECTED: ProtectedRoute[] = [
     body: (s) => ({ anchorId: s.anchorId, title: 'Intruder room' }),
     ownId: ownAnchor,
   },
-  { method: 'post', template: '/anchor/api/v1/live-rooms/{liveRoomId}/start', allowed: ['admin', 'anchor'], path: (s) => `/anchor/api/v1/live-rooms/${s.idleRoomId}/start`, ownId: ownAnchor },
-  { method: 'post', template: '/anchor/api/v1/live-rooms/{liveRoomId}/stop', allowed: ['admin', 'anchor'], path: (s) => `/anchor/api/v1/live-rooms/${s.liveRoomId}/stop`, ownId: ownAnchor },
-  { method: 'post', template: '/audience/api/v1/audiences', allowed: ['admin', 'service'], path: () => '/audience/api/v1/audiences', body: () => ({ nickname: 'Intruder' }), ownId: ownViewer },
-  { method: 'get', template: '/audience/api/v1/audiences/{audienceId}', allowed: ['admin', 'service', 'audience'], path: (s) => `/audience/api/v1/audiences/${s.viewerId}`, ownId: ownViewer },
+  {
+    method: 'post',
+    template: '/anchor/api/v1/live-rooms/{liveRoomId}/start',
+    allowed: ['admin', 'anchor'],
+    path: (s) => `/anchor/api/v1/live-rooms/${s.idleRoomId}/start`,
+    ownId: ownAnchor,
+  },
+  {
+    method: 'post',
+    template: '/anchor/api/v1/live-rooms/{liveRoomId}/stop',
+    allowed: ['admin', 'anchor'],
+    path: (s) => `/anchor/api/v1/live-rooms/${s.liveRoomId}/stop`,
+    ownId: ownAnchor,
+  },
+  {
+    method: 'post',
+    template: '/audience/api/v1/audiences',
+    allowed: ['admin', 'service'],
+    path: () => '/audience/api/v1/audiences',
+    body: () => ({ nickname: 'Intruder' }),
+    ownId: ownViewer,
+  },
+  {
+    method: 'get',
+    template: '/audience/api/v1/audiences/{audienceId}',
+    allowed: ['admin', 'service', 'audience'],
+    path: (s) => `/audience/api/v1/audiences/${s.viewerId}`,
+    ownId: ownViewer,
+  },
   {
     method: 'get',
     template: '/audience/api/v1/audiences/{audienceId}/consumption',
@@ -70,7 +117,14 @@ const PROTECTED: ProtectedRoute[] = [
     path: (s) => `/audience/api/v1/audiences/${s.viewerId}/consumption`,
     ownId: ownViewer,
   },
-  { method: 'post', template: '/audience/api/v1/recharge', allowed: ['admin', 'service', 'audience'], path: () => '/audience/api/v1/recharge', body: reward, ownId: ownViewer },
+  {
+    method: 'post',
+    template: '/audience/api/v1/recharge',
+    allowed: ['admin', 'service', 'audience'],
+    path: () => '/audience/api/v1/recharge',
+    body: reward,
+    ownId: ownViewer,
+  },
   {
     method: 'post',
     template: '/audience/api/v1/recharge/batch',
@@ -86,17 +140,41 @@ const PROTECTED: ProtectedRoute[] = [
     path: () => `/audience/api/v1/recharge/by-trace/${newTraceId('NONE')}`,
     ownId: ownViewer,
   },
-  { method: 'get', template: '/audience/api/v1/recharge/{rechargeId}', allowed: ['admin', 'service', 'audience'], path: () => '/audience/api/v1/recharge/999999999', ownId: ownViewer },
-  { method: 'post', template: '/audience/api/v1/sync/trigger', allowed: ['admin'], path: () => '/audience/api/v1/sync/trigger', ownId: ownAnchor },
+  {
+    method: 'get',
+    template: '/audience/api/v1/recharge/{rechargeId}',
+    allowed: ['admin', 'service', 'audience'],
+    path: () => '/audience/api/v1/recharge/999999999',
+    ownId: ownViewer,
+  },
+  {
+    method: 'post',
+    template: '/audience/api/v1/sync/trigger',
+    allowed: ['admin'],
+    path: () => '/audience/api/v1/sync/trigger',
+    ownId: ownAnchor,
+  },
   {
     method: 'post',
     template: '/anchor/api/v1/live-rooms/realtime/reward',
     allowed: ['internal'],
     path: () => '/anchor/api/v1/live-rooms/realtime/reward',
-    body: (s) => ({ rechargeId: 990_000_000 + s.viewerId, traceId: newTraceId('AUTH'), liveRoomId: s.liveRoomId, audienceId: s.viewerId, amount: '1.00' }),
+    body: (s) => ({
+      rechargeId: 990_000_000 + s.viewerId,
+      traceId: newTraceId('AUTH'),
+      liveRoomId: s.liveRoomId,
+      audienceId: s.viewerId,
+      amount: '1.00',
+    }),
     ownId: ownAnchor,
   },
-  { method: 'post', template: '/anchor/api/v1/live-rooms/{liveRoomId}/realtime/flush', allowed: ['admin'], path: (s) => `/anchor/api/v1/live-rooms/${s.liveRoomId}/realtime/flush`, ownId: ownAnchor },
+  {
+    method: 'post',
+    template: '/anchor/api/v1/live-rooms/{liveRoomId}/realtime/flush',
+    allowed: ['admin'],
+    path: (s) => `/anchor/api/v1/live-rooms/${s.liveRoomId}/realtime/flush`,
+    ownId: ownAnchor,
+  },
   {
     method: 'post',
     template: '/finance/api/v1/recharge/batch-sync',
@@ -104,7 +182,17 @@ const PROTECTED: ProtectedRoute[] = [
     path: () => '/finance/api/v1/recharge/batch-sync',
     body: (s) => ({
       batchId: newTraceId('AUTHB'),
-      records: [{ rechargeId: 980_000_000 + s.viewerId, traceId: newTraceId('AUTH'), anchorId: s.anchorId, liveRoomId: s.liveRoomId, audienceId: s.viewerId, amount: '1.00', createdAt: new Date().toISOString() }],
+      records: [
+        {
+          rechargeId: 980_000_000 + s.viewerId,
+          traceId: newTraceId('AUTH'),
+          anchorId: s.anchorId,
+          liveRoomId: s.liveRoomId,
+          audienceId: s.viewerId,
+          amount: '1.00',
+          createdAt: new Date().toISOString(),
+        },
+      ],
     }),
     ownId: ownAnchor,
   },
@@ -116,7 +204,13 @@ const PROTECTED: ProtectedRoute[] = [
     body: (s) => ({ anchorId: s.anchorId, rate: '0.6000', effectiveFrom: new Date(Date.now() + 86_400_000).toISOString() }),
     ownId: ownAnchor,
   },
-  { method: 'get', template: '/finance/api/v1/balances/{anchorId}', allowed: ['admin', 'anchor'], path: (s) => `/finance/api/v1/balances/${s.anchorId}`, ownId: ownAnchor },
+  {
+    method: 'get',
+    template: '/finance/api/v1/balances/{anchorId}',
+    allowed: ['admin', 'anchor'],
+    path: (s) => `/finance/api/v1/balances/${s.anchorId}`,
+    ownId: ownAnchor,
+  },
 ];
 
 const key = (method: string, template: string) => `${method.toUpperCase()} ${template}`;
@@ -133,7 +227,11 @@ async function snapshot(s: Stage) {
     const row = await t.db2(table).count({ n: '*' }).first();
     counts[`db2.${table}`] = Number(row?.['n']);
   }
-  const rooms = await t.db1('live_room').whereIn('id', [s.idleRoomId, s.liveRoomId]).orderBy('id').select('id', 'status', 'current_session_id');
+  const rooms = await t
+    .db1('live_room')
+    .whereIn('id', [s.idleRoomId, s.liveRoomId])
+    .orderBy('id')
+    .select('id', 'status', 'current_session_id');
   return { counts, pendingSync: Number(pending?.['n']), rooms };
 }
 
@@ -166,10 +264,28 @@ beforeAll(async () => {
     ['garbage token', 'Bearer aaa.bbb.ccc'],
     ['wrong secret', `Bearer ${await hs256({ role: 'admin' }, '1', wrongSecret)}`],
     ['expired (platform signer, negative ttl)', `Bearer ${await t.tokens.sign({ role: 'admin', id: 1 }, -60)}`],
-    ['expired (jose, past exp)', `Bearer ${await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('1').setIssuedAt(now - 7200).setExpirationTime(now - 3600).sign(secret)}`],
-    ['not yet valid (nbf in the future)', `Bearer ${await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('1').setNotBefore(now + 3600).sign(secret)}`],
+    [
+      'expired (jose, past exp)',
+      `Bearer ${await new SignJWT({ role: 'admin' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('1')
+        .setIssuedAt(now - 7200)
+        .setExpirationTime(now - 3600)
+        .sign(secret)}`,
+    ],
+    [
+      'not yet valid (nbf in the future)',
+      `Bearer ${await new SignJWT({ role: 'admin' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('1')
+        .setNotBefore(now + 3600)
+        .sign(secret)}`,
+    ],
     ['alg none', `Bearer ${new UnsecuredJWT({ role: 'admin' }).setSubject('1').setIssuedAt().encode()}`],
-    ['HS512 with the right secret', `Bearer ${await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS512' }).setSubject('1').sign(secret)}`],
+    [
+      'HS512 with the right secret',
+      `Bearer ${await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS512' }).setSubject('1').sign(secret)}`,
+    ],
     ['unknown role', `Bearer ${await hs256({ role: 'root' }, '1')}`],
     ['no role', `Bearer ${await hs256({}, '1')}`],
     ['non-numeric subject', `Bearer ${await hs256({ role: 'admin' }, 'alice')}`],
@@ -236,29 +352,42 @@ describe('403 FORBIDDEN by role', () => {
     },
   );
 
-  it.each(PROTECTED.map((r) => [key(r.method, r.template), r] as const))('when %s is called by an allowed role on its own id, then it gets past authorization', async (_name, r) => {
-    const s = await stage();
-    for (const role of r.allowed) {
-      const res = await send(r, s, await t.auth(role, r.ownId(s, role)));
-      expect({ role, status: res.status, rejected: res.status === 401 || res.status === 403 }).toEqual({ role, status: res.status, rejected: false });
-    }
-  });
+  it.each(PROTECTED.map((r) => [key(r.method, r.template), r] as const))(
+    'when %s is called by an allowed role on its own id, then it gets past authorization',
+    async (_name, r) => {
+      const s = await stage();
+      for (const role of r.allowed) {
+        const res = await send(r, s, await t.auth(role, r.ownId(s, role)));
+        expect({ role, status: res.status, rejected: res.status === 401 || res.status === 403 }).toEqual({
+          role,
+          status: res.status,
+          rejected: false,
+        });
+      }
+    },
+  );
 
   it('when the role is wrong and the body is invalid too, then 403 comes before 400 (role before body shape)', async () => {
     const before = await t.db1('anchor').count({ n: '*' }).first();
-    const res = await t.http.post('/anchor/api/v1/anchors').set('Authorization', await t.auth('service')).send({ name: '', extra: true });
+    const res = await t.http
+      .post('/anchor/api/v1/anchors')
+      .set('Authorization', await t.auth('service'))
+      .send({ name: '', extra: true });
     expectProblem(res, 403, 'FORBIDDEN', 'anchors as service with a bad body');
     expect(await t.db1('anchor').count({ n: '*' }).first()).toEqual(before);
   });
 });
 
-describe('403 FORBIDDEN on someone else\'s id', () => {
+describe("403 FORBIDDEN on someone else's id", () => {
   it('when an anchor reads another anchor, then 403; itself, then 200', async () => {
     const s = await stage();
     const otherAnchorId = await createAnchor(t, 'Other');
     const res = await t.http.get(`/anchor/api/v1/anchors/${otherAnchorId}`).set('Authorization', await t.auth('anchor', s.anchorId));
     expectProblem(res, 403, 'FORBIDDEN', 'anchor reads another anchor');
-    await t.http.get(`/anchor/api/v1/anchors/${s.anchorId}`).set('Authorization', await t.auth('anchor', s.anchorId)).expect(200);
+    await t.http
+      .get(`/anchor/api/v1/anchors/${s.anchorId}`)
+      .set('Authorization', await t.auth('anchor', s.anchorId))
+      .expect(200);
   });
 
   it('when an anchor creates a room for another anchor, then 403 and no room is stored', async () => {
@@ -277,8 +406,18 @@ describe('403 FORBIDDEN on someone else\'s id', () => {
     const intruderId = await createAnchor(t, 'Intruder');
     const before = await snapshot(s);
     const intruder = await t.auth('anchor', intruderId);
-    expectProblem(await t.http.post(`/anchor/api/v1/live-rooms/${s.idleRoomId}/start`).set('Authorization', intruder), 403, 'FORBIDDEN', 'start');
-    expectProblem(await t.http.post(`/anchor/api/v1/live-rooms/${s.liveRoomId}/stop`).set('Authorization', intruder), 403, 'FORBIDDEN', 'stop');
+    expectProblem(
+      await t.http.post(`/anchor/api/v1/live-rooms/${s.idleRoomId}/start`).set('Authorization', intruder),
+      403,
+      'FORBIDDEN',
+      'start',
+    );
+    expectProblem(
+      await t.http.post(`/anchor/api/v1/live-rooms/${s.liveRoomId}/stop`).set('Authorization', intruder),
+      403,
+      'FORBIDDEN',
+      'stop',
+    );
     expect(await snapshot(s)).toEqual(before);
     expect(before.rooms.map((r: { status: string }) => r.status)).toEqual(['IDLE', 'LIVE']);
   });
@@ -288,7 +427,12 @@ describe('403 FORBIDDEN on someone else\'s id', () => {
     const otherViewerId = await createViewer(t, 'Other viewer');
     const viewer = await t.auth('audience', s.viewerId);
     expectProblem(await t.http.get(`/audience/api/v1/audiences/${otherViewerId}`).set('Authorization', viewer), 403, 'FORBIDDEN', 'viewer');
-    expectProblem(await t.http.get(`/audience/api/v1/audiences/${otherViewerId}/consumption`).set('Authorization', viewer), 403, 'FORBIDDEN', 'consumption');
+    expectProblem(
+      await t.http.get(`/audience/api/v1/audiences/${otherViewerId}/consumption`).set('Authorization', viewer),
+      403,
+      'FORBIDDEN',
+      'consumption',
+    );
     const own = await t.http.get(`/audience/api/v1/audiences/${s.viewerId}`).set('Authorization', viewer).expect(200);
     expect(own.body.audienceId).toBe(s.viewerId);
   });
@@ -308,13 +452,27 @@ describe('the service role', () => {
     expect(viewer.body).toMatchObject({ audienceId: s.viewerId, nickname: 'Auth viewer' });
 
     const before = await snapshot(s);
-    expectProblem(await t.http.post('/anchor/api/v1/anchors').set('Authorization', service).send({ name: 'By service' }), 403, 'FORBIDDEN', 'service creates anchor');
-    expectProblem(await t.http.post(`/anchor/api/v1/live-rooms/${s.idleRoomId}/start`).set('Authorization', service), 403, 'FORBIDDEN', 'service starts room');
+    expectProblem(
+      await t.http.post('/anchor/api/v1/anchors').set('Authorization', service).send({ name: 'By service' }),
+      403,
+      'FORBIDDEN',
+      'service creates anchor',
+    );
+    expectProblem(
+      await t.http.post(`/anchor/api/v1/live-rooms/${s.idleRoomId}/start`).set('Authorization', service),
+      403,
+      'FORBIDDEN',
+      'service starts room',
+    );
     expect(await snapshot(s)).toEqual(before);
   });
 
   it('when service creates a viewer, then 201 and the viewer is stored', async () => {
-    const res = await t.http.post('/audience/api/v1/audiences').set('Authorization', await t.auth('service')).send({ nickname: 'Made by service' }).expect(201);
+    const res = await t.http
+      .post('/audience/api/v1/audiences')
+      .set('Authorization', await t.auth('service'))
+      .send({ nickname: 'Made by service' })
+      .expect(201);
     expect(await t.db1('audience').where({ id: res.body.audienceId, nickname: 'Made by service' })).toHaveLength(1);
   });
 });
@@ -335,14 +493,20 @@ describe('public routes', () => {
       ...t.modules.flatMap((m) => (m.health ? [m.health.path] : [])),
       ...t.modules.flatMap((m) =>
         m.routes.flatMap((group) =>
-          group.routes.filter((r) => r.access === 'public').map((r) => `${group.prefix}${r.path}`.replace(/\{[^}]+\}/g, String(s.liveRoomId))),
+          group.routes
+            .filter((r) => r.access === 'public')
+            .map((r) => `${group.prefix}${r.path}`.replace(/\{[^}]+\}/g, String(s.liveRoomId))),
         ),
       ),
     ];
     expect(publicPaths).toContain(`/anchor/api/v1/live-rooms/${s.liveRoomId}`);
     for (const path of publicPaths) {
       const res = await t.http.get(path);
-      expect({ path, status: res.status, rejected: res.status === 401 || res.status === 403 }).toEqual({ path, status: res.status, rejected: false });
+      expect({ path, status: res.status, rejected: res.status === 401 || res.status === 403 }).toEqual({
+        path,
+        status: res.status,
+        rejected: false,
+      });
     }
   });
 });

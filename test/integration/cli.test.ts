@@ -23,7 +23,11 @@ function cli(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-const admin = knex({ client: 'mysql2', connection: mysqlConnection(parseMysqlUrl(`${TEST_MYSQL_URL}/mysql`), false), pool: { min: 0, max: 1 } });
+const admin = knex({
+  client: 'mysql2',
+  connection: mysqlConnection(parseMysqlUrl(`${TEST_MYSQL_URL}/mysql`), false),
+  pool: { min: 0, max: 1 },
+});
 
 afterAll(async () => {
   await admin.raw(`DROP DATABASE IF EXISTS \`${cliDb1}\``);
@@ -41,7 +45,10 @@ describe('admin CLI', () => {
   });
 
   it('when the role or ttl is invalid, then it exits non-zero and says why', async () => {
-    await expect(cli(['token', '--role', 'root'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('must be one of audience, anchor, admin, service, internal') });
+    await expect(cli(['token', '--role', 'root'])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('must be one of audience, anchor, admin, service, internal'),
+    });
     await expect(cli(['token', '--role', 'admin', '--ttl', 'forever'])).rejects.toMatchObject({ code: 1 });
   });
 
@@ -50,13 +57,21 @@ describe('admin CLI', () => {
     await admin.raw(`DROP DATABASE IF EXISTS \`${cliDb2}\``);
     const env = { DB1_URL: `${TEST_MYSQL_URL}/${cliDb1}`, DB2_URL: `${TEST_MYSQL_URL}/${cliDb2}` };
     await cli(['migrate'], env);
-    const [tables1] = (await admin.raw('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [cliDb1])) as [Array<{ t: string }>];
-    expect(tables1.map((r) => r.t)).toEqual(expect.arrayContaining(['anchor', 'audience', 'live_room', 'live_room_realtime', 'live_session', 'recharge']));
-    const [tables2] = (await admin.raw('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [cliDb2])) as [Array<{ t: string }>];
+    const [tables1] = (await admin.raw('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [
+      cliDb1,
+    ])) as [Array<{ t: string }>];
+    expect(tables1.map((r) => r.t)).toEqual(
+      expect.arrayContaining(['anchor', 'audience', 'live_room', 'live_room_realtime', 'live_session', 'recharge']),
+    );
+    const [tables2] = (await admin.raw('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [
+      cliDb2,
+    ])) as [Array<{ t: string }>];
     expect(tables2.map((r) => r.t)).toEqual(
       expect.arrayContaining(['anchor_balance', 'balance_ledger', 'commission_rate', 'settlement', 'settlement_detail', 'withdrawal']),
     );
-    const [charset] = (await admin.raw('SELECT DEFAULT_CHARACTER_SET_NAME AS c FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [cliDb1])) as [Array<{ c: string }>];
+    const [charset] = (await admin.raw('SELECT DEFAULT_CHARACTER_SET_NAME AS c FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [
+      cliDb1,
+    ])) as [Array<{ c: string }>];
     expect(charset[0]?.c).toBe('utf8mb4');
 
     const again = await cli(['migrate'], env);
@@ -76,6 +91,9 @@ describe('admin CLI', () => {
   });
 
   it('when the configuration is invalid, then it exits non-zero naming the variable', async () => {
-    await expect(cli(['migrate'], { DB1_URL: 'postgres://nope' })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('DB1_URL') });
+    await expect(cli(['migrate'], { DB1_URL: 'postgres://nope' })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('DB1_URL'),
+    });
   });
 });

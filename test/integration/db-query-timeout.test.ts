@@ -38,7 +38,12 @@ describe('database query timeout', () => {
 
   function pool(options: { throughProxy: boolean }): Db {
     const url = workerDatabaseUrl('db1');
-    const db = createDb(options.throughProxy ? url.replace(':3306/', `:${proxy.port}/`) : url, { poolMax: 1, acquireTimeoutMs: 2000, queryTimeoutMs: QUERY_TIMEOUT_MS, logger });
+    const db = createDb(options.throughProxy ? url.replace(':3306/', `:${proxy.port}/`) : url, {
+      poolMax: 1,
+      acquireTimeoutMs: 2000,
+      queryTimeoutMs: QUERY_TIMEOUT_MS,
+      logger,
+    });
     pools.push(db);
     return db;
   }
@@ -132,7 +137,9 @@ describe('database query timeout', () => {
     const lender = pool({ throughProxy: true });
     const raw: unknown = await lender.client.acquireRawConnection();
     const fresh = pool({ throughProxy: true });
-    const checkVersion = (fresh.client as unknown as { checkVersion(connection: unknown): Promise<unknown> }).checkVersion.bind(fresh.client);
+    const checkVersion = (fresh.client as unknown as { checkVersion(connection: unknown): Promise<unknown> }).checkVersion.bind(
+      fresh.client,
+    );
     proxy.freeze();
 
     const started = Date.now();

@@ -71,7 +71,16 @@ async function call(url: string, init: RequestInit, kind: Answer['kind'], reward
     const res = await fetch(url, { ...init, signal: AbortSignal.timeout(CLIENT_GIVE_UP_MS) });
     const text = await res.text();
     const code = res.status >= 400 ? (JSON.parse(text) as { code?: string }).code : undefined;
-    return { kind, status: res.status, startedAt, answeredAt: Date.now(), contentType: res.headers.get('content-type'), retryAfter: res.headers.get('retry-after'), code, reward };
+    return {
+      kind,
+      status: res.status,
+      startedAt,
+      answeredAt: Date.now(),
+      contentType: res.headers.get('content-type'),
+      retryAfter: res.headers.get('retry-after'),
+      code,
+      reward,
+    };
   } catch {
     return { kind, status: 0, startedAt, answeredAt: Date.now(), contentType: null, retryAfter: null, code: undefined, reward };
   }
@@ -121,8 +130,18 @@ describe('rewards while DB1 hangs', () => {
     const headers = { Authorization: auth, 'Content-Type': 'application/json' };
     const rewardOnce = async (client: number, n: number) => {
       const amountFen = 1 + ((client * 7919 + n * 104729) % 99_999);
-      const reward = { traceId: newTraceId('FRZ'), audienceId: stage.viewerIds[(client + n) % VIEWERS] as number, liveRoomId: stage.roomId, amount: (amountFen / 100).toFixed(2) };
-      const answer = await call(`${base}/audience/api/v1/recharge`, { method: 'POST', headers, body: JSON.stringify(reward) }, 'reward', reward);
+      const reward = {
+        traceId: newTraceId('FRZ'),
+        audienceId: stage.viewerIds[(client + n) % VIEWERS] as number,
+        liveRoomId: stage.roomId,
+        amount: (amountFen / 100).toFixed(2),
+      };
+      const answer = await call(
+        `${base}/audience/api/v1/recharge`,
+        { method: 'POST', headers, body: JSON.stringify(reward) },
+        'reward',
+        reward,
+      );
       answers.push(answer);
       // A shed reward comes back at once; a short pause keeps the volume in thousands, not hundreds of thousands.
       if (answer.status === 503) await sleep(2);
@@ -161,7 +180,12 @@ describe('rewards while DB1 hangs', () => {
 
   async function retryUntilStored(reward: RewardBody, auth: string): Promise<number> {
     for (let attempt = 0; attempt < 20; attempt += 1) {
-      const answer = await call(`${base}/audience/api/v1/recharge`, { method: 'POST', headers: { Authorization: auth, 'Content-Type': 'application/json' }, body: JSON.stringify(reward) }, 'reward', reward);
+      const answer = await call(
+        `${base}/audience/api/v1/recharge`,
+        { method: 'POST', headers: { Authorization: auth, 'Content-Type': 'application/json' }, body: JSON.stringify(reward) },
+        'reward',
+        reward,
+      );
       if (answer.status !== 503) return answer.status;
       await sleep(50);
     }
@@ -186,7 +210,10 @@ describe('rewards while DB1 hangs', () => {
     const queueDepth = watchQueueDepth();
     const load = startLoad(auth, stage, answers);
     const answered = (kind: Answer['kind'], status: number) => answers.some((a) => a.kind === kind && a.status === status);
-    await waitUntil(() => Promise.resolve(answered('reward', 201) && answered('read', 200)), 'a reward stored and a viewer read before the freeze');
+    await waitUntil(
+      () => Promise.resolve(answered('reward', 201) && answered('read', 200)),
+      'a reward stored and a viewer read before the freeze',
+    );
     const storedBeforeFreeze = answers.filter((a) => a.status === 201).length;
     const frozenAt = Date.now();
     proxy.freeze();
@@ -194,11 +221,17 @@ describe('rewards while DB1 hangs', () => {
     const healthWhileFrozen = (await fetch(`${base}/audience/actuator/health`)).status;
     const heapBefore = heapUsedAfterGc();
     const shedAtFirstSample = shedSoFar();
-    await waitUntil(() => Promise.resolve(shedSoFar() - shedAtFirstSample >= MIN_SHED_BETWEEN_HEAP_SAMPLES), 'thousands of shed rewards', 20_000);
+    await waitUntil(
+      () => Promise.resolve(shedSoFar() - shedAtFirstSample >= MIN_SHED_BETWEEN_HEAP_SAMPLES),
+      'thousands of shed rewards',
+      20_000,
+    );
     await sleep(frozenAt + FROZEN_AT_LEAST_MS - Date.now());
     await load.stop();
     const heapAfter = heapUsedAfterGc();
-    const shedByReason = Object.fromEntries((await queueMetric('reward_queue_shed_total')).map((v) => [String(v.labels['reason']), v.value]));
+    const shedByReason = Object.fromEntries(
+      (await queueMetric('reward_queue_shed_total')).map((v) => [String(v.labels['reason']), v.value]),
+    );
     return {
       answers,
       frozenAt,
@@ -243,7 +276,11 @@ describe('rewards while DB1 hangs', () => {
     expect(new Set(rewards.map((a) => a.status))).toEqual(new Set([201, 503]));
     expect(new Set(answers.filter((a) => a.kind === 'read').map((a) => a.status))).toEqual(new Set([200, 503]));
     for (const shed of answers.filter((a) => a.status === 503)) {
-      expect(shed).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', retryAfter: '5', contentType: expect.stringMatching(/^application\/problem\+json/) });
+      expect(shed).toMatchObject({
+        code: 'DEPENDENCY_UNAVAILABLE',
+        retryAfter: '5',
+        contentType: expect.stringMatching(/^application\/problem\+json/),
+      });
     }
     expect(run.healthWhileFrozen).toBe(503);
 
@@ -260,7 +297,10 @@ describe('rewards while DB1 hangs', () => {
     expect(health).toMatchObject({ status: 'UP', components: { db1: { status: 'UP' } } });
 
     // Retried with its traceId, each 503'd reward is 201, or 200 when its COMMIT had reached the server after all.
-    const retried = await retryEach(rewards.filter((a) => a.status === 503).map((a) => a.reward as RewardBody), auth);
+    const retried = await retryEach(
+      rewards.filter((a) => a.status === 503).map((a) => a.reward as RewardBody),
+      auth,
+    );
     expect(retried.filter((status) => status !== 201 && status !== 200)).toEqual([]);
 
     // Exactly once, counted in DB1 directly (not through the proxy), with the amounts sent.
@@ -273,7 +313,9 @@ describe('rewards while DB1 hangs', () => {
     expect(rows.filter((row) => row.amount !== fenOf(sent.get(row.trace_id)!.amount))).toEqual([]);
 
     // Each viewer's consumption is the sum of its stored rewards, to the fen.
-    const viewers = await direct<{ id: number; total_amount: number; reward_count: number }>('audience').whereIn('id', stage.viewerIds).select('id', 'total_amount', 'reward_count');
+    const viewers = await direct<{ id: number; total_amount: number; reward_count: number }>('audience')
+      .whereIn('id', stage.viewerIds)
+      .select('id', 'total_amount', 'reward_count');
     expect(viewers.map((v) => ({ id: v.id, totalAmount: v.total_amount, rewardCount: v.reward_count }))).toEqual(
       viewers.map((v) => {
         const own = rows.filter((row) => row.audience_id === v.id);

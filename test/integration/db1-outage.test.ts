@@ -58,7 +58,11 @@ describe('rewards while DB1 is unreachable', () => {
     await redis.kill();
     try {
       const viewer = await cut.auth('audience', stage.viewerIds[0]);
-      const send = () => cut.http.post('/audience/api/v1/recharge').set('Authorization', viewer).send({ traceId: newTraceId('RL'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' });
+      const send = () =>
+        cut.http
+          .post('/audience/api/v1/recharge')
+          .set('Authorization', viewer)
+          .send({ traceId: newTraceId('RL'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' });
       expect((await send()).status).toBe(201);
       expect((await send()).status).toBe(201);
       const limited = await send();

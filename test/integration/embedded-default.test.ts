@@ -61,7 +61,10 @@ describe('the embedded default (SQLite files, no Redis)', () => {
     expect(existsSync(join(dir, 'data/db1.sqlite'))).toBe(true);
     expect(existsSync(join(dir, 'data/db2.sqlite'))).toBe(true);
     const health = await request(base).get('/health').expect(200);
-    expect(health.body).toMatchObject({ status: 'UP', components: { db1: { status: 'UP' }, db2: { status: 'UP' }, redis: { status: 'DISABLED' } } });
+    expect(health.body).toMatchObject({
+      status: 'UP',
+      components: { db1: { status: 'UP' }, db2: { status: 'UP' }, redis: { status: 'DISABLED' } },
+    });
   });
 
   it('when started without JWT_SECRET, then it says it listens on loopback only, and other interfaces refuse connections', async () => {
@@ -105,12 +108,20 @@ describe('the embedded default (SQLite files, no Redis)', () => {
   it('when rewards flow on SQLite without Redis, then ids, realtime figures (source db), the sync and the balance all add up', async () => {
     const auth = `Bearer ${adminToken}`;
     const anchor = await request(base).post('/anchor/api/v1/anchors').set('Authorization', auth).send({ name: 'Carol' }).expect(201);
-    const room = await request(base).post('/anchor/api/v1/live-rooms').set('Authorization', auth).send({ anchorId: anchor.body.anchorId, title: 'SQLite show' }).expect(201);
+    const room = await request(base)
+      .post('/anchor/api/v1/live-rooms')
+      .set('Authorization', auth)
+      .send({ anchorId: anchor.body.anchorId, title: 'SQLite show' })
+      .expect(201);
     const roomId = room.body.liveRoomId as number;
     await request(base).post(`/anchor/api/v1/live-rooms/${roomId}/start`).set('Authorization', auth).expect(200);
     const viewer = await request(base).post('/audience/api/v1/audiences').set('Authorization', auth).send({ nickname: 'Dan' }).expect(201);
     const audienceId = viewer.body.audienceId as number;
-    const single = await request(base).post('/audience/api/v1/recharge').set('Authorization', auth).send({ traceId: 'SQLITE-1', audienceId, liveRoomId: roomId, amount: '1.01' }).expect(201);
+    const single = await request(base)
+      .post('/audience/api/v1/recharge')
+      .set('Authorization', auth)
+      .send({ traceId: 'SQLITE-1', audienceId, liveRoomId: roomId, amount: '1.01' })
+      .expect(201);
     const items = ['2.02', '3.03', '4.04'].map((amount, i) => ({ traceId: `SQLITE-B${i}`, audienceId, liveRoomId: roomId, amount }));
     const batch = await request(base).post('/audience/api/v1/recharge/batch').set('Authorization', auth).send({ items }).expect(200);
     const ids = [single.body.rechargeId, ...batch.body.results.map((r: { rechargeId: number }) => r.rechargeId)] as number[];

@@ -26,24 +26,47 @@ async function detail(rechargeId: number) {
 }
 
 async function balance(anchorId: number) {
-  return (await t.http.get(`/finance/api/v1/balances/${anchorId}`).set('Authorization', await t.auth('admin')).expect(200)).body;
+  return (
+    await t.http
+      .get(`/finance/api/v1/balances/${anchorId}`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200)
+  ).body;
 }
 
 describe('commission rates', () => {
   it('when an admin sets a rate, then 201 with the four-decimal rate and the time it takes effect', async () => {
     const anchorId = await createAnchor(t);
     const from = new Date(Date.now() + 3_600_000).toISOString();
-    const res = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId, rate: 0.7, effectiveFrom: from }).expect(201);
-    expect(res.body).toEqual({ rateId: expect.any(Number), anchorId, rate: '0.7000', effectiveFrom: from, createdAt: expect.stringMatching(/Z$/) });
+    const res = await t.http
+      .post(RATES)
+      .set('Authorization', await t.auth('admin'))
+      .send({ anchorId, rate: 0.7, effectiveFrom: from })
+      .expect(201);
+    expect(res.body).toEqual({
+      rateId: expect.any(Number),
+      anchorId,
+      rate: '0.7000',
+      effectiveFrom: from,
+      createdAt: expect.stringMatching(/Z$/),
+    });
     expect(await t.db2('commission_rate').where({ anchor_id: anchorId })).toHaveLength(1);
   });
 
   it('when effectiveFrom is left out or a second in the past (clock skew), then it takes effect now, never earlier', async () => {
     const anchorId = await createAnchor(t);
     const before = Date.now();
-    const skewed = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId, rate: '0.6', effectiveFrom: new Date(before - 1000).toISOString() }).expect(201);
+    const skewed = await t.http
+      .post(RATES)
+      .set('Authorization', await t.auth('admin'))
+      .send({ anchorId, rate: '0.6', effectiveFrom: new Date(before - 1000).toISOString() })
+      .expect(201);
     expect(Date.parse(skewed.body.effectiveFrom)).toBeGreaterThanOrEqual(before);
-    const now = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId, rate: '1' }).expect(201);
+    const now = await t.http
+      .post(RATES)
+      .set('Authorization', await t.auth('admin'))
+      .send({ anchorId, rate: '1' })
+      .expect(201);
     expect(now.body.rate).toBe('1.0000');
     expect(Date.parse(now.body.effectiveFrom)).toBeGreaterThanOrEqual(before);
   });
@@ -58,14 +81,22 @@ describe('commission rates', () => {
     ['a time past the year 9999 once its offset is applied', { rate: '0.5', effectiveFrom: '9999-12-31T23:59:59-12:00' }, 'effectiveFrom'],
   ])('when the request has %s, then 400 on that field and nothing is stored', async (_case, extra, field) => {
     const anchorId = await createAnchor(t);
-    const res = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId, ...extra }).expect(400);
+    const res = await t.http
+      .post(RATES)
+      .set('Authorization', await t.auth('admin'))
+      .send({ anchorId, ...extra })
+      .expect(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
     expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
     expect(await t.db2('commission_rate').where({ anchor_id: anchorId })).toHaveLength(0);
   });
 
   it('when the anchor does not exist, then 404 ANCHOR_NOT_FOUND', async () => {
-    const res = await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId: 987_654_321, rate: '0.5' }).expect(404);
+    const res = await t.http
+      .post(RATES)
+      .set('Authorization', await t.auth('admin'))
+      .send({ anchorId: 987_654_321, rate: '0.5' })
+      .expect(404);
     expect(res.body.code).toBe('ANCHOR_NOT_FOUND');
   });
 });
@@ -74,19 +105,36 @@ describe('commission snapshot at the reward time', () => {
   it('when the rate changes between a reward and its sync, then the reward is split with the rate of its own time', async () => {
     const stage = await liveStage(t, 1);
     const early = await reward(t, stage, '10.01');
-    await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId: stage.anchorId, rate: '0.7000' }).expect(201);
+    await t.http
+      .post(RATES)
+      .set('Authorization', await t.auth('admin'))
+      .send({ anchorId: stage.anchorId, rate: '0.7000' })
+      .expect(201);
     const late = await reward(t, stage, '10.01');
-    await t.http.post('/audience/api/v1/sync/trigger').set('Authorization', await t.auth('admin')).expect(200);
+    await t.http
+      .post('/audience/api/v1/sync/trigger')
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
 
     expect(await detail(early)).toMatchObject({ amount: 1001, rate_bp: 5000, anchor_amount: 500, platform_amount: 501 });
     expect(await detail(late)).toMatchObject({ amount: 1001, rate_bp: 7000, anchor_amount: 700, platform_amount: 301 });
-    expect(await balance(stage.anchorId)).toEqual({ anchorId: stage.anchorId, available: '12.00', frozen: '0.00', totalIncome: '12.00', totalWithdrawn: '0.00' });
+    expect(await balance(stage.anchorId)).toEqual({
+      anchorId: stage.anchorId,
+      available: '12.00',
+      frozen: '0.00',
+      totalIncome: '12.00',
+      totalWithdrawn: '0.00',
+    });
   });
 
   it('when a rate starts in the future, then rewards before it keep the old one and rewards after it use the new one', async () => {
     const stage = await liveStage(t, 1);
     const from = new Date(Date.now() + 2 * 3_600_000);
-    await t.http.post(RATES).set('Authorization', await t.auth('admin')).send({ anchorId: stage.anchorId, rate: '0.9000', effectiveFrom: from.toISOString() }).expect(201);
+    await t.http
+      .post(RATES)
+      .set('Authorization', await t.auth('admin'))
+      .send({ anchorId: stage.anchorId, rate: '0.9000', effectiveFrom: from.toISOString() })
+      .expect(201);
     const now = await reward(t, stage, '1.00');
     const later = await createTestPlatform({}, { clock: () => new Date(from.getTime() + 60_000) });
     try {
@@ -108,8 +156,24 @@ describe('batch-sync (internal)', () => {
       .set('Authorization', await t.auth('service'))
       .send({ traceId: newTraceId('BS'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount })
       .expect(201);
-    const r = res.body as { rechargeId: number; traceId: string; anchorId: number; liveRoomId: number; audienceId: number; amount: string; createdAt: string };
-    return { rechargeId: r.rechargeId, traceId: r.traceId, anchorId: r.anchorId, liveRoomId: r.liveRoomId, audienceId: r.audienceId, amount: r.amount, createdAt: r.createdAt };
+    const r = res.body as {
+      rechargeId: number;
+      traceId: string;
+      anchorId: number;
+      liveRoomId: number;
+      audienceId: number;
+      amount: string;
+      createdAt: string;
+    };
+    return {
+      rechargeId: r.rechargeId,
+      traceId: r.traceId,
+      anchorId: r.anchorId,
+      liveRoomId: r.liveRoomId,
+      audienceId: r.audienceId,
+      amount: r.amount,
+      createdAt: r.createdAt,
+    };
   }
 
   async function refusals(reason: string): Promise<number> {
@@ -132,9 +196,17 @@ describe('batch-sync (internal)', () => {
     const internal = await t.auth('internal');
     const [a, b] = [await storedRecord(stage, '3.33'), await storedRecord(stage, '0.01')];
     const records = [a, b, a];
-    const first = await t.http.post(SYNC).set('Authorization', internal).send({ batchId: newTraceId('B'), records }).expect(200);
+    const first = await t.http
+      .post(SYNC)
+      .set('Authorization', internal)
+      .send({ batchId: newTraceId('B'), records })
+      .expect(200);
     expect(first.body).toMatchObject({ accepted: 2, duplicates: 1 });
-    const again = await t.http.post(SYNC).set('Authorization', internal).send({ batchId: newTraceId('B'), records: records.slice(0, 2) }).expect(200);
+    const again = await t.http
+      .post(SYNC)
+      .set('Authorization', internal)
+      .send({ batchId: newTraceId('B'), records: records.slice(0, 2) })
+      .expect(200);
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 2 });
 
     const details = await t.db2('settlement_detail').where({ anchor_id: stage.anchorId });
@@ -147,7 +219,13 @@ describe('batch-sync (internal)', () => {
     expect(settlements[0]).toMatchObject({ record_count: 2, total_amount: 334, anchor_amount: 166, platform_amount: 168 });
     const ledger = await t.db2('balance_ledger').where({ anchor_id: stage.anchorId }).orderBy('id');
     expect(ledger).toHaveLength(1);
-    expect(ledger[0]).toMatchObject({ entry_type: 'SETTLEMENT', available_delta: 166, available_after: 166, ref_type: 'settlement', ref_id: settlements[0].id });
+    expect(ledger[0]).toMatchObject({
+      entry_type: 'SETTLEMENT',
+      available_delta: 166,
+      available_after: 166,
+      ref_type: 'settlement',
+      ref_id: settlements[0].id,
+    });
     expect((await balance(stage.anchorId)).available).toBe('1.66');
   });
 
@@ -155,10 +233,23 @@ describe('batch-sync (internal)', () => {
     const stage = await liveStage(t, 1);
     const before = await untouched(stage.anchorId);
     const refusedBefore = await refusals('unknown_reward');
-    const [rows] = (await t.db1.raw("SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'recharge'")) as [Array<{ next: number }>];
+    const [rows] = (await t.db1.raw(
+      "SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'recharge'",
+    )) as [Array<{ next: number }>];
     const forgedId = Number(rows[0]?.next);
-    const forged = { rechargeId: forgedId, traceId: newTraceId('FORGED'), anchorId: stage.anchorId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '10000000.00', createdAt: new Date().toISOString() };
-    const res = await t.http.post(SYNC).set('Authorization', await t.auth('internal')).send({ batchId: newTraceId('B'), records: [forged] });
+    const forged = {
+      rechargeId: forgedId,
+      traceId: newTraceId('FORGED'),
+      anchorId: stage.anchorId,
+      liveRoomId: stage.roomId,
+      audienceId: stage.viewerIds[0],
+      amount: '10000000.00',
+      createdAt: new Date().toISOString(),
+    };
+    const res = await t.http
+      .post(SYNC)
+      .set('Authorization', await t.auth('internal'))
+      .send({ batchId: newTraceId('B'), records: [forged] });
     expect({ status: res.status, code: res.body.code, errors: res.body.errors }).toEqual({
       status: 409,
       code: 'REWARD_MISMATCH',
@@ -169,7 +260,14 @@ describe('batch-sync (internal)', () => {
 
     const real = await storedRecord(stage, '2.00');
     expect(real.rechargeId).toBe(forgedId);
-    expect((await t.http.post('/audience/api/v1/sync/trigger').set('Authorization', await t.auth('admin')).expect(200)).body.synced).toBeGreaterThanOrEqual(1);
+    expect(
+      (
+        await t.http
+          .post('/audience/api/v1/sync/trigger')
+          .set('Authorization', await t.auth('admin'))
+          .expect(200)
+      ).body.synced,
+    ).toBeGreaterThanOrEqual(1);
     expect(await detail(forgedId)).toMatchObject({ amount: 200, anchor_id: stage.anchorId, anchor_amount: 100 });
     expect(await balance(stage.anchorId)).toMatchObject({ available: '1.00', totalIncome: '1.00' });
   });
@@ -181,8 +279,20 @@ describe('batch-sync (internal)', () => {
     const real = await storedRecord(stage, '1.00');
     const before = { mine: await untouched(stage.anchorId), theirs: await untouched(other.anchorId) };
     const refusedBefore = await refusals('mismatch');
-    const lie = { ...real, amount: '9999.00', anchorId: other.anchorId, liveRoomId: other.roomId, audienceId: other.viewerIds[0], traceId: newTraceId('LIE'), createdAt: '2020-01-01T00:00:00.000Z' };
-    const res = await t.http.post(SYNC).set('Authorization', await t.auth('internal')).send({ batchId: newTraceId('B'), records: [good, lie] }).expect(409);
+    const lie = {
+      ...real,
+      amount: '9999.00',
+      anchorId: other.anchorId,
+      liveRoomId: other.roomId,
+      audienceId: other.viewerIds[0],
+      traceId: newTraceId('LIE'),
+      createdAt: '2020-01-01T00:00:00.000Z',
+    };
+    const res = await t.http
+      .post(SYNC)
+      .set('Authorization', await t.auth('internal'))
+      .send({ batchId: newTraceId('B'), records: [good, lie] })
+      .expect(409);
     expect(res.body.code).toBe('REWARD_MISMATCH');
     expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(
       ['amount', 'anchorId', 'audienceId', 'createdAt', 'liveRoomId', 'traceId'].map((f) => `records[1].${f}`).sort(),
@@ -193,14 +303,70 @@ describe('batch-sync (internal)', () => {
 
   it.each([
     ['no records', { records: [] }, 'records'],
-    ['a bad amount', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.001', createdAt: '2026-01-01T00:00:00Z' }] }, 'records[0].amount'],
-    ['a bad time', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.00', createdAt: 'yesterday' }] }, 'records[0].createdAt'],
-    ['a time past the year 9999', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.00', createdAt: '9999-12-31T23:59:59-12:00' }] }, 'records[0].createdAt'],
-    ['a time before 1970', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.00', createdAt: '0500-01-01T00:00:00Z' }] }, 'records[0].createdAt'],
-    ['an amount above the 10,000,000.00 ceiling', { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '9999999999999.99', createdAt: '2026-01-01T00:00:00Z' }] }, 'records[0].amount'],
+    [
+      'a bad amount',
+      {
+        records: [
+          { rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.001', createdAt: '2026-01-01T00:00:00Z' },
+        ],
+      },
+      'records[0].amount',
+    ],
+    [
+      'a bad time',
+      { records: [{ rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.00', createdAt: 'yesterday' }] },
+      'records[0].createdAt',
+    ],
+    [
+      'a time past the year 9999',
+      {
+        records: [
+          {
+            rechargeId: 1,
+            traceId: 'x',
+            anchorId: 1,
+            liveRoomId: 1,
+            audienceId: 1,
+            amount: '1.00',
+            createdAt: '9999-12-31T23:59:59-12:00',
+          },
+        ],
+      },
+      'records[0].createdAt',
+    ],
+    [
+      'a time before 1970',
+      {
+        records: [
+          { rechargeId: 1, traceId: 'x', anchorId: 1, liveRoomId: 1, audienceId: 1, amount: '1.00', createdAt: '0500-01-01T00:00:00Z' },
+        ],
+      },
+      'records[0].createdAt',
+    ],
+    [
+      'an amount above the 10,000,000.00 ceiling',
+      {
+        records: [
+          {
+            rechargeId: 1,
+            traceId: 'x',
+            anchorId: 1,
+            liveRoomId: 1,
+            audienceId: 1,
+            amount: '9999999999999.99',
+            createdAt: '2026-01-01T00:00:00Z',
+          },
+        ],
+      },
+      'records[0].amount',
+    ],
   ])('when the batch has %s, then 400 on that field and nothing is settled', async (_case, body, field) => {
     const before = await t.db2('settlement_detail').count({ n: '*' }).first();
-    const res = await t.http.post(SYNC).set('Authorization', await t.auth('internal')).send({ batchId: newTraceId('B'), ...body }).expect(400);
+    const res = await t.http
+      .post(SYNC)
+      .set('Authorization', await t.auth('internal'))
+      .send({ batchId: newTraceId('B'), ...body })
+      .expect(400);
     expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
     expect(await t.db2('settlement_detail').count({ n: '*' }).first()).toEqual(before);
   });
@@ -209,10 +375,19 @@ describe('batch-sync (internal)', () => {
 describe('balances', () => {
   it('when an anchor has never been paid, then its balance is all zeros; an unknown anchor is 404; another anchor is 403', async () => {
     const anchorId = await createAnchor(t);
-    const own = await t.http.get(`/finance/api/v1/balances/${anchorId}`).set('Authorization', await t.auth('anchor', anchorId)).expect(200);
+    const own = await t.http
+      .get(`/finance/api/v1/balances/${anchorId}`)
+      .set('Authorization', await t.auth('anchor', anchorId))
+      .expect(200);
     expect(own.body).toEqual({ anchorId, available: '0.00', frozen: '0.00', totalIncome: '0.00', totalWithdrawn: '0.00' });
-    const missing = await t.http.get('/finance/api/v1/balances/987654321').set('Authorization', await t.auth('admin')).expect(404);
+    const missing = await t.http
+      .get('/finance/api/v1/balances/987654321')
+      .set('Authorization', await t.auth('admin'))
+      .expect(404);
     expect(missing.body.code).toBe('ANCHOR_NOT_FOUND');
-    await t.http.get(`/finance/api/v1/balances/${anchorId}`).set('Authorization', await t.auth('anchor', anchorId + 1)).expect(403);
+    await t.http
+      .get(`/finance/api/v1/balances/${anchorId}`)
+      .set('Authorization', await t.auth('anchor', anchorId + 1))
+      .expect(403);
   });
 });

@@ -63,7 +63,8 @@ async function buildFixtures(): Promise<FuzzFixtures> {
     .send({ traceId, audienceId: viewerId, liveRoomId: roomId, amount: '1.00' })
     .expect(201);
   authorizationsByRole = new Map();
-  for (const role of ROLES) authorizationsByRole.set(role, await Promise.all([1, anchorId, viewerId].map(async (id) => `Bearer ${await t.token(role, id)}`)));
+  for (const role of ROLES)
+    authorizationsByRole.set(role, await Promise.all([1, anchorId, viewerId].map(async (id) => `Bearer ${await t.token(role, id)}`)));
   const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"1","role":"admin"}').toString('base64url')}.`;
   return {
     ids: [...new Set([1, anchorId, roomId, ...viewerIds, (reward.body as { rechargeId: number }).rechargeId])],
@@ -78,9 +79,15 @@ async function buildFixtures(): Promise<FuzzFixtures> {
 
 /** The generators' context for one operation: its clean tokens are those of the roles its route spec admits. */
 function contextFor(operation: Operation): FuzzContext {
-  const spec = t.modules.flatMap((m) => m.routes.flatMap((group) => group.routes.filter((r) => r.method === operation.method && `${group.prefix}${r.path}` === operation.path)))[0];
+  const spec = t.modules.flatMap((m) =>
+    m.routes.flatMap((group) => group.routes.filter((r) => r.method === operation.method && `${group.prefix}${r.path}` === operation.path)),
+  )[0];
   const roles = spec === undefined || spec.access === 'public' ? ROLES : spec.access;
-  return { schemas: doc.components?.schemas ?? {}, fixtures, authorizations: roles.flatMap((role) => authorizationsByRole.get(role) ?? []) };
+  return {
+    schemas: doc.components?.schemas ?? {},
+    fixtures,
+    authorizations: roles.flatMap((role) => authorizationsByRole.get(role) ?? []),
+  };
 }
 
 function documentedOperations(): Operation[] {
@@ -144,9 +151,15 @@ async function checkAnswer(res: Response, request: FuzzRequest, before: Record<s
   const traceHeader = res.headers['x-trace-id'];
   expect({ ...seen, traceHeader: typeof traceHeader }).toEqual({ ...seen, traceHeader: 'string' });
   const offered = request.headers['X-Trace-Id'];
-  if (offered !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(offered)) expect({ ...seen, traceHeader }).toEqual({ ...seen, traceHeader: offered });
+  if (offered !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(offered))
+    expect({ ...seen, traceHeader }).toEqual({ ...seen, traceHeader: offered });
   if (res.status >= 400) {
-    const problem = { contentType: res.headers['content-type'], code: res.body?.code, status: res.body?.status, traceId: res.body?.traceId };
+    const problem = {
+      contentType: res.headers['content-type'],
+      code: res.body?.code,
+      status: res.body?.status,
+      traceId: res.body?.traceId,
+    };
     expect({ ...seen, ...problem }).toEqual({
       ...seen,
       contentType: expect.stringMatching(/^application\/problem\+json/),
@@ -171,7 +184,10 @@ async function checkRequests(request: FuzzRequest, copies: number): Promise<numb
   const allRefused = answers.every((res) => res.status >= 400);
   for (const res of answers) await checkAnswer(res, request, allRefused ? before : null);
   const errorLines = logLines.slice(firstLine).filter((line) => line.includes('"level":"error"'));
-  expect({ request: `${request.method.toUpperCase()} ${request.url}`, errorLines }).toEqual({ request: `${request.method.toUpperCase()} ${request.url}`, errorLines: [] });
+  expect({ request: `${request.method.toUpperCase()} ${request.url}`, errorLines }).toEqual({
+    request: `${request.method.toUpperCase()} ${request.url}`,
+    errorLines: [],
+  });
   expect({ polluted: Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted') }).toEqual({ polluted: false });
   return answers.map((res) => res.status);
 }
@@ -183,13 +199,19 @@ describe('fuzzing every documented operation', () => {
     const statuses = new Set<number>();
     for (const [index, operation] of operations.entries()) {
       await startRoom(t, liveRoomId);
-      const property = fc.asyncProperty(requestArbitrary(operation, contextFor(operation)), fc.constantFrom(1, 1, 1, 2, 3), async (request, copies) => {
-        for (const status of await checkRequests(request, copies)) statuses.add(status);
-      });
+      const property = fc.asyncProperty(
+        requestArbitrary(operation, contextFor(operation)),
+        fc.constantFrom(1, 1, 1, 2, 3),
+        async (request, copies) => {
+          for (const status of await checkRequests(request, copies)) statuses.add(status);
+        },
+      );
       try {
         await fc.assert(property, { numRuns: RUNS_PER_OPERATION, seed: RUN_SEED + index });
       } catch (error) {
-        throw new Error(`${operation.method.toUpperCase()} ${operation.path} (replay the run with FUZZ_SEED=${RUN_SEED}): ${(error as Error).message}`);
+        throw new Error(
+          `${operation.method.toUpperCase()} ${operation.path} (replay the run with FUZZ_SEED=${RUN_SEED}): ${(error as Error).message}`,
+        );
       }
     }
     // The generators reach the handlers: some requests succeed, others are refused at each layer.

@@ -10,7 +10,13 @@ describe('health with everything up', () => {
   afterAll(() => t.close());
 
   it('when DB1, DB2 and Redis are up, then /health and every module health are UP with all three components', async () => {
-    for (const path of ['/health', '/anchor/actuator/health', '/audience/actuator/health', '/finance/actuator/health', '/analysis/actuator/health']) {
+    for (const path of [
+      '/health',
+      '/anchor/actuator/health',
+      '/audience/actuator/health',
+      '/finance/actuator/health',
+      '/analysis/actuator/health',
+    ]) {
       const res = await t.http.get(path).expect(200);
       expect(res.body).toMatchObject({
         status: 'UP',

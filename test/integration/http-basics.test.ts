@@ -169,13 +169,21 @@ describe('request bodies', () => {
       [deep, 'body'],
     ];
     for (const [body, field] of cases) {
-      const res = await t.http.post('/anchor/api/v1/anchors').set('Authorization', admin).set('Content-Type', 'application/json').send(body);
+      const res = await t.http
+        .post('/anchor/api/v1/anchors')
+        .set('Authorization', admin)
+        .set('Content-Type', 'application/json')
+        .send(body);
       expectProblem(res, 400, 'VALIDATION_FAILED');
       expect(res.body.errors).toEqual([{ field, message: expect.stringContaining('lone surrogate') }]);
     }
     expect(await anchorCount(t)).toBe(before);
 
-    const pair = await t.http.post('/anchor/api/v1/anchors').set('Authorization', admin).set('Content-Type', 'application/json').send('{"name":"\\ud83d\\ude00"}');
+    const pair = await t.http
+      .post('/anchor/api/v1/anchors')
+      .set('Authorization', admin)
+      .set('Content-Type', 'application/json')
+      .send('{"name":"\\ud83d\\ude00"}');
     expect({ status: pair.status, name: pair.body.name }).toEqual({ status: 201, name: '\u{1F600}' });
   });
 
@@ -184,13 +192,20 @@ describe('request bodies', () => {
     try {
       const before = await anchorCount(small);
       const big = { name: 'Big', avatarUrl: `https://cdn.test/${'x'.repeat(2000)}.png` };
-      const admin = await small.http.post('/anchor/api/v1/anchors').set('Authorization', await small.auth('admin')).send(big);
+      const admin = await small.http
+        .post('/anchor/api/v1/anchors')
+        .set('Authorization', await small.auth('admin'))
+        .send(big);
       expectProblem(admin, 413, 'PAYLOAD_TOO_LARGE');
       const anonymous = await small.http.post('/anchor/api/v1/anchors').send(big);
       expectProblem(anonymous, 413, 'PAYLOAD_TOO_LARGE');
       expect(await anchorCount(small)).toBe(before);
 
-      const fits = await small.http.post('/anchor/api/v1/anchors').set('Authorization', await small.auth('admin')).send({ name: 'Fits' }).expect(201);
+      const fits = await small.http
+        .post('/anchor/api/v1/anchors')
+        .set('Authorization', await small.auth('admin'))
+        .send({ name: 'Fits' })
+        .expect(201);
       expect(await anchorCount(small)).toBe(before + 1);
       expect(fits.body.name).toBe('Fits');
     } finally {
@@ -229,7 +244,11 @@ describe('compressed, encoded and cut-off bodies', () => {
 
   it('when the body is valid gzip, deflate or br JSON, then it is read as the JSON it holds', async () => {
     const admin = await t.auth('admin');
-    for (const [encoding, body] of [['gzip', gzipSync(json)], ['deflate', deflateSync(json)], ['br', brotliCompressSync(json)]] as const) {
+    for (const [encoding, body] of [
+      ['gzip', gzipSync(json)],
+      ['deflate', deflateSync(json)],
+      ['br', brotliCompressSync(json)],
+    ] as const) {
       const res = await postAnchor({ 'Content-Encoding': encoding }, body, admin);
       expect({ encoding, status: res.status, name: res.body.name }).toEqual({ encoding, status: 201, name: 'Packed' });
     }
@@ -302,7 +321,9 @@ describe('compressed, encoded and cut-off bodies', () => {
   }
 
   function anchorRequestHead(authorization: string, headers: Record<string, string | number>): string {
-    const lines = Object.entries({ Host: 'localhost', Authorization: authorization, 'Content-Type': 'application/json', ...headers }).map(([name, value]) => `${name}: ${value}`);
+    const lines = Object.entries({ Host: 'localhost', Authorization: authorization, 'Content-Type': 'application/json', ...headers }).map(
+      ([name, value]) => `${name}: ${value}`,
+    );
     return `POST /anchor/api/v1/anchors HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
   }
 
@@ -331,7 +352,11 @@ describe('compressed, encoded and cut-off bodies', () => {
       ];
       for (const [name, declared, hangUp] of cases) {
         const from = logLines.length;
-        const received = await rawExchange(port, Buffer.concat([Buffer.from(anchorRequestHead(admin, { 'Content-Length': declared })), json]), hangUp);
+        const received = await rawExchange(
+          port,
+          Buffer.concat([Buffer.from(anchorRequestHead(admin, { 'Content-Length': declared })), json]),
+          hangUp,
+        );
         expect({ name, statusLine: received.split('\r\n')[0] }).toEqual({ name, statusLine: expect.stringMatching(/^HTTP\/1\.1 4\d\d /) });
         expect({ name, loud: loudLinesSince(from) }).toEqual({ name, loud: [] });
       }
@@ -344,7 +369,10 @@ describe('failures inside the service', () => {
   it('when DB1 is unreachable, then creating an anchor answers 503 DEPENDENCY_UNAVAILABLE with Retry-After', async () => {
     const down = await createTestPlatform({ DB1_URL: 'mysql://root@127.0.0.1:1/nope' });
     try {
-      const res = await down.http.post('/anchor/api/v1/anchors').set('Authorization', await down.auth('admin')).send({ name: 'Nobody' });
+      const res = await down.http
+        .post('/anchor/api/v1/anchors')
+        .set('Authorization', await down.auth('admin'))
+        .send({ name: 'Nobody' });
       expectProblem(res, 503, 'DEPENDENCY_UNAVAILABLE');
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
       expect(res.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|mysql/i);
@@ -402,14 +430,22 @@ describe('metrics', () => {
   it('when a room is read by id, then the request histogram is labelled with the route template, never the raw URL', async () => {
     await t.http.get('/anchor/api/v1/live-rooms/123');
     const anchorId = await createAnchor(t, 'Metric');
-    await t.http.get(`/anchor/api/v1/anchors/${anchorId}`).set('Authorization', await t.auth('admin')).expect(200);
+    await t.http
+      .get(`/anchor/api/v1/anchors/${anchorId}`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
 
     const text = await metricsText(t);
     expect(text).toContain('route="/anchor/api/v1/live-rooms/{liveRoomId}"');
     expect(
       sample(text, 'http_server_requests_seconds_count', { method: 'GET', route: '/anchor/api/v1/live-rooms/{liveRoomId}' }),
     ).toBeGreaterThanOrEqual(1);
-    const bucket = text.split('\n').find((line) => line.startsWith('http_server_requests_seconds_bucket{') && line.includes('route="/anchor/api/v1/live-rooms/{liveRoomId}"'));
+    const bucket = text
+      .split('\n')
+      .find(
+        (line) =>
+          line.startsWith('http_server_requests_seconds_bucket{') && line.includes('route="/anchor/api/v1/live-rooms/{liveRoomId}"'),
+      );
     expect(bucket).toBeDefined();
     expect(text).toContain('route="/anchor/api/v1/anchors/{anchorId}"');
     expect(text).not.toContain('/anchor/api/v1/live-rooms/123');

@@ -35,7 +35,9 @@ function exchange(bytes: string): Promise<{ status: number; headers: Record<stri
     socket.on('close', () => {
       const [head = '', body = ''] = received.split('\r\n\r\n');
       const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+      );
       resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
     });
     socket.write(bytes);
@@ -44,9 +46,19 @@ function exchange(bytes: string): Promise<{ status: number; headers: Record<stri
 
 describe('requests the HTTP parser refuses', () => {
   it.each([
-    { name: 'a request head larger than 16 KiB', bytes: `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'HEADERS_TOO_LARGE' },
+    {
+      name: 'a request head larger than 16 KiB',
+      bytes: `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      status: 431,
+      code: 'HEADERS_TOO_LARGE',
+    },
     { name: 'a request line that is not HTTP', bytes: 'HELLO THERE\r\n\r\n', status: 400, code: 'MALFORMED_REQUEST' },
-    { name: 'a header without a colon', bytes: 'GET /health HTTP/1.1\r\nHost: x\r\nbroken header\r\n\r\n', status: 400, code: 'MALFORMED_REQUEST' },
+    {
+      name: 'a header without a colon',
+      bytes: 'GET /health HTTP/1.1\r\nHost: x\r\nbroken header\r\n\r\n',
+      status: 400,
+      code: 'MALFORMED_REQUEST',
+    },
     {
       name: 'two Content-Length headers that disagree',
       bytes: 'POST /audience/api/v1/audiences HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
@@ -55,21 +67,25 @@ describe('requests the HTTP parser refuses', () => {
     },
     {
       name: 'a chunked body with a bad chunk size',
-      bytes: 'POST /audience/api/v1/audiences HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+      bytes:
+        'POST /audience/api/v1/audiences HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
       status: 400,
       code: 'MALFORMED_REQUEST',
     },
-  ])('when it gets $name, then $status $code as problem+json with the trace id in header and body, and the connection closes', async ({ bytes, status, code }) => {
-    const before = await t.db1('audience').count({ n: '*' }).first();
-    const answer = await exchange(bytes);
-    expect(answer.status).toBe(status);
-    expect(answer.headers['content-type']).toBe('application/problem+json');
-    expect(answer.headers['connection']).toBe('close');
-    const problem = JSON.parse(answer.body) as { code: string; status: number; traceId: string };
-    expect(problem).toMatchObject({ code, status });
-    expect(problem.traceId).toBe(answer.headers['x-trace-id']);
-    expect(await t.db1('audience').count({ n: '*' }).first()).toEqual(before);
-  });
+  ])(
+    'when it gets $name, then $status $code as problem+json with the trace id in header and body, and the connection closes',
+    async ({ bytes, status, code }) => {
+      const before = await t.db1('audience').count({ n: '*' }).first();
+      const answer = await exchange(bytes);
+      expect(answer.status).toBe(status);
+      expect(answer.headers['content-type']).toBe('application/problem+json');
+      expect(answer.headers['connection']).toBe('close');
+      const problem = JSON.parse(answer.body) as { code: string; status: number; traceId: string };
+      expect(problem).toMatchObject({ code, status });
+      expect(problem.traceId).toBe(answer.headers['x-trace-id']);
+      expect(await t.db1('audience').count({ n: '*' }).first()).toEqual(before);
+    },
+  );
 
   it('when a well-formed request follows on a new connection, then it is served as usual', async () => {
     const answer = await exchange('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');

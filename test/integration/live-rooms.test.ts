@@ -22,7 +22,10 @@ describe('anchors', () => {
     expect(created.body.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     const id = created.body.anchorId as number;
 
-    const own = await t.http.get(`/anchor/api/v1/anchors/${id}`).set('Authorization', await t.auth('anchor', id)).expect(200);
+    const own = await t.http
+      .get(`/anchor/api/v1/anchors/${id}`)
+      .set('Authorization', await t.auth('anchor', id))
+      .expect(200);
     expect(own.body).toEqual(created.body);
     const row = await t.db1('anchor').where({ id }).first();
     expect(row).toMatchObject({ id, name: 'Alice', status: 'ACTIVE' });
@@ -30,9 +33,15 @@ describe('anchors', () => {
 
   it('when another anchor reads it, then 403 FORBIDDEN; when it does not exist, then 404 ANCHOR_NOT_FOUND', async () => {
     const id = await createAnchor(t);
-    const other = await t.http.get(`/anchor/api/v1/anchors/${id}`).set('Authorization', await t.auth('anchor', id + 1000)).expect(403);
+    const other = await t.http
+      .get(`/anchor/api/v1/anchors/${id}`)
+      .set('Authorization', await t.auth('anchor', id + 1000))
+      .expect(403);
     expect(other.body.code).toBe('FORBIDDEN');
-    const missing = await t.http.get('/anchor/api/v1/anchors/999999999').set('Authorization', await t.auth('admin')).expect(404);
+    const missing = await t.http
+      .get('/anchor/api/v1/anchors/999999999')
+      .set('Authorization', await t.auth('admin'))
+      .expect(404);
     expect(missing.body.code).toBe('ANCHOR_NOT_FOUND');
   });
 
@@ -73,14 +82,22 @@ describe('live rooms', () => {
       .send({ anchorId: anchorId + 1, title: 'x' })
       .expect(403);
     expect(forbidden.body.code).toBe('FORBIDDEN');
-    const missing = await t.http.post('/anchor/api/v1/live-rooms').set('Authorization', await t.auth('admin')).send({ anchorId: 987654321, title: 'x' }).expect(404);
+    const missing = await t.http
+      .post('/anchor/api/v1/live-rooms')
+      .set('Authorization', await t.auth('admin'))
+      .send({ anchorId: 987654321, title: 'x' })
+      .expect(404);
     expect(missing.body.code).toBe('ANCHOR_NOT_FOUND');
   });
 
   it('when a disabled anchor creates a room, then 403 ACCOUNT_DISABLED and no room is stored', async () => {
     const anchorId = await createAnchor(t);
     await t.db1('anchor').where({ id: anchorId }).update({ status: 'DISABLED' });
-    const res = await t.http.post('/anchor/api/v1/live-rooms').set('Authorization', await t.auth('admin')).send({ anchorId, title: 'x' }).expect(403);
+    const res = await t.http
+      .post('/anchor/api/v1/live-rooms')
+      .set('Authorization', await t.auth('admin'))
+      .send({ anchorId, title: 'x' })
+      .expect(403);
     expect(res.body.code).toBe('ACCOUNT_DISABLED');
     expect(await t.db1('live_room').where({ anchor_id: anchorId })).toHaveLength(0);
   });
@@ -114,7 +131,9 @@ describe('live rooms', () => {
     const anchorId = await createAnchor(t);
     const roomId = await createRoom(t, anchorId);
     const owner = await t.auth('anchor', anchorId);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => t.http.post(`/anchor/api/v1/live-rooms/${roomId}/start`).set('Authorization', owner)));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => t.http.post(`/anchor/api/v1/live-rooms/${roomId}/start`).set('Authorization', owner)),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     expect(new Set(answers.map((a) => a.body.currentSessionId)).size).toBe(1);
     expect(await t.db1('live_session').where({ live_room_id: roomId })).toHaveLength(1);
@@ -123,7 +142,10 @@ describe('live rooms', () => {
   it('when someone else starts the room, then 403 and it stays IDLE; an unknown room is 404; a bad id is 400', async () => {
     const anchorId = await createAnchor(t);
     const roomId = await createRoom(t, anchorId);
-    const res = await t.http.post(`/anchor/api/v1/live-rooms/${roomId}/start`).set('Authorization', await t.auth('anchor', anchorId + 1)).expect(403);
+    const res = await t.http
+      .post(`/anchor/api/v1/live-rooms/${roomId}/start`)
+      .set('Authorization', await t.auth('anchor', anchorId + 1))
+      .expect(403);
     expect(res.body.code).toBe('FORBIDDEN');
     expect((await t.db1('live_room').where({ id: roomId }).first()).status).toBe('IDLE');
     expect((await t.http.get('/anchor/api/v1/live-rooms/888888888').expect(404)).body.code).toBe('LIVE_ROOM_NOT_FOUND');
@@ -135,7 +157,10 @@ describe('live rooms', () => {
     const anchorId = await createAnchor(t);
     const roomId = await createRoom(t, anchorId);
     await t.db1('live_room').where({ id: roomId }).update({ status: 'CLOSED' });
-    const res = await t.http.post(`/anchor/api/v1/live-rooms/${roomId}/start`).set('Authorization', await t.auth('admin')).expect(409);
+    const res = await t.http
+      .post(`/anchor/api/v1/live-rooms/${roomId}/start`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(409);
     expect(res.body.code).toBe('INVALID_STATE');
     expect(await t.db1('live_session').where({ live_room_id: roomId })).toHaveLength(0);
   });

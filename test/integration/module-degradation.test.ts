@@ -21,8 +21,14 @@ beforeAll(async () => {
     { MODULE_CALL_TIMEOUT_MS: '300', ANCHOR_CALL_TIMEOUT_MS: '200' },
     {
       clientDecorators: {
-        finance: (client: FinanceServiceClient) => ({ ...client, batchSync: hangWhen('batchSync', (command) => client.batchSync(command)) }),
-        audience: (client: AudienceServiceClient) => ({ ...client, storedRewards: hangWhen('storedRewards', (ids) => client.storedRewards(ids)) }),
+        finance: (client: FinanceServiceClient) => ({
+          ...client,
+          batchSync: hangWhen('batchSync', (command) => client.batchSync(command)),
+        }),
+        audience: (client: AudienceServiceClient) => ({
+          ...client,
+          storedRewards: hangWhen('storedRewards', (ids) => client.storedRewards(ids)),
+        }),
       },
     },
   );
@@ -32,8 +38,17 @@ afterAll(() => t.close());
 
 async function rewardsInNewRoom(count: number) {
   const stage = await liveStage(t, 1);
-  const items = Array.from({ length: count }, () => ({ traceId: newTraceId('MD'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' }));
-  const res = await t.http.post('/audience/api/v1/recharge/batch').set('Authorization', await t.auth('service')).send({ items }).expect(200);
+  const items = Array.from({ length: count }, () => ({
+    traceId: newTraceId('MD'),
+    audienceId: stage.viewerIds[0],
+    liveRoomId: stage.roomId,
+    amount: '1.00',
+  }));
+  const res = await t.http
+    .post('/audience/api/v1/recharge/batch')
+    .set('Authorization', await t.auth('service'))
+    .send({ items })
+    .expect(200);
   return { ...stage, ids: (res.body.results as Array<{ rechargeId: number }>).map((r) => r.rechargeId) };
 }
 
@@ -44,7 +59,9 @@ async function trigger() {
 }
 
 async function syncStates(ids: number[]): Promise<string[]> {
-  return [...new Set((await t.db1('recharge').whereIn('id', ids).select('sync_status')).map((r: { sync_status: string }) => r.sync_status))];
+  return [
+    ...new Set((await t.db1('recharge').whereIn('id', ids).select('sync_status')).map((r: { sync_status: string }) => r.sync_status)),
+  ];
 }
 
 describe.each([
@@ -86,17 +103,31 @@ describe('when the audience module hangs as the anchor module checks a reward on
 
   it('then the internal endpoint answers 503 within the reward-path timeout and counts nothing; a reward sent meanwhile is 201 as usual', async () => {
     const stage = await liveStage(t, 1);
-    const sent = await t.http.post('/audience/api/v1/recharge').set('Authorization', await t.auth('service')).send({ traceId: newTraceId('MDR'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '3.00' }).expect(201);
+    const sent = await t.http
+      .post('/audience/api/v1/recharge')
+      .set('Authorization', await t.auth('service'))
+      .send({ traceId: newTraceId('MDR'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '3.00' })
+      .expect(201);
     hanging.storedRewards = true;
     const started = Date.now();
     const res = await t.http
       .post('/anchor/api/v1/live-rooms/realtime/reward')
       .set('Authorization', await t.auth('internal'))
-      .send({ rechargeId: sent.body.rechargeId, traceId: sent.body.traceId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '3.00' });
+      .send({
+        rechargeId: sent.body.rechargeId,
+        traceId: sent.body.traceId,
+        liveRoomId: stage.roomId,
+        audienceId: stage.viewerIds[0],
+        amount: '3.00',
+      });
     expect({ status: res.status, code: res.body.code }).toEqual({ status: 503, code: 'DEPENDENCY_UNAVAILABLE' });
     expect(Date.now() - started).toBeLessThan(2000);
     // The in-process reward path notifies the anchor module directly (the owner of the rewards calls it): unaffected.
-    await t.http.post('/audience/api/v1/recharge').set('Authorization', await t.auth('service')).send({ traceId: newTraceId('MDR'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '4.00' }).expect(201);
+    await t.http
+      .post('/audience/api/v1/recharge')
+      .set('Authorization', await t.auth('service'))
+      .send({ traceId: newTraceId('MDR'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '4.00' })
+      .expect(201);
     const figures = await t.http.get(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime`).expect(200);
     expect(figures.body).toMatchObject({ totalEarnings: '7.00', rechargeCount: 2 });
   });

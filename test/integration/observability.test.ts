@@ -38,12 +38,22 @@ describe('the log chain of a reward (seed §七)', () => {
       .expect(201);
     const mine = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry['traceId'] === traceId);
     const messages = mine.map((entry) => entry['msg']);
-    expect(messages).toEqual(expect.arrayContaining(['reward received', 'reward saved', 'calling anchor module', 'reward notification received', 'realtime figures updated']));
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'reward received',
+        'reward saved',
+        'calling anchor module',
+        'reward notification received',
+        'realtime figures updated',
+      ]),
+    );
     const order = ['reward received', 'reward saved', 'calling anchor module', 'realtime figures updated'].map((m) => messages.indexOf(m));
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(mine.find((entry) => entry['msg'] === 'reward saved')).toMatchObject({ rechargeId: res.body.rechargeId });
     expect(mine.find((entry) => entry['msg'] === 'reward received')).toMatchObject({ audienceId: stage.viewerIds[0], amount: '100.00' });
-    expect(mine.find((entry) => entry['msg'] === 'realtime figures updated')).toMatchObject({ key: `live:room:earnings:{${stage.roomId}}` });
+    expect(mine.find((entry) => entry['msg'] === 'realtime figures updated')).toMatchObject({
+      key: `live:room:earnings:{${stage.roomId}}`,
+    });
   });
 });
 
@@ -73,7 +83,11 @@ describe('one trace id per request', () => {
     const stage = await liveStage(t, 2);
     const body = (traceId: string, audienceId = stage.viewerIds[0]) => ({ traceId, audienceId, liveRoomId: stage.roomId, amount: '1.00' });
     const taken = newTraceId('TAKEN');
-    await t.http.post('/audience/api/v1/recharge').set('Authorization', await t.auth('service')).send(body(taken)).expect(201);
+    await t.http
+      .post('/audience/api/v1/recharge')
+      .set('Authorization', await t.auth('service'))
+      .send(body(taken))
+      .expect(201);
     const cases = [
       { traceId: newTraceId('NOAUTH'), authorization: undefined, status: 401 },
       { traceId: newTraceId('OTHER'), authorization: await t.auth('audience', stage.viewerIds[1]), status: 403 },
@@ -83,8 +97,16 @@ describe('one trace id per request', () => {
       const call = t.http.post('/audience/api/v1/recharge');
       if (c.authorization) void call.set('Authorization', c.authorization);
       const res = await call.send(body(c.traceId, c.audienceId));
-      expect({ status: res.status, header: res.headers['x-trace-id'], problem: res.body.traceId }).toEqual({ status: c.status, header: c.traceId, problem: c.traceId });
-      expect(linesOf(c.traceId).filter((entry) => entry['msg'] === 'request completed').map((entry) => (entry['res'] as { statusCode: number }).statusCode)).toContain(c.status);
+      expect({ status: res.status, header: res.headers['x-trace-id'], problem: res.body.traceId }).toEqual({
+        status: c.status,
+        header: c.traceId,
+        problem: c.traceId,
+      });
+      expect(
+        linesOf(c.traceId)
+          .filter((entry) => entry['msg'] === 'request completed')
+          .map((entry) => (entry['res'] as { statusCode: number }).statusCode),
+      ).toContain(c.status);
     }
   });
 
@@ -108,8 +130,17 @@ describe('one trace id per request', () => {
 
   it('when a batch comes, then the request has one trace id and each item chain carries it with its own rewardTraceId', async () => {
     const stage = await liveStage(t, 1);
-    const items = [newTraceId('B1'), newTraceId('B2')].map((traceId) => ({ traceId, audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' }));
-    const res = await t.http.post('/audience/api/v1/recharge/batch').set('Authorization', await t.auth('service')).send({ items }).expect(200);
+    const items = [newTraceId('B1'), newTraceId('B2')].map((traceId) => ({
+      traceId,
+      audienceId: stage.viewerIds[0],
+      liveRoomId: stage.roomId,
+      amount: '1.00',
+    }));
+    const res = await t.http
+      .post('/audience/api/v1/recharge/batch')
+      .set('Authorization', await t.auth('service'))
+      .send({ items })
+      .expect(200);
     const requestId = res.headers['x-trace-id'] as string;
     const mine = linesOf(requestId);
     for (const item of items) {
@@ -128,7 +159,11 @@ describe('the five indicators', () => {
     const body = { traceId: newTraceId('M'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' };
     await t.http.post('/audience/api/v1/recharge').set('Authorization', auth).send(body).expect(201);
     await t.http.post('/audience/api/v1/recharge').set('Authorization', auth).send(body).expect(200);
-    await t.http.post('/audience/api/v1/recharge').set('Authorization', auth).send({ ...body, traceId: newTraceId('M'), liveRoomId: 987_654_321 }).expect(404);
+    await t.http
+      .post('/audience/api/v1/recharge')
+      .set('Authorization', auth)
+      .send({ ...body, traceId: newTraceId('M'), liveRoomId: 987_654_321 })
+      .expect(404);
     await t.http.get(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime`).expect(200);
     const after = await metrics();
     const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
@@ -149,9 +184,20 @@ describe('the five indicators', () => {
     const stage = await liveStage(t, 1);
     const auth = await t.auth('service');
     for (let i = 0; i < 3; i += 1) {
-      await t.http.post('/audience/api/v1/recharge').set('Authorization', auth).send({ traceId: newTraceId('Q'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' }).expect(201);
+      await t.http
+        .post('/audience/api/v1/recharge')
+        .set('Authorization', auth)
+        .send({ traceId: newTraceId('Q'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' })
+        .expect(201);
     }
-    const pending = Number(await t.db1('recharge').whereNot('sync_status', 'SYNCED').count({ n: '*' }).first().then((r) => r?.['n']));
+    const pending = Number(
+      await t
+        .db1('recharge')
+        .whereNot('sync_status', 'SYNCED')
+        .count({ n: '*' })
+        .first()
+        .then((r) => r?.['n']),
+    );
     expect(pending).toBeGreaterThanOrEqual(3);
     await new Promise((r) => setTimeout(r, 5100));
     expect(sample(await metrics(), 'recharge_sync_pending')).toBe(pending);

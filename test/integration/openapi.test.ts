@@ -40,7 +40,12 @@ const key = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
 function mountedRoutes(): Array<{ key: string; path: string; method: string; isPublic: boolean }> {
   const moduleRoutes = t.modules.flatMap((m) =>
     m.routes.flatMap((group) =>
-      group.routes.map((r) => ({ key: key(r.method, `${group.prefix}${r.path}`), path: `${group.prefix}${r.path}`, method: r.method, isPublic: r.access === 'public' })),
+      group.routes.map((r) => ({
+        key: key(r.method, `${group.prefix}${r.path}`),
+        path: `${group.prefix}${r.path}`,
+        method: r.method,
+        isPublic: r.access === 'public',
+      })),
     ),
   );
   const systemPaths = ['/health', ...t.modules.flatMap((m) => (m.health ? [m.health.path] : [])), '/actuator/prometheus', '/openapi.json'];
@@ -82,14 +87,29 @@ describe('the OpenAPI document', () => {
   it('when the mounted routes are listed from the modules, then the document has exactly those paths and methods', () => {
     const expected = mountedRoutes().map((r) => r.key);
     expect(new Set(expected).size).toBe(expected.length);
-    expect(expected).toEqual(expect.arrayContaining(['GET /health', 'GET /anchor/actuator/health', 'POST /anchor/api/v1/anchors', 'POST /audience/api/v1/audiences']));
-    expect(documentedOperations().map((o) => o.key).sort()).toEqual([...expected].sort());
+    expect(expected).toEqual(
+      expect.arrayContaining([
+        'GET /health',
+        'GET /anchor/actuator/health',
+        'POST /anchor/api/v1/anchors',
+        'POST /audience/api/v1/audiences',
+      ]),
+    );
+    expect(
+      documentedOperations()
+        .map((o) => o.key)
+        .sort(),
+    ).toEqual([...expected].sort());
   });
 
   it('when express routes are listed from its router, then every one of them is documented', () => {
     const served = expressRoutes();
     expect(served.length).toBeGreaterThan(0);
-    expect([...new Set(served)].sort()).toEqual(documentedOperations().map((o) => o.key).sort());
+    expect([...new Set(served)].sort()).toEqual(
+      documentedOperations()
+        .map((o) => o.key)
+        .sort(),
+    );
   });
 
   it('when a route is protected, then it declares bearerAuth security and 401/403; when public, then no security', () => {
@@ -101,7 +121,10 @@ describe('the OpenAPI document', () => {
         expect({ route: route.key, security: operation?.security ?? [] }).toEqual({ route: route.key, security: [] });
       } else {
         expect({ route: route.key, security: operation?.security }).toEqual({ route: route.key, security: [{ bearerAuth: [] }] });
-        expect({ route: route.key, codes: Object.keys(operation?.responses ?? {}) }).toEqual({ route: route.key, codes: expect.arrayContaining(['401', '403']) });
+        expect({ route: route.key, codes: Object.keys(operation?.responses ?? {}) }).toEqual({
+          route: route.key,
+          codes: expect.arrayContaining(['401', '403']),
+        });
       }
     }
   });
@@ -112,12 +135,18 @@ describe('the OpenAPI document', () => {
       for (const [status, response] of Object.entries(operation.responses)) {
         if (!/^4\d\d$/.test(status)) continue;
         fourXx += 1;
-        expect({ name, status, ref: response.content?.['application/problem+json']?.schema?.$ref }).toEqual({ name, status, ref: '#/components/schemas/Problem' });
+        expect({ name, status, ref: response.content?.['application/problem+json']?.schema?.$ref }).toEqual({
+          name,
+          status,
+          ref: '#/components/schemas/Problem',
+        });
       }
     }
     expect(fourXx).toBeGreaterThan(10);
     const problem = doc.components.schemas['Problem'];
-    expect(Object.keys(problem?.properties ?? {})).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail', 'code', 'traceId', 'errors']));
+    expect(Object.keys(problem?.properties ?? {})).toEqual(
+      expect.arrayContaining(['type', 'title', 'status', 'detail', 'code', 'traceId', 'errors']),
+    );
     expect(problem?.required).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail', 'code']));
   });
 
@@ -169,7 +198,9 @@ describe('the docs page', () => {
     const reference = express().use(helmet());
     reference.get('/', (_req, res) => void res.send('ok'));
     const expected = (await request(reference).get('/')).headers;
-    const securityHeaders = Object.keys(expected).filter((name) => /^(content-security-policy|cross-origin-|origin-agent-cluster|referrer-policy|strict-transport-security|x-)/.test(name));
+    const securityHeaders = Object.keys(expected).filter((name) =>
+      /^(content-security-policy|cross-origin-|origin-agent-cluster|referrer-policy|strict-transport-security|x-)/.test(name),
+    );
     expect(securityHeaders.length).toBeGreaterThanOrEqual(10);
     for (const path of ['/health', '/anchor/api/v1/live-rooms/1', '/no/such/route']) {
       const res = await t.http.get(path);

@@ -29,7 +29,12 @@ async function thirtyRooms(t: TestPlatform): Promise<number[]> {
     t.http
       .post('/audience/api/v1/recharge')
       .set('Authorization', auth)
-      .send({ traceId: newTraceId('MANY'), audienceId: viewers[i % 2], liveRoomId: room, amount: `${i + 1}.${String(room % 100).padStart(2, '0')}` })
+      .send({
+        traceId: newTraceId('MANY'),
+        audienceId: viewers[i % 2],
+        liveRoomId: room,
+        amount: `${i + 1}.${String(room % 100).padStart(2, '0')}`,
+      })
       .expect(201);
   for (const [i, room] of rooms.slice(0, 10).entries()) await Promise.all([reward(room, i), reward(room, i + 1)]);
   await t.flushRealtime();
@@ -189,7 +194,11 @@ describe('realtime figures of many rooms, when Redis is down or stalls', () => {
     for (const id of ids) {
       const row = await t.db1('recharge').where({ live_room_id: id }).sum({ s: 'amount' }).count({ n: '*' }).first();
       const fen = Number(row?.['s'] ?? 0);
-      figures.push({ liveRoomId: id, rechargeCount: Number(row?.['n']), totalEarnings: `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}` });
+      figures.push({
+        liveRoomId: id,
+        rechargeCount: Number(row?.['n']),
+        totalEarnings: `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`,
+      });
     }
     return figures;
   }
@@ -207,7 +216,9 @@ describe('realtime figures of many rooms, when Redis is down or stalls', () => {
     }
     expect(queries).toHaveLength(1);
     expect(items.map((i) => i.source)).toEqual(rooms.map(() => 'db'));
-    expect(items.map(({ liveRoomId, rechargeCount, totalEarnings }) => ({ liveRoomId, rechargeCount, totalEarnings }))).toEqual(await truth(rooms));
+    expect(items.map(({ liveRoomId, rechargeCount, totalEarnings }) => ({ liveRoomId, rechargeCount, totalEarnings }))).toEqual(
+      await truth(rooms),
+    );
   });
 
   it('when Redis is killed, then one DB1 query answers every room with source "db" and the figures = Σ rewards', async () => {
@@ -220,7 +231,9 @@ describe('realtime figures of many rooms, when Redis is down or stalls', () => {
     });
     expect(queries).toHaveLength(1);
     expect(items.map((i) => i.source)).toEqual(asked.map(() => 'db'));
-    expect(items.map(({ liveRoomId, rechargeCount, totalEarnings }) => ({ liveRoomId, rechargeCount, totalEarnings }))).toEqual(await truth(asked));
+    expect(items.map(({ liveRoomId, rechargeCount, totalEarnings }) => ({ liveRoomId, rechargeCount, totalEarnings }))).toEqual(
+      await truth(asked),
+    );
     expect(items).toEqual(await oneByOne(t, asked));
   });
 });

@@ -9,7 +9,9 @@ const APPLY = '/anchor/api/v1/live-rooms/realtime/reward';
 
 /** The id the next reward will get (InnoDB's AUTO_INCREMENT counter of the worker's DB1). */
 async function nextRechargeId(t: TestPlatform): Promise<number> {
-  const [rows] = (await t.db1.raw("SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'recharge'")) as [Array<{ next: number }>];
+  const [rows] = (await t.db1.raw(
+    "SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'recharge'",
+  )) as [Array<{ next: number }>];
   return Number(rows[0]?.next);
 }
 
@@ -29,7 +31,12 @@ async function truth(t: TestPlatform, roomId: number): Promise<{ fen: number; co
 async function flushed(t: TestPlatform, roomId: number) {
   const row = await t.db1('live_room_realtime').where({ live_room_id: roomId }).first();
   const journal = await t.db1('live_room_applied_reward').where({ live_room_id: roomId }).sum({ s: 'amount' }).count({ n: '*' }).first();
-  return { fen: Number(row.total_earnings), count: Number(row.recharge_count), journalFen: Number(journal?.['s'] ?? 0), journalCount: Number(journal?.['n']) };
+  return {
+    fen: Number(row.total_earnings),
+    count: Number(row.recharge_count),
+    journalFen: Number(journal?.['s'] ?? 0),
+    journalCount: Number(journal?.['n']),
+  };
 }
 
 async function realtime(t: TestPlatform, roomId: number) {
@@ -47,7 +54,12 @@ function yuan(fen: number): string {
 }
 
 /** `count` rewards of varying amounts from the stage's viewers, `concurrency` at a time; returns the 201 bodies. */
-async function reward(t: TestPlatform, stage: { roomId: number; viewerIds: number[] }, count: number, concurrency = 20): Promise<Array<{ rechargeId: number }>> {
+async function reward(
+  t: TestPlatform,
+  stage: { roomId: number; viewerIds: number[] },
+  count: number,
+  concurrency = 20,
+): Promise<Array<{ rechargeId: number }>> {
   const auth = await t.auth('service');
   const created: Array<{ rechargeId: number }> = [];
   for (let start = 0; start < count; start += concurrency) {
@@ -56,7 +68,12 @@ async function reward(t: TestPlatform, stage: { roomId: number; viewerIds: numbe
         t.http
           .post(REWARD)
           .set('Authorization', auth)
-          .send({ traceId: newTraceId('RT'), audienceId: stage.viewerIds[(start + i) % stage.viewerIds.length], liveRoomId: stage.roomId, amount: yuan(101 + (((start + i) * 53) % 997)) }),
+          .send({
+            traceId: newTraceId('RT'),
+            audienceId: stage.viewerIds[(start + i) % stage.viewerIds.length],
+            liveRoomId: stage.roomId,
+            amount: yuan(101 + (((start + i) * 53) % 997)),
+          }),
       ),
     );
     for (const answer of answers) {
@@ -93,7 +110,10 @@ describe('realtime figures with Redis', () => {
     expect(mid.fen).toBe(mid.journalFen);
     expect(mid.count).toBe(mid.journalCount);
 
-    await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
+    await t.http
+      .post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
     expect(await flushed(t, stage.roomId)).toEqual({ fen: all.fen, count: 61, journalFen: all.fen, journalCount: 61 });
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 61 });
     expect(await t.redis.client!.exists(`live:room:earnings:{${stage.roomId}}`, `live:room:flushing:{${stage.roomId}}`)).toBe(0);
@@ -107,13 +127,25 @@ describe('realtime figures with Redis', () => {
       .send({ traceId: newTraceId('DUP'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '12.34' })
       .expect(201);
     const internal = await t.auth('internal');
-    const body = { rechargeId: sent.body.rechargeId, traceId: sent.body.traceId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '12.34' };
+    const body = {
+      rechargeId: sent.body.rechargeId,
+      traceId: sent.body.traceId,
+      liveRoomId: stage.roomId,
+      audienceId: stage.viewerIds[0],
+      amount: '12.34',
+    };
     const again = await t.http.post(APPLY).set('Authorization', internal).send(body).expect(200);
     expect(again.body).toEqual({ liveRoomId: stage.roomId, totalEarnings: '12.34', rechargeCount: 1, degraded: false });
-    await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
+    await t.http
+      .post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
     const late = await t.http.post(APPLY).set('Authorization', internal).send(body).expect(200);
     expect(late.body.totalEarnings).toBe('12.34');
-    await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
+    await t.http
+      .post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
     expect(await flushed(t, stage.roomId)).toEqual({ fen: 1234, count: 1, journalFen: 1234, journalCount: 1 });
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '12.34', rechargeCount: 1 });
   });
@@ -121,15 +153,33 @@ describe('realtime figures with Redis', () => {
   it('when a reward flushed two flushes ago is replayed over the internal endpoint, then the figures do not move even for a moment', async () => {
     const stage = await liveStage(t, 1);
     const service = await t.auth('service');
-    const flush = async () => t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
-    const first = await t.http.post(REWARD).set('Authorization', service).send({ traceId: newTraceId('OLD'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '100.00' }).expect(201);
+    const flush = async () =>
+      t.http
+        .post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`)
+        .set('Authorization', await t.auth('admin'))
+        .expect(200);
+    const first = await t.http
+      .post(REWARD)
+      .set('Authorization', service)
+      .send({ traceId: newTraceId('OLD'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '100.00' })
+      .expect(201);
     await flush();
-    await t.http.post(REWARD).set('Authorization', service).send({ traceId: newTraceId('OLD'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '100.00' }).expect(201);
+    await t.http
+      .post(REWARD)
+      .set('Authorization', service)
+      .send({ traceId: newTraceId('OLD'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '100.00' })
+      .expect(201);
     await flush();
     const replay = await t.http
       .post(APPLY)
       .set('Authorization', await t.auth('internal'))
-      .send({ rechargeId: first.body.rechargeId, traceId: first.body.traceId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '100.00' })
+      .send({
+        rechargeId: first.body.rechargeId,
+        traceId: first.body.traceId,
+        liveRoomId: stage.roomId,
+        audienceId: stage.viewerIds[0],
+        amount: '100.00',
+      })
       .expect(200);
     expect(replay.body).toEqual({ liveRoomId: stage.roomId, totalEarnings: '200.00', rechargeCount: 2, degraded: false });
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '200.00', rechargeCount: 2 });
@@ -138,9 +188,17 @@ describe('realtime figures with Redis', () => {
   it('when the internal endpoint gets a bad amount or one above the ceiling, then 400 before anything is looked up, and nothing is counted', async () => {
     const internal = await t.auth('internal');
     const stage = await liveStage(t, 1);
-    await t.http.post(APPLY).set('Authorization', internal).send({ rechargeId: 1, traceId: 'x', liveRoomId: stage.roomId, audienceId: 1, amount: '0' }).expect(400);
+    await t.http
+      .post(APPLY)
+      .set('Authorization', internal)
+      .send({ rechargeId: 1, traceId: 'x', liveRoomId: stage.roomId, audienceId: 1, amount: '0' })
+      .expect(400);
     // Above the ceiling of any single amount, so no room's total can leave the exact range of a number.
-    const tooLarge = await t.http.post(APPLY).set('Authorization', internal).send({ rechargeId: 1, traceId: 'x', liveRoomId: stage.roomId, audienceId: 1, amount: '10000000.01' }).expect(400);
+    const tooLarge = await t.http
+      .post(APPLY)
+      .set('Authorization', internal)
+      .send({ rechargeId: 1, traceId: 'x', liveRoomId: stage.roomId, audienceId: 1, amount: '10000000.01' })
+      .expect(400);
     expect(tooLarge.body.errors).toEqual([{ field: 'amount', message: 'must not exceed the maximum of 10000000.00' }]);
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '0.00', rechargeCount: 0 });
   });
@@ -153,7 +211,13 @@ describe('realtime figures with Redis', () => {
     const forged = await t.http
       .post(APPLY)
       .set('Authorization', internal)
-      .send({ rechargeId: forgedId, traceId: newTraceId('FORGED'), liveRoomId: stage.roomId, audienceId: stage.viewerIds[0], amount: '5000.00' });
+      .send({
+        rechargeId: forgedId,
+        traceId: newTraceId('FORGED'),
+        liveRoomId: stage.roomId,
+        audienceId: stage.viewerIds[0],
+        amount: '5000.00',
+      });
     expect({ status: forged.status, code: forged.body.code, errors: forged.body.errors }).toEqual({
       status: 409,
       code: 'REWARD_MISMATCH',
@@ -162,22 +226,39 @@ describe('realtime figures with Redis', () => {
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '0.00', rechargeCount: 0 });
     expect(await refusals(t, 'unknown_reward')).toBe(refusedBefore + 1);
 
-    const real = await t.http.post(REWARD).set('Authorization', await t.auth('service')).send({ traceId: newTraceId('REAL'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' }).expect(201);
+    const real = await t.http
+      .post(REWARD)
+      .set('Authorization', await t.auth('service'))
+      .send({ traceId: newTraceId('REAL'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '1.00' })
+      .expect(201);
     expect(real.body.rechargeId).toBe(forgedId);
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '1.00', rechargeCount: 1 });
-    await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`).set('Authorization', await t.auth('admin')).expect(200);
+    await t.http
+      .post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
     expect(await flushed(t, stage.roomId)).toEqual({ fen: 100, count: 1, journalFen: 100, journalCount: 1 });
   });
 
   it('when the internal endpoint names a stored reward with another room, viewer, amount or traceId, then 409 naming each field and nothing is counted anywhere', async () => {
     const stage = await liveStage(t, 2);
     const other = await liveStage(t, 1);
-    const sent = await t.http.post(REWARD).set('Authorization', await t.auth('service')).send({ traceId: newTraceId('TRUE'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '2.00' }).expect(201);
+    const sent = await t.http
+      .post(REWARD)
+      .set('Authorization', await t.auth('service'))
+      .send({ traceId: newTraceId('TRUE'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: '2.00' })
+      .expect(201);
     const refusedBefore = await refusals(t, 'mismatch');
     const res = await t.http
       .post(APPLY)
       .set('Authorization', await t.auth('internal'))
-      .send({ rechargeId: sent.body.rechargeId, traceId: newTraceId('LIE'), liveRoomId: other.roomId, audienceId: stage.viewerIds[1], amount: '2000.00' })
+      .send({
+        rechargeId: sent.body.rechargeId,
+        traceId: newTraceId('LIE'),
+        liveRoomId: other.roomId,
+        audienceId: stage.viewerIds[1],
+        amount: '2000.00',
+      })
       .expect(409);
     expect(res.body.code).toBe('REWARD_MISMATCH');
     expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['amount', 'audienceId', 'liveRoomId', 'traceId']);
@@ -204,7 +285,10 @@ describe('realtime figures with Redis', () => {
   it('when a room stops, then the realtime status follows at once (the cached copy is dropped)', async () => {
     const stage = await liveStage(t, 1);
     expect((await realtime(t, stage.roomId)).status).toBe('LIVE');
-    await t.http.post(`/anchor/api/v1/live-rooms/${stage.roomId}/stop`).set('Authorization', await t.auth('admin')).expect(200);
+    await t.http
+      .post(`/anchor/api/v1/live-rooms/${stage.roomId}/stop`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
     expect((await realtime(t, stage.roomId)).status).toBe('IDLE');
   });
 });
@@ -349,7 +433,11 @@ describe('realtime when Redis fails mid-load', () => {
       redis.thaw();
     }
     // Redis now runs the scripts it had queued while frozen: those rewards sit in its delta AND in DB1.
-    await waitUntil(async () => Number(await t.redis.client!.get(`live:room:recharge_count:{${stage.roomId}}`).catch(() => 0)) >= 15, 'Redis to run the scripts queued while frozen', 10_000);
+    await waitUntil(
+      async () => Number(await t.redis.client!.get(`live:room:recharge_count:{${stage.roomId}}`).catch(() => 0)) >= 15,
+      'Redis to run the scripts queued while frozen',
+      10_000,
+    );
     await t.flushRealtime();
     const all = await truth(t, stage.roomId);
     expect(all.count).toBe(15);

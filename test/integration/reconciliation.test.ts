@@ -16,7 +16,10 @@ const ahead = () => new Date(Date.now() + 60_000);
 
 let anchorDown = false;
 function switchable(client: AnchorServiceClient): AnchorServiceClient {
-  return { ...client, applyReward: (command) => (anchorDown ? Promise.reject(new Error('anchor module is down')) : client.applyReward(command)) };
+  return {
+    ...client,
+    applyReward: (command) => (anchorDown ? Promise.reject(new Error('anchor module is down')) : client.applyReward(command)),
+  };
 }
 
 async function sendRewards(t: TestPlatform, stage: { roomId: number; viewerIds: number[] }, count: number): Promise<void> {
@@ -25,7 +28,12 @@ async function sendRewards(t: TestPlatform, stage: { roomId: number; viewerIds: 
     await t.http
       .post('/audience/api/v1/recharge')
       .set('Authorization', auth)
-      .send({ traceId: newTraceId('RECON'), audienceId: stage.viewerIds[i % stage.viewerIds.length], liveRoomId: stage.roomId, amount: `${i + 1}.25` })
+      .send({
+        traceId: newTraceId('RECON'),
+        audienceId: stage.viewerIds[i % stage.viewerIds.length],
+        liveRoomId: stage.roomId,
+        amount: `${i + 1}.25`,
+      })
       .expect(201);
   }
 }
@@ -96,11 +104,20 @@ describe('reconciliation of realtime figures', () => {
     await t.flushRealtime();
     await t.db1('live_room_realtime').where({ live_room_id: stage.roomId }).update({ total_earnings: 1, recharge_count: 99 });
     // A reward that existed once and is gone: its id is below the bound but in no room of the reward table.
-    const ghost = { trace_id: newTraceId('GHOST'), audience_id: stage.viewerIds[0], live_room_id: stage.roomId, anchor_id: stage.anchorId, amount: 777, created_at: '2026-01-01 00:00:00.000' };
+    const ghost = {
+      trace_id: newTraceId('GHOST'),
+      audience_id: stage.viewerIds[0],
+      live_room_id: stage.roomId,
+      anchor_id: stage.anchorId,
+      amount: 777,
+      created_at: '2026-01-01 00:00:00.000',
+    };
     const [ghostId] = await t.db1('recharge').insert(ghost);
     await sendRewards(t, stage, 1);
     await t.db1('recharge').where({ id: ghostId }).delete();
-    await t.db1('live_room_applied_reward').insert({ recharge_id: ghostId, live_room_id: stage.roomId, amount: 777, flush_id: null, applied_at: '2026-01-01 00:00:00.000' });
+    await t
+      .db1('live_room_applied_reward')
+      .insert({ recharge_id: ghostId, live_room_id: stage.roomId, amount: 777, flush_id: null, applied_at: '2026-01-01 00:00:00.000' });
     const report = await reconciler.reconcile({ repair: true });
     expect(driftOf(report, stage.roomId)).toMatchObject({ rowMatchesJournal: false });
     expect(report.realtime.repaired).toContainEqual({ liveRoomId: stage.roomId, applied: 0, removed: 1 });
@@ -157,14 +174,23 @@ describe('reconciliation of finance', () => {
 
     const lost = await t.db2('settlement_detail').where({ anchor_id: stage.anchorId }).orderBy('id').first();
     await t.db2('settlement_detail').where({ id: lost.id }).delete();
-    await t.db2('anchor_balance').where({ anchor_id: stage.anchorId }).update({ available: t.db2.raw('available + 1') });
+    await t
+      .db2('anchor_balance')
+      .where({ anchor_id: stage.anchorId })
+      .update({ available: t.db2.raw('available + 1') });
     const report = await reconciler.reconcile({ repair: false });
-    expect(report.finance.drifted.find((d) => d.anchorId === stage.anchorId)).toMatchObject({ synced: { count: 4 }, settled: { count: 3 } });
+    expect(report.finance.drifted.find((d) => d.anchorId === stage.anchorId)).toMatchObject({
+      synced: { count: 4 },
+      settled: { count: 3 },
+    });
     expect(report.finance.balanceMismatches.find((m) => m.anchorId === stage.anchorId)).toBeDefined();
     expect(report.clean).toBe(false);
 
     const env = { ...process.env, ...testEnvironment() } as Record<string, string>;
-    const cli = await promisify(execFile)(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, 'src/cli.ts'), 'reconcile'], { cwd: ROOT, env }).then(
+    const cli = await promisify(execFile)(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, 'src/cli.ts'), 'reconcile'], {
+      cwd: ROOT,
+      env,
+    }).then(
       () => ({ code: 0, stdout: '' }),
       (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
     );
@@ -180,15 +206,28 @@ describe('reconciliation of finance', () => {
  * realtime endpoint counted one): written straight into the databases as the old code wrote it.
  */
 async function nextRechargeId(t: TestPlatform): Promise<number> {
-  const [rows] = (await t.db1.raw("SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'recharge'")) as [Array<{ next: number }>];
+  const [rows] = (await t.db1.raw(
+    "SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'recharge'",
+  )) as [Array<{ next: number }>];
   return Number(rows[0]?.next);
 }
 
-async function forgeSettlement(t: TestPlatform, forged: { rechargeId: number; anchorId: number; liveRoomId: number; audienceId: number; amountFen: number }): Promise<void> {
+async function forgeSettlement(
+  t: TestPlatform,
+  forged: { rechargeId: number; anchorId: number; liveRoomId: number; audienceId: number; amountFen: number },
+): Promise<void> {
   const now = '2026-06-01 00:00:00.000';
   const share = Math.floor(forged.amountFen / 2);
   await t.db2.transaction(async (trx) => {
-    const [settlementId] = await trx('settlement').insert({ batch_id: newTraceId('FORGED'), anchor_id: forged.anchorId, record_count: 1, total_amount: forged.amountFen, anchor_amount: share, platform_amount: forged.amountFen - share, created_at: now });
+    const [settlementId] = await trx('settlement').insert({
+      batch_id: newTraceId('FORGED'),
+      anchor_id: forged.anchorId,
+      record_count: 1,
+      total_amount: forged.amountFen,
+      anchor_amount: share,
+      platform_amount: forged.amountFen - share,
+      created_at: now,
+    });
     await trx('settlement_detail').insert({
       settlement_id: settlementId,
       recharge_id: forged.rechargeId,
@@ -203,15 +242,35 @@ async function forgeSettlement(t: TestPlatform, forged: { rechargeId: number; an
       recharge_created_at: now,
       created_at: now,
     });
-    await trx('anchor_balance').insert({ anchor_id: forged.anchorId, available: 0, frozen: 0, total_income: 0, total_withdrawn: 0, updated_at: now }).onConflict('anchor_id').ignore();
-    await trx('anchor_balance').where({ anchor_id: forged.anchorId }).update({ available: trx.raw('available + ?', [share]), total_income: trx.raw('total_income + ?', [share]) });
+    await trx('anchor_balance')
+      .insert({ anchor_id: forged.anchorId, available: 0, frozen: 0, total_income: 0, total_withdrawn: 0, updated_at: now })
+      .onConflict('anchor_id')
+      .ignore();
+    await trx('anchor_balance')
+      .where({ anchor_id: forged.anchorId })
+      .update({ available: trx.raw('available + ?', [share]), total_income: trx.raw('total_income + ?', [share]) });
     const balance = await trx('anchor_balance').where({ anchor_id: forged.anchorId }).first();
-    await trx('balance_ledger').insert({ anchor_id: forged.anchorId, entry_type: 'SETTLEMENT', available_delta: share, frozen_delta: 0, available_after: balance.available, frozen_after: 0, ref_type: 'settlement', ref_id: settlementId, created_at: now });
+    await trx('balance_ledger').insert({
+      anchor_id: forged.anchorId,
+      entry_type: 'SETTLEMENT',
+      available_delta: share,
+      frozen_delta: 0,
+      available_after: balance.available,
+      frozen_after: 0,
+      ref_type: 'settlement',
+      ref_id: settlementId,
+      created_at: now,
+    });
   });
 }
 
 async function balanceOf(t: TestPlatform, anchorId: number) {
-  return (await t.http.get(`/finance/api/v1/balances/${anchorId}`).set('Authorization', await t.auth('admin')).expect(200)).body as { available: string; totalIncome: string };
+  return (
+    await t.http
+      .get(`/finance/api/v1/balances/${anchorId}`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200)
+  ).body as { available: string; totalIncome: string };
 }
 
 describe('reconciliation of what the trust hole let in (issue 7, findings 1 and 2)', () => {
@@ -232,7 +291,13 @@ describe('reconciliation of what the trust hole let in (issue 7, findings 1 and 
     await reconciler.reconcile({ repair: true });
     const honest = await balanceOf(t, stage.anchorId);
     const forgedId = (await nextRechargeId(t)) + 5;
-    await forgeSettlement(t, { rechargeId: forgedId, anchorId: stage.anchorId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0]!, amountFen: 1_000_000_000 });
+    await forgeSettlement(t, {
+      rechargeId: forgedId,
+      anchorId: stage.anchorId,
+      liveRoomId: stage.roomId,
+      audienceId: stage.viewerIds[0]!,
+      amountFen: 1_000_000_000,
+    });
     expect((await balanceOf(t, stage.anchorId)).available).not.toBe(honest.available);
 
     const report = await reconciler.reconcile({ repair: false });
@@ -246,13 +311,23 @@ describe('reconciliation of what the trust hole let in (issue 7, findings 1 and 
     expect(await t.db2('settlement_detail_void').where({ recharge_id: forgedId })).toHaveLength(1);
     const reversal = await t.db2('balance_ledger').where({ anchor_id: stage.anchorId, entry_type: 'REVERSAL' });
     expect(reversal.map((l: { available_delta: number }) => l.available_delta)).toEqual([-500_000_000]);
-    expect(financeDriftOf(await reconciler.reconcile({ repair: false }), stage.anchorId)).toEqual({ drifted: false, phantoms: [], unbalanced: false });
+    expect(financeDriftOf(await reconciler.reconcile({ repair: false }), stage.anchorId)).toEqual({
+      drifted: false,
+      phantoms: [],
+      unbalanced: false,
+    });
   });
 
   it('when a forged settlement reserved an id and the real reward with it was skipped as a duplicate, then --repair takes the forged one back and settles the real one', async () => {
     const stage = await liveStage(t, 1);
     const forgedId = await nextRechargeId(t);
-    await forgeSettlement(t, { rechargeId: forgedId, anchorId: stage.anchorId, liveRoomId: stage.roomId, audienceId: stage.viewerIds[0]!, amountFen: 1_000_000_000 });
+    await forgeSettlement(t, {
+      rechargeId: forgedId,
+      anchorId: stage.anchorId,
+      liveRoomId: stage.roomId,
+      audienceId: stage.viewerIds[0]!,
+      amountFen: 1_000_000_000,
+    });
     await sendRewards(t, stage, 1);
     const real = await t.db1('recharge').where({ id: forgedId }).first();
     expect(real).toMatchObject({ live_room_id: stage.roomId, amount: 125 });
@@ -265,9 +340,19 @@ describe('reconciliation of what the trust hole let in (issue 7, findings 1 and 
     expect(report.finance.drifted.map((d) => d.anchorId)).toContain(stage.anchorId);
     expect(report.finance.repaired?.voided).toContain(forgedId);
     expect(report.finance.repaired?.held).not.toContain(forgedId);
-    expect(financeDriftOf(await reconciler.reconcile({ repair: false }), stage.anchorId)).toEqual({ drifted: false, phantoms: [], unbalanced: false });
+    expect(financeDriftOf(await reconciler.reconcile({ repair: false }), stage.anchorId)).toEqual({
+      drifted: false,
+      phantoms: [],
+      unbalanced: false,
+    });
     expect(await t.db2('settlement_detail').where({ recharge_id: forgedId }).first()).toMatchObject({ amount: 125, anchor_amount: 62 });
-    expect(await balanceOf(t, stage.anchorId)).toEqual({ anchorId: stage.anchorId, available: '0.62', frozen: '0.00', totalIncome: '0.62', totalWithdrawn: '0.00' });
+    expect(await balanceOf(t, stage.anchorId)).toEqual({
+      anchorId: stage.anchorId,
+      available: '0.62',
+      frozen: '0.00',
+      totalIncome: '0.62',
+      totalWithdrawn: '0.00',
+    });
   });
 
   it('when a settlement detail was deleted but its credit kept (the balance disagrees), then --repair does not settle it again: it is held for a human', async () => {
@@ -289,7 +374,13 @@ describe('reconciliation of what the trust hole let in (issue 7, findings 1 and 
     const stage = await liveStage(t, 1);
     const victim = await liveStage(t, 1);
     const forgedId = (await nextRechargeId(t)) + 3;
-    await t.db1('live_room_applied_reward').insert({ recharge_id: forgedId, live_room_id: victim.roomId, amount: 500_000, flush_id: null, applied_at: '2026-06-01 00:00:00.000' });
+    await t.db1('live_room_applied_reward').insert({
+      recharge_id: forgedId,
+      live_room_id: victim.roomId,
+      amount: 500_000,
+      flush_id: null,
+      applied_at: '2026-06-01 00:00:00.000',
+    });
     await t.db1('live_room_realtime').where({ live_room_id: victim.roomId }).update({ total_earnings: 500_000, recharge_count: 1 });
     expect(await figures(t, victim.roomId)).toEqual({ count: 1, amount: '5000.00' });
 
@@ -308,7 +399,9 @@ describe('reconciliation of what the trust hole let in (issue 7, findings 1 and 
     const stage = await liveStage(t, 1);
     const victim = await liveStage(t, 1);
     const forgedId = await nextRechargeId(t);
-    await t.db1('live_room_applied_reward').insert({ recharge_id: forgedId, live_room_id: victim.roomId, amount: 125, flush_id: null, applied_at: '2026-06-01 00:00:00.000' });
+    await t
+      .db1('live_room_applied_reward')
+      .insert({ recharge_id: forgedId, live_room_id: victim.roomId, amount: 125, flush_id: null, applied_at: '2026-06-01 00:00:00.000' });
     await t.db1('live_room_realtime').where({ live_room_id: victim.roomId }).update({ total_earnings: 125, recharge_count: 1 });
     await sendRewards(t, stage, 2);
     await t.flushRealtime();
@@ -316,13 +409,19 @@ describe('reconciliation of what the trust hole let in (issue 7, findings 1 and 
     expect((await figures(t, stage.roomId)).count).toBe(1);
     const second = (await t.db1('recharge').where({ live_room_id: stage.roomId }).orderBy('id', 'desc').first()).id as number;
     await t.db1('live_room_applied_reward').where({ recharge_id: second }).update({ amount: 9_999 });
-    await t.db1('live_room_realtime').where({ live_room_id: stage.roomId }).update({ total_earnings: t.db1.raw('total_earnings + 9999 - 225') });
+    await t
+      .db1('live_room_realtime')
+      .where({ live_room_id: stage.roomId })
+      .update({ total_earnings: t.db1.raw('total_earnings + 9999 - 225') });
 
     const report = await reconciler.reconcile({ repair: true });
     expect(report.realtime.remaining).toBe(0);
     expect(await figures(t, stage.roomId)).toEqual(await truth(t, stage.roomId));
     expect(await figures(t, victim.roomId)).toEqual({ count: 0, amount: '0.00' });
-    expect(await t.db1('live_room_applied_reward').where({ recharge_id: forgedId }).first()).toMatchObject({ live_room_id: stage.roomId, amount: 125 });
+    expect(await t.db1('live_room_applied_reward').where({ recharge_id: forgedId }).first()).toMatchObject({
+      live_room_id: stage.roomId,
+      amount: 125,
+    });
   });
 });
 
@@ -338,7 +437,8 @@ describe('the realtime journal is pruned once reconciliation confirmed it', () =
     await Promise.all([t.close(), reconciler.close()]);
   });
 
-  const lines = async (roomId: number) => Number((await t.db1('live_room_applied_reward').where({ live_room_id: roomId }).count({ n: '*' }).first())?.['n']);
+  const lines = async (roomId: number) =>
+    Number((await t.db1('live_room_applied_reward').where({ live_room_id: roomId }).count({ n: '*' }).first())?.['n']);
 
   it('when a room is found exact, then its journal lines fold into its floor, the figures stay, and a late duplicate of a folded reward is refused on every path', async () => {
     const stage = await liveStage(t, 2);
@@ -356,12 +456,26 @@ describe('the realtime journal is pruned once reconciliation confirmed it', () =
 
     const rewards = await t.db1('recharge').where({ live_room_id: stage.roomId }).orderBy('id');
     const first = rewards[0] as { id: number; trace_id: string; audience_id: number; amount: number };
-    const late = { rechargeId: first.id, traceId: first.trace_id, audienceId: first.audience_id, liveRoomId: stage.roomId, amount: (first.amount / 100).toFixed(2) };
-    await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', await t.auth('internal')).send(late).expect(200);
+    const late = {
+      rechargeId: first.id,
+      traceId: first.trace_id,
+      audienceId: first.audience_id,
+      liveRoomId: stage.roomId,
+      amount: (first.amount / 100).toFixed(2),
+    };
+    await t.http
+      .post('/anchor/api/v1/live-rooms/realtime/reward')
+      .set('Authorization', await t.auth('internal'))
+      .send(late)
+      .expect(200);
     await t.flushRealtime();
     expect(await figures(t, stage.roomId)).toEqual(expected);
     await t.redis.client!.del(`live:room:meta:{${stage.roomId}}`);
-    await t.http.post('/anchor/api/v1/live-rooms/realtime/reward').set('Authorization', await t.auth('internal')).send(late).expect(200);
+    await t.http
+      .post('/anchor/api/v1/live-rooms/realtime/reward')
+      .set('Authorization', await t.auth('internal'))
+      .send(late)
+      .expect(200);
     await t.flushRealtime();
     expect(await figures(t, stage.roomId)).toEqual(expected);
     expect(await lines(stage.roomId)).toBe(0);
@@ -381,7 +495,13 @@ describe('the realtime journal is pruned once reconciliation confirmed it', () =
     expect(row.floor_count).toBe(3);
     expect(await anchorClient.setRealtimeFloor(stage.roomId, { floorId: row.journal_floor_id - 1, count: 2, amountFen: 1 })).toBe(false);
     expect(await t.db1('live_room_realtime').where({ live_room_id: stage.roomId }).first()).toEqual(row);
-    expect(await anchorClient.setRealtimeFloor(stage.roomId, { floorId: row.journal_floor_id, count: row.floor_count, amountFen: row.floor_earnings })).toBe(true);
+    expect(
+      await anchorClient.setRealtimeFloor(stage.roomId, {
+        floorId: row.journal_floor_id,
+        count: row.floor_count,
+        amountFen: row.floor_earnings,
+      }),
+    ).toBe(true);
   });
 
   it('when the total below the floor is wrong, then reconcile reports the room and --repair sets the floor from the reward table', async () => {

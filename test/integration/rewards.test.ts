@@ -41,7 +41,10 @@ describe('sending a reward', () => {
     const session = (await t.db1('live_room').where({ id: roomId }).first()).current_session_id;
     expect(rows[0].live_session_id).toBe(session);
 
-    const consumption = await t.http.get(`/audience/api/v1/audiences/${audienceId}/consumption`).set('Authorization', await t.auth('audience', audienceId)).expect(200);
+    const consumption = await t.http
+      .get(`/audience/api/v1/audiences/${audienceId}/consumption`)
+      .set('Authorization', await t.auth('audience', audienceId))
+      .expect(200);
     expect(consumption.body).toEqual({ audienceId, totalAmount: '100.50', rewardCount: 1, lastRewardAt: res.body.createdAt });
   });
 
@@ -51,8 +54,15 @@ describe('sending a reward', () => {
     const auth = await t.auth('audience', audienceId);
     const body = { traceId: newTraceId(), audienceId, liveRoomId: roomId, amount: 100 };
     const first = await t.http.post(URL).set('Authorization', auth).send(body).expect(201);
-    await t.http.post(`/anchor/api/v1/live-rooms/${roomId}/stop`).set('Authorization', await t.auth('admin')).expect(200);
-    const replay = await t.http.post(URL).set('Authorization', auth).send({ ...body, amount: '100.00' }).expect(200);
+    await t.http
+      .post(`/anchor/api/v1/live-rooms/${roomId}/stop`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
+    const replay = await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ ...body, amount: '100.00' })
+      .expect(200);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body).toEqual(first.body);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
@@ -67,7 +77,11 @@ describe('sending a reward', () => {
     const auth = await t.auth('audience', audienceId);
     const body = { traceId: newTraceId(), audienceId, liveRoomId: roomId, amount: '5.00' };
     await t.http.post(URL).set('Authorization', auth).send(body).expect(201);
-    const conflict = await t.http.post(URL).set('Authorization', auth).send({ ...body, amount: '5.01' }).expect(409);
+    const conflict = await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ ...body, amount: '5.01' })
+      .expect(409);
     expect(conflict.body.code).toBe('IDEMPOTENCY_CONFLICT');
     expect(await rowsFor(body.traceId)).toHaveLength(1);
     expect((await rowsFor(body.traceId))[0].amount).toBe(500);
@@ -79,10 +93,22 @@ describe('sending a reward', () => {
     const auth = await t.auth('audience', audienceId);
     const lower = `rc-${newTraceId('case')}`.toLowerCase();
     const upper = lower.toUpperCase();
-    const first = await t.http.post(URL).set('Authorization', auth).send({ traceId: lower, audienceId, liveRoomId: roomId, amount: '5.00' }).expect(201);
-    const same = await t.http.post(URL).set('Authorization', auth).send({ traceId: upper, audienceId, liveRoomId: roomId, amount: '5.00' }).expect(201);
+    const first = await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ traceId: lower, audienceId, liveRoomId: roomId, amount: '5.00' })
+      .expect(201);
+    const same = await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ traceId: upper, audienceId, liveRoomId: roomId, amount: '5.00' })
+      .expect(201);
     const mixed = `RC${lower.slice(2)}`;
-    const other = await t.http.post(URL).set('Authorization', auth).send({ traceId: mixed, audienceId, liveRoomId: roomId, amount: '7.00' }).expect(201);
+    const other = await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ traceId: mixed, audienceId, liveRoomId: roomId, amount: '7.00' })
+      .expect(201);
     expect(same.headers['idempotent-replayed']).toBeUndefined();
     expect([first.body.traceId, same.body.traceId, other.body.traceId]).toEqual([lower, upper, mixed]);
     expect(new Set([first.body.rechargeId, same.body.rechargeId, other.body.rechargeId]).size).toBe(3);
@@ -114,7 +140,12 @@ describe('sending a reward', () => {
 
   it('when 300 different rewards arrive at once, then every one is stored exactly once and the consumption sums to the fen', async () => {
     const { roomId, viewerIds } = await liveStage(t, 5);
-    const requests = Array.from({ length: 300 }, (_, i) => ({ traceId: newTraceId('BULK'), audienceId: viewerIds[i % 5]!, liveRoomId: roomId, amount: ((i % 7) + 1) * 101 }));
+    const requests = Array.from({ length: 300 }, (_, i) => ({
+      traceId: newTraceId('BULK'),
+      audienceId: viewerIds[i % 5]!,
+      liveRoomId: roomId,
+      amount: ((i % 7) + 1) * 101,
+    }));
     const auth = await t.auth('service', 9);
     const answers = await Promise.all(requests.map((body) => t.http.post(URL).set('Authorization', auth).send(body)));
     expect(answers.every((a) => a.status === 201)).toBe(true);
@@ -132,13 +163,21 @@ describe('sending a reward', () => {
     const { roomId, viewerIds } = await liveStage(t);
     const auth = await t.auth('service', 9);
     // Warm the pool's cached id allocation, then watch three more transactions.
-    await t.http.post(URL).set('Authorization', auth).send({ traceId: newTraceId('WARM'), audienceId: viewerIds[0], liveRoomId: roomId, amount: 1 }).expect(201);
+    await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ traceId: newTraceId('WARM'), audienceId: viewerIds[0], liveRoomId: roomId, amount: 1 })
+      .expect(201);
     const statements: string[] = [];
     const onQuery = (query: { sql: string }) => statements.push(query.sql);
     t.db1.on('query', onQuery);
     try {
       for (let i = 0; i < 3; i += 1) {
-        await t.http.post(URL).set('Authorization', auth).send({ traceId: newTraceId('SEQ'), audienceId: viewerIds[0], liveRoomId: roomId, amount: 2 }).expect(201);
+        await t.http
+          .post(URL)
+          .set('Authorization', auth)
+          .send({ traceId: newTraceId('SEQ'), audienceId: viewerIds[0], liveRoomId: roomId, amount: 2 })
+          .expect(201);
       }
     } finally {
       t.db1.off('query', onQuery);
@@ -165,7 +204,11 @@ describe('rejected rewards store nothing', () => {
   it.each(badAmounts)('when the amount is %s, then 400 VALIDATION_FAILED on amount and no row', async (_label, amount) => {
     const { roomId, viewerIds } = await liveStage(t);
     const traceId = newTraceId();
-    const res = await t.http.post(URL).set('Authorization', await t.auth('service')).send({ traceId, audienceId: viewerIds[0], liveRoomId: roomId, amount }).expect(400);
+    const res = await t.http
+      .post(URL)
+      .set('Authorization', await t.auth('service'))
+      .send({ traceId, audienceId: viewerIds[0], liveRoomId: roomId, amount })
+      .expect(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
     expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['amount']);
     expect(await rowsFor(traceId)).toHaveLength(0);
@@ -196,10 +239,18 @@ describe('rejected rewards store nothing', () => {
   it('when the viewer or the room does not exist, then 404 AUDIENCE_NOT_FOUND / LIVE_ROOM_NOT_FOUND', async () => {
     const { roomId, viewerIds } = await liveStage(t);
     const auth = await t.auth('service');
-    const noViewer = await t.http.post(URL).set('Authorization', auth).send({ traceId: newTraceId(), audienceId: 999999991, liveRoomId: roomId, amount: 1 }).expect(404);
+    const noViewer = await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ traceId: newTraceId(), audienceId: 999999991, liveRoomId: roomId, amount: 1 })
+      .expect(404);
     expect(noViewer.body.code).toBe('AUDIENCE_NOT_FOUND');
     const traceId = newTraceId();
-    const noRoom = await t.http.post(URL).set('Authorization', auth).send({ traceId, audienceId: viewerIds[0], liveRoomId: 999999992, amount: 1 }).expect(404);
+    const noRoom = await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ traceId, audienceId: viewerIds[0], liveRoomId: 999999992, amount: 1 })
+      .expect(404);
     expect(noRoom.body.code).toBe('LIVE_ROOM_NOT_FOUND');
     expect(await rowsFor(traceId)).toHaveLength(0);
   });
@@ -208,15 +259,30 @@ describe('rejected rewards store nothing', () => {
     const { anchorId, roomId, viewerIds } = await liveStage(t, 2);
     const auth = await t.auth('service');
     await t.db1('audience').where({ id: viewerIds[1] }).update({ status: 'DISABLED' });
-    const disabledViewer = await t.http.post(URL).set('Authorization', auth).send({ traceId: newTraceId(), audienceId: viewerIds[1], liveRoomId: roomId, amount: 1 }).expect(403);
+    const disabledViewer = await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ traceId: newTraceId(), audienceId: viewerIds[1], liveRoomId: roomId, amount: 1 })
+      .expect(403);
     expect(disabledViewer.body.code).toBe('ACCOUNT_DISABLED');
     await t.db1('anchor').where({ id: anchorId }).update({ status: 'DISABLED' });
-    const disabledAnchor = await t.http.post(URL).set('Authorization', auth).send({ traceId: newTraceId(), audienceId: viewerIds[0], liveRoomId: roomId, amount: 1 }).expect(403);
+    const disabledAnchor = await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ traceId: newTraceId(), audienceId: viewerIds[0], liveRoomId: roomId, amount: 1 })
+      .expect(403);
     expect(disabledAnchor.body.code).toBe('ACCOUNT_DISABLED');
     await t.db1('anchor').where({ id: anchorId }).update({ status: 'ACTIVE' });
-    await t.http.post(`/anchor/api/v1/live-rooms/${roomId}/stop`).set('Authorization', await t.auth('admin')).expect(200);
+    await t.http
+      .post(`/anchor/api/v1/live-rooms/${roomId}/stop`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
     const traceId = newTraceId();
-    const notLive = await t.http.post(URL).set('Authorization', auth).send({ traceId, audienceId: viewerIds[0], liveRoomId: roomId, amount: 1 }).expect(409);
+    const notLive = await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ traceId, audienceId: viewerIds[0], liveRoomId: roomId, amount: 1 })
+      .expect(409);
     expect(notLive.body.code).toBe('LIVE_ROOM_NOT_LIVE');
     expect(await t.db1('recharge').where({ live_room_id: roomId })).toHaveLength(0);
   });
@@ -224,9 +290,17 @@ describe('rejected rewards store nothing', () => {
   it('when a viewer rewards as someone else, then 403 FORBIDDEN; an anchor token may not reward at all', async () => {
     const { roomId, viewerIds } = await liveStage(t, 2);
     const traceId = newTraceId();
-    const res = await t.http.post(URL).set('Authorization', await t.auth('audience', viewerIds[0])).send({ traceId, audienceId: viewerIds[1], liveRoomId: roomId, amount: 1 }).expect(403);
+    const res = await t.http
+      .post(URL)
+      .set('Authorization', await t.auth('audience', viewerIds[0]))
+      .send({ traceId, audienceId: viewerIds[1], liveRoomId: roomId, amount: 1 })
+      .expect(403);
     expect(res.body.code).toBe('FORBIDDEN');
-    await t.http.post(URL).set('Authorization', await t.auth('anchor', 1)).send({ traceId, audienceId: viewerIds[1], liveRoomId: roomId, amount: 1 }).expect(403);
+    await t.http
+      .post(URL)
+      .set('Authorization', await t.auth('anchor', 1))
+      .send({ traceId, audienceId: viewerIds[1], liveRoomId: roomId, amount: 1 })
+      .expect(403);
     await t.http.post(URL).send({ traceId, audienceId: viewerIds[1], liveRoomId: roomId, amount: 1 }).expect(401);
     expect(await rowsFor(traceId)).toHaveLength(0);
   });
@@ -276,7 +350,11 @@ describe('batch rewards', () => {
       { traceId: newTraceId(), audienceId: viewerIds[0], liveRoomId: roomId, amount: 1 },
       { traceId: newTraceId(), audienceId: viewerIds[1], liveRoomId: roomId, amount: 1 },
     ];
-    const res = await t.http.post(`${URL}/batch`).set('Authorization', await t.auth('audience', viewerIds[0])).send({ items }).expect(200);
+    const res = await t.http
+      .post(`${URL}/batch`)
+      .set('Authorization', await t.auth('audience', viewerIds[0]))
+      .send({ items })
+      .expect(200);
     expect(res.body.results.map((r: { status: number }) => r.status)).toEqual([201, 403]);
   });
 });
@@ -285,13 +363,33 @@ describe('reading rewards', () => {
   it('when a reward is read by id or traceId, then its viewer and admin see it and other viewers get 403', async () => {
     const { roomId, viewerIds } = await liveStage(t, 2);
     const body = { traceId: newTraceId(), audienceId: viewerIds[0], liveRoomId: roomId, amount: '8.88' };
-    const created = await t.http.post(URL).set('Authorization', await t.auth('audience', viewerIds[0])).send(body).expect(201);
-    const byId = await t.http.get(`${URL}/${created.body.rechargeId}`).set('Authorization', await t.auth('audience', viewerIds[0])).expect(200);
+    const created = await t.http
+      .post(URL)
+      .set('Authorization', await t.auth('audience', viewerIds[0]))
+      .send(body)
+      .expect(201);
+    const byId = await t.http
+      .get(`${URL}/${created.body.rechargeId}`)
+      .set('Authorization', await t.auth('audience', viewerIds[0]))
+      .expect(200);
     expect(byId.body).toEqual(created.body);
-    const byTrace = await t.http.get(`${URL}/by-trace/${body.traceId}`).set('Authorization', await t.auth('admin')).expect(200);
+    const byTrace = await t.http
+      .get(`${URL}/by-trace/${body.traceId}`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
     expect(byTrace.body).toEqual(created.body);
-    await t.http.get(`${URL}/${created.body.rechargeId}`).set('Authorization', await t.auth('audience', viewerIds[1])).expect(403);
-    expect((await t.http.get(`${URL}/999999999`).set('Authorization', await t.auth('admin')).expect(404)).body.code).toBe('RECHARGE_NOT_FOUND');
+    await t.http
+      .get(`${URL}/${created.body.rechargeId}`)
+      .set('Authorization', await t.auth('audience', viewerIds[1]))
+      .expect(403);
+    expect(
+      (
+        await t.http
+          .get(`${URL}/999999999`)
+          .set('Authorization', await t.auth('admin'))
+          .expect(404)
+      ).body.code,
+    ).toBe('RECHARGE_NOT_FOUND');
   });
 
   it('when TOP10 is asked for, then viewers are ranked by amount with ties to the earlier first reward, at most 10', async () => {
@@ -300,13 +398,38 @@ describe('reading rewards', () => {
     // viewer i gives (i + 1) yuan, except the last two, who tie with viewer 0 and 1.
     for (let i = 0; i < 12; i += 1) {
       const amount = i < 10 ? i + 1 : i - 9;
-      await t.http.post(URL).set('Authorization', auth).send({ traceId: newTraceId(), audienceId: viewerIds[i], liveRoomId: roomId, amount }).expect(201);
+      await t.http
+        .post(URL)
+        .set('Authorization', auth)
+        .send({ traceId: newTraceId(), audienceId: viewerIds[i], liveRoomId: roomId, amount })
+        .expect(201);
     }
-    await t.http.post(URL).set('Authorization', auth).send({ traceId: newTraceId(), audienceId: viewerIds[0], liveRoomId: roomId, amount: '0.50' }).expect(201);
+    await t.http
+      .post(URL)
+      .set('Authorization', auth)
+      .send({ traceId: newTraceId(), audienceId: viewerIds[0], liveRoomId: roomId, amount: '0.50' })
+      .expect(201);
     const res = await t.http.get(`/audience/api/v1/recharge/top10?liveRoomId=${roomId}&period=day`).expect(200);
     expect(res.body.items).toHaveLength(10);
-    expect(res.body.items[0]).toMatchObject({ rank: 1, audienceId: viewerIds[9], totalAmount: '10.00', rewardCount: 1, nickname: 'viewer-9' });
-    expect(res.body.items.map((i: { totalAmount: string }) => i.totalAmount)).toEqual(['10.00', '9.00', '8.00', '7.00', '6.00', '5.00', '4.00', '3.00', '2.00', '2.00']);
+    expect(res.body.items[0]).toMatchObject({
+      rank: 1,
+      audienceId: viewerIds[9],
+      totalAmount: '10.00',
+      rewardCount: 1,
+      nickname: 'viewer-9',
+    });
+    expect(res.body.items.map((i: { totalAmount: string }) => i.totalAmount)).toEqual([
+      '10.00',
+      '9.00',
+      '8.00',
+      '7.00',
+      '6.00',
+      '5.00',
+      '4.00',
+      '3.00',
+      '2.00',
+      '2.00',
+    ]);
     // 2.00 tie: viewer 1 rewarded before viewer 11.
     expect(res.body.items[8].audienceId).toBe(viewerIds[1]);
     expect(res.body.items[9].audienceId).toBe(viewerIds[11]);
@@ -331,24 +454,40 @@ describe('the rate limit counts rewards, not requests', () => {
     const { roomId, viewerIds } = await liveStage(limited, 1);
     const viewer = viewerIds[0]!;
     const items = Array.from({ length: 8 }, () => item(viewer, roomId));
-    const res = await limited.http.post('/audience/api/v1/recharge/batch').set('Authorization', await limited.auth('service')).send({ items }).expect(200);
+    const res = await limited.http
+      .post('/audience/api/v1/recharge/batch')
+      .set('Authorization', await limited.auth('service'))
+      .send({ items })
+      .expect(200);
     expect(res.body.results.map((r: { status: number; code?: string }) => `${r.status}${r.code ? ` ${r.code}` : ''}`)).toEqual([
       ...Array(5).fill('201'),
       ...Array(3).fill('429 RATE_LIMITED'),
     ]);
     const stored = await limited.db1('recharge').where({ audience_id: viewer });
-    expect(stored.map((r) => r.trace_id).sort()).toEqual(items.slice(0, 5).map((i) => i.traceId).sort());
-    const single = await limited.http.post(URL).set('Authorization', await limited.auth('audience', viewer)).send(item(viewer, roomId));
+    expect(stored.map((r) => r.trace_id).sort()).toEqual(
+      items
+        .slice(0, 5)
+        .map((i) => i.traceId)
+        .sort(),
+    );
+    const single = await limited.http
+      .post(URL)
+      .set('Authorization', await limited.auth('audience', viewer))
+      .send(item(viewer, roomId));
     expect({ status: single.status, code: single.body.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
     expect(Number(single.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(await limited.db1('recharge').where({ audience_id: viewer })).toHaveLength(5);
   });
 
-  it('when one batch uses a viewer\'s whole minute, then even a single reward after it is refused (one batch is not one unit)', async () => {
+  it("when one batch uses a viewer's whole minute, then even a single reward after it is refused (one batch is not one unit)", async () => {
     const { roomId, viewerIds } = await liveStage(limited, 1);
     const viewer = viewerIds[0]!;
     const auth = await limited.auth('audience', viewer);
-    const batch = await limited.http.post('/audience/api/v1/recharge/batch').set('Authorization', auth).send({ items: Array.from({ length: 5 }, () => item(viewer, roomId)) }).expect(200);
+    const batch = await limited.http
+      .post('/audience/api/v1/recharge/batch')
+      .set('Authorization', auth)
+      .send({ items: Array.from({ length: 5 }, () => item(viewer, roomId)) })
+      .expect(200);
     expect(batch.body.results.every((r: { status: number }) => r.status === 201)).toBe(true);
     expect((await limited.http.post(URL).set('Authorization', auth).send(item(viewer, roomId))).status).toBe(429);
   });
@@ -357,7 +496,11 @@ describe('the rate limit counts rewards, not requests', () => {
     const { roomId, viewerIds } = await liveStage(limited, 2);
     const [a, b] = viewerIds as [number, number];
     const items = [...Array.from({ length: 6 }, () => item(a, roomId)), ...Array.from({ length: 3 }, () => item(b, roomId))];
-    const res = await limited.http.post('/audience/api/v1/recharge/batch').set('Authorization', await limited.auth('service')).send({ items }).expect(200);
+    const res = await limited.http
+      .post('/audience/api/v1/recharge/batch')
+      .set('Authorization', await limited.auth('service'))
+      .send({ items })
+      .expect(200);
     const statuses = res.body.results.map((r: { status: number }) => r.status);
     expect(statuses).toEqual([201, 201, 201, 201, 201, 429, 201, 201, 201]);
     expect(await limited.db1('recharge').where({ audience_id: a })).toHaveLength(5);
@@ -369,7 +512,11 @@ describe('the rate limit counts rewards, not requests', () => {
     const viewer = viewerIds[0]!;
     const auth = await limited.auth('audience', viewer);
     for (let i = 0; i < 4; i += 1) await limited.http.post(URL).set('Authorization', auth).send(item(viewer, roomId)).expect(201);
-    const batch = await limited.http.post('/audience/api/v1/recharge/batch').set('Authorization', auth).send({ items: Array.from({ length: 20 }, () => item(viewer, roomId)) }).expect(200);
+    const batch = await limited.http
+      .post('/audience/api/v1/recharge/batch')
+      .set('Authorization', auth)
+      .send({ items: Array.from({ length: 20 }, () => item(viewer, roomId)) })
+      .expect(200);
     expect(batch.body.results.filter((r: { status: number }) => r.status === 201)).toHaveLength(1);
     const keys = await limited.redis.client!.keys(`${limited.config.redis.keyPrefix}rl:rewards:viewer:${viewer}`);
     expect(keys).toHaveLength(1);

@@ -44,11 +44,19 @@ async function rewards(count: number): Promise<{ anchorId: number; ids: number[]
 
 /** What finance holds for these rewards: detail rows, their sums, and the anchor's balance. */
 async function settled(anchorId: number, ids: number[]) {
-  const detail = await t.db2('settlement_detail').whereIn('recharge_id', ids).select(
-    t.db2.raw('COUNT(*) AS n, COUNT(DISTINCT recharge_id) AS distinct_n, COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(anchor_amount), 0) AS anchor_share, COALESCE(SUM(platform_amount), 0) AS platform_share'),
-  );
+  const detail = await t
+    .db2('settlement_detail')
+    .whereIn('recharge_id', ids)
+    .select(
+      t.db2.raw(
+        'COUNT(*) AS n, COUNT(DISTINCT recharge_id) AS distinct_n, COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(anchor_amount), 0) AS anchor_share, COALESCE(SUM(platform_amount), 0) AS platform_share',
+      ),
+    );
   const row = detail[0] as Record<string, number>;
-  const balance = await t.http.get(`/finance/api/v1/balances/${anchorId}`).set('Authorization', await t.auth('admin')).expect(200);
+  const balance = await t.http
+    .get(`/finance/api/v1/balances/${anchorId}`)
+    .set('Authorization', await t.auth('admin'))
+    .expect(200);
   const unsynced = await t.db1('recharge').whereIn('id', ids).whereNot('sync_status', 'SYNCED').count({ n: '*' }).first();
   return {
     n: Number(row['n']),
@@ -73,7 +81,10 @@ function financeOf(platform: TestPlatform): FinanceServiceClient {
 describe('finance sync', () => {
   it('when the sync is triggered, then every reward is settled once, shares add up to the fen and the balance is credited', async () => {
     const { anchorId, ids, totalFen } = await rewards(120);
-    const res = await t.http.post('/audience/api/v1/sync/trigger').set('Authorization', await t.auth('admin')).expect(200);
+    const res = await t.http
+      .post('/audience/api/v1/sync/trigger')
+      .set('Authorization', await t.auth('admin'))
+      .expect(200);
     expect(res.body.synced).toBeGreaterThanOrEqual(120);
     expect(res.body.pending).toBe(0);
     const s = await settled(anchorId, ids);
@@ -108,7 +119,15 @@ describe('finance sync', () => {
     const rows = await claimBatch(t.db1, { batchId: 'HALF-DONE', limit: 10_000, now: new Date(), claimTtlMs: 60_000 });
     const first = await financeOf(t).batchSync({
       batchId: 'HALF-DONE',
-      records: rows.map((r) => ({ rechargeId: r.id, traceId: r.trace_id, anchorId: r.anchor_id, liveRoomId: r.live_room_id, audienceId: r.audience_id, amountFen: r.amount, createdAt: isoFromDb(r.created_at) })),
+      records: rows.map((r) => ({
+        rechargeId: r.id,
+        traceId: r.trace_id,
+        anchorId: r.anchor_id,
+        liveRoomId: r.live_room_id,
+        audienceId: r.audience_id,
+        amountFen: r.amount,
+        createdAt: isoFromDb(r.created_at),
+      })),
     });
     expect(first.accepted).toBe(rows.length);
     const before = await settled(anchorId, ids);
@@ -143,7 +162,11 @@ describe('finance sync', () => {
     const { anchorId, ids, totalFen } = await rewards(1500);
     const env = { ...process.env, ...testEnvironment({ SYNC_BATCH_SIZE: '25', SYNC_CLAIM_TTL_MS: '1' }) } as Record<string, string>;
     for (let round = 0; round < 8; round += 1) {
-      const child = spawn(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, 'src/cli.ts'), 'sync', 'run'], { cwd: ROOT, env, stdio: 'ignore' });
+      const child = spawn(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, 'src/cli.ts'), 'sync', 'run'], {
+        cwd: ROOT,
+        env,
+        stdio: 'ignore',
+      });
       const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
       await new Promise((r) => setTimeout(r, 700 + Math.floor(Math.random() * 900)));
       child.kill('SIGKILL');
@@ -165,7 +188,10 @@ describe('finance sync while DB2 is unreachable', () => {
 
   beforeAll(async () => {
     proxy = await TcpProxy.start({ host: '127.0.0.1', port: 3306 });
-    cut = await createTestPlatform({ DB2_URL: workerDatabaseUrl('db2').replace(':3306/', `:${proxy.port}/`), DB_ACQUIRE_TIMEOUT_MS: '1000' });
+    cut = await createTestPlatform({
+      DB2_URL: workerDatabaseUrl('db2').replace(':3306/', `:${proxy.port}/`),
+      DB_ACQUIRE_TIMEOUT_MS: '1000',
+    });
   });
 
   afterAll(async () => {
@@ -179,16 +205,26 @@ describe('finance sync while DB2 is unreachable', () => {
     const auth = await cut.auth('service');
     const ids: number[] = [];
     for (let i = 0; i < 20; i += 1) {
-      const res = await cut.http.post('/audience/api/v1/recharge').set('Authorization', auth).send({ traceId: newTraceId('D2'), audienceId: viewerIds[0], liveRoomId: roomId, amount: '1.25' }).expect(201);
+      const res = await cut.http
+        .post('/audience/api/v1/recharge')
+        .set('Authorization', auth)
+        .send({ traceId: newTraceId('D2'), audienceId: viewerIds[0], liveRoomId: roomId, amount: '1.25' })
+        .expect(201);
       ids.push(res.body.rechargeId);
     }
-    const failed = await cut.http.post('/audience/api/v1/sync/trigger').set('Authorization', await cut.auth('admin')).expect(503);
+    const failed = await cut.http
+      .post('/audience/api/v1/sync/trigger')
+      .set('Authorization', await cut.auth('admin'))
+      .expect(503);
     expect(failed.body.code).toBe('DEPENDENCY_UNAVAILABLE');
     const waiting = await cut.db1('recharge').whereIn('id', ids).where('sync_status', 'PENDING').count({ n: '*' }).first();
     expect(Number(waiting?.['n'])).toBe(20);
 
     await proxy.restore();
-    const drained = await cut.http.post('/audience/api/v1/sync/trigger').set('Authorization', await cut.auth('admin')).expect(200);
+    const drained = await cut.http
+      .post('/audience/api/v1/sync/trigger')
+      .set('Authorization', await cut.auth('admin'))
+      .expect(200);
     expect(drained.body.pending).toBe(0);
     const s = await settled(anchorId, ids);
     expect(s).toMatchObject({ n: 20, amount: 2500, unsynced: 0 });

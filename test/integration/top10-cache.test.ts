@@ -61,7 +61,9 @@ describe('TOP10 with the default cache lifetime (1 s)', () => {
   it('when a reward arrives while the TOP10 is cached, then the TOP10 shows it within 2 s', async () => {
     const { roomId, viewerIds } = await liveStage(t, 2);
     await sendReward(t, roomId, viewerIds[0]!, '5.00');
-    expect((await top10(t, roomId, 'day')).items).toEqual([{ rank: 1, audienceId: viewerIds[0], nickname: 'viewer-0', totalAmount: '5.00', rewardCount: 1 }]);
+    expect((await top10(t, roomId, 'day')).items).toEqual([
+      { rank: 1, audienceId: viewerIds[0], nickname: 'viewer-0', totalAmount: '5.00', rewardCount: 1 },
+    ]);
 
     await sendReward(t, roomId, viewerIds[1]!, '9.00');
     const rewarded = Date.now();
@@ -147,7 +149,11 @@ describe('TOP10 when DB1 fails during a load', () => {
   let t: TestPlatform;
   beforeAll(async () => {
     proxy = await TcpProxy.start({ host: '127.0.0.1', port: 3306 });
-    t = await createTestPlatform({ DB1_URL: workerDatabaseUrl('db1').replace(':3306/', `:${proxy.port}/`), DB_ACQUIRE_TIMEOUT_MS: '800', TOP10_CACHE_TTL_MS: '60000' });
+    t = await createTestPlatform({
+      DB1_URL: workerDatabaseUrl('db1').replace(':3306/', `:${proxy.port}/`),
+      DB_ACQUIRE_TIMEOUT_MS: '800',
+      TOP10_CACHE_TTL_MS: '60000',
+    });
   });
   afterAll(async () => {
     await t.close();
@@ -163,6 +169,8 @@ describe('TOP10 when DB1 fails during a load', () => {
     } finally {
       await proxy.restore();
     }
-    expect((await top10(t, roomId)).items).toEqual([{ rank: 1, audienceId: viewerIds[0], nickname: 'viewer-0', totalAmount: '4.00', rewardCount: 1 }]);
+    expect((await top10(t, roomId)).items).toEqual([
+      { rank: 1, audienceId: viewerIds[0], nickname: 'viewer-0', totalAmount: '4.00', rewardCount: 1 },
+    ]);
   });
 });

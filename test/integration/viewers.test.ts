@@ -28,23 +28,34 @@ function expectValidationProblem(res: Response, fields: string[]): void {
 }
 
 describe('creating viewers', () => {
-  it.each(['admin', 'service'] as const)('when %s creates a viewer, then 201 with the core shape and the row is stored ACTIVE', async (role) => {
-    const res = await t.http.post('/audience/api/v1/audiences').set('Authorization', await t.auth(role)).send({ nickname: `By ${role}` }).expect(201);
-    expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(res.body).toEqual({
-      audienceId: expect.any(Number),
-      nickname: `By ${role}`,
-      status: 'ACTIVE',
-      createdAt: expect.stringMatching(ISO_UTC),
-      updatedAt: expect.stringMatching(ISO_UTC),
-    });
-    expect(res.body.audienceId).toBeGreaterThan(0);
-    const row = await t.db1('audience').where({ id: res.body.audienceId }).first();
-    expect(row).toMatchObject({ nickname: `By ${role}`, status: 'ACTIVE' });
-  });
+  it.each(['admin', 'service'] as const)(
+    'when %s creates a viewer, then 201 with the core shape and the row is stored ACTIVE',
+    async (role) => {
+      const res = await t.http
+        .post('/audience/api/v1/audiences')
+        .set('Authorization', await t.auth(role))
+        .send({ nickname: `By ${role}` })
+        .expect(201);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.body).toEqual({
+        audienceId: expect.any(Number),
+        nickname: `By ${role}`,
+        status: 'ACTIVE',
+        createdAt: expect.stringMatching(ISO_UTC),
+        updatedAt: expect.stringMatching(ISO_UTC),
+      });
+      expect(res.body.audienceId).toBeGreaterThan(0);
+      const row = await t.db1('audience').where({ id: res.body.audienceId }).first();
+      expect(row).toMatchObject({ nickname: `By ${role}`, status: 'ACTIVE' });
+    },
+  );
 
   it('when the nickname has surrounding spaces, then it is stored and answered trimmed', async () => {
-    const res = await t.http.post('/audience/api/v1/audiences').set('Authorization', await t.auth('admin')).send({ nickname: '  \tBob  ' }).expect(201);
+    const res = await t.http
+      .post('/audience/api/v1/audiences')
+      .set('Authorization', await t.auth('admin'))
+      .send({ nickname: '  \tBob  ' })
+      .expect(201);
     expect(res.body.nickname).toBe('Bob');
     expect((await t.db1('audience').where({ id: res.body.audienceId }).first()).nickname).toBe('Bob');
   });
@@ -69,14 +80,20 @@ describe('creating viewers', () => {
     ['a blank nickname and two extra fields', { nickname: ' ', role: 'admin', id: 1 }, ['id', 'nickname', 'role']],
   ] as const)('when the body has %s, then 400 VALIDATION_FAILED naming the fields and nothing is stored', async (_case, body, fields) => {
     const before = await viewerCount();
-    const res = await t.http.post('/audience/api/v1/audiences').set('Authorization', await t.auth('admin')).send(body);
+    const res = await t.http
+      .post('/audience/api/v1/audiences')
+      .set('Authorization', await t.auth('admin'))
+      .send(body);
     expectValidationProblem(res, [...fields]);
     expect(await viewerCount()).toBe(before);
   });
 
   it('when the body is not an object (an array), then 400 on "body" and nothing is stored', async () => {
     const before = await viewerCount();
-    const res = await t.http.post('/audience/api/v1/audiences').set('Authorization', await t.auth('admin')).send([{ nickname: 'Array' }]);
+    const res = await t.http
+      .post('/audience/api/v1/audiences')
+      .set('Authorization', await t.auth('admin'))
+      .send([{ nickname: 'Array' }]);
     expectValidationProblem(res, ['body']);
     expect(await viewerCount()).toBe(before);
   });
@@ -84,7 +101,11 @@ describe('creating viewers', () => {
 
 describe('reading a viewer', () => {
   it('when the viewer itself, an admin or the service reads it, then 200 with the same body as at creation', async () => {
-    const created = await t.http.post('/audience/api/v1/audiences').set('Authorization', await t.auth('admin')).send({ nickname: 'Reader' }).expect(201);
+    const created = await t.http
+      .post('/audience/api/v1/audiences')
+      .set('Authorization', await t.auth('admin'))
+      .send({ nickname: 'Reader' })
+      .expect(201);
     const id = created.body.audienceId as number;
     for (const authorization of [await t.auth('audience', id), await t.auth('admin'), await t.auth('service', 7)]) {
       const res = await t.http.get(`/audience/api/v1/audiences/${id}`).set('Authorization', authorization).expect(200);
@@ -95,7 +116,10 @@ describe('reading a viewer', () => {
   it('when another viewer reads it, then 403 FORBIDDEN without revealing the viewer', async () => {
     const id = await createViewer(t, 'Private');
     const otherId = await createViewer(t, 'Nosy');
-    const res = await t.http.get(`/audience/api/v1/audiences/${id}`).set('Authorization', await t.auth('audience', otherId)).expect(403);
+    const res = await t.http
+      .get(`/audience/api/v1/audiences/${id}`)
+      .set('Authorization', await t.auth('audience', otherId))
+      .expect(403);
     expect(res.body.code).toBe('FORBIDDEN');
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.text).not.toContain('Private');
@@ -110,9 +134,12 @@ describe('reading a viewer', () => {
     }
   });
 
-  it.each(['abc', '0', '-1', '1.5', '1e3', '99999999999999999'])('when the id is %s, then 400 VALIDATION_FAILED on audienceId', async (id) => {
-    const res = await t.http.get(`/audience/api/v1/audiences/${id}`).set('Authorization', await t.auth('admin'));
-    expectValidationProblem(res, ['audienceId']);
-    expect(res.body.errors).toEqual([{ field: 'audienceId', message: 'must be a positive integer id' }]);
-  });
+  it.each(['abc', '0', '-1', '1.5', '1e3', '99999999999999999'])(
+    'when the id is %s, then 400 VALIDATION_FAILED on audienceId',
+    async (id) => {
+      const res = await t.http.get(`/audience/api/v1/audiences/${id}`).set('Authorization', await t.auth('admin'));
+      expectValidationProblem(res, ['audienceId']);
+      expect(res.body.errors).toEqual([{ field: 'audienceId', message: 'must be a positive integer id' }]);
+    },
+  );
 });

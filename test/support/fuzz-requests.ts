@@ -29,7 +29,13 @@ export interface FuzzRequest {
 }
 
 /** What Node's HTTP client accepts in a header value. */
-const headerSafeText = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength: 80 });
+const headerSafeText = fc.string({
+  unit: fc
+    .integer({ min: 0x20, max: 0xff })
+    .filter((c) => c !== 0x7f)
+    .map((c) => String.fromCharCode(c)),
+  maxLength: 80,
+});
 /** For the URL: short enough that the request head stays within Node's 16 KiB header limit (else Node itself answers 431). */
 const hostileUrlPart = hostileText(1000).map((text) => percentEncode(text));
 
@@ -42,11 +48,17 @@ function withKey(text: string, key: string, value: unknown): string {
 }
 
 function hostileBodyText(shaped: fc.Arbitrary<string>): fc.Arbitrary<string> {
-  const pollution = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant({ polluted: true }), fc.constant({ prototype: { polluted: true } }));
+  const pollution = fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.constant({ polluted: true }),
+    fc.constant({ prototype: { polluted: true } }),
+  );
   return fc.oneof(
     fc.tuple(shaped, fc.constantFrom(...HOSTILE_KEYS), pollution).map(([text, key, value]) => withKey(text, key, value)),
     fc.jsonValue({ stringUnit: 'binary' }).map((v) => JSON.stringify(v)),
-    fc.tuple(fc.constantFrom('[', '{"a":'), fc.constantFrom(10, 1000, 100_000)).map(([open, depth]) => `${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}`),
+    fc
+      .tuple(fc.constantFrom('[', '{"a":'), fc.constantFrom(10, 1000, 100_000))
+      .map(([open, depth]) => `${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}`),
     fc.constantFrom(64_000, 1_100_000).map((n) => JSON.stringify({ name: 'x'.repeat(n), nickname: 'y', title: 'z' })),
     fc.constantFrom('', ' ', '\n\t', 'null', '"just a string"', '[]', '{', '{"a":1}}', "{'single':1}", '{"a":NaN}', '\ufeff{}'),
   );
@@ -85,8 +97,24 @@ function contentTypeLayer(ctx: FuzzContext): fc.Arbitrary<string | undefined> {
     ctx,
     fc.constantFrom('application/json', 'application/json; charset=utf-8'),
     fc.oneof(
-      fc.constantFrom(undefined, 'APPLICATION/JSON', 'application/json; charset=foo', 'application/json; charset=utf-16le', 'application/json; charset=latin1', 'application/json; charset', 'application/json;;;'),
-      fc.constantFrom('application/problem+json', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/plain', '*/*', '', '/'),
+      fc.constantFrom(
+        undefined,
+        'APPLICATION/JSON',
+        'application/json; charset=foo',
+        'application/json; charset=utf-16le',
+        'application/json; charset=latin1',
+        'application/json; charset',
+        'application/json;;;',
+      ),
+      fc.constantFrom(
+        'application/problem+json',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'text/plain',
+        '*/*',
+        '',
+        '/',
+      ),
       headerSafeText,
     ),
   );
@@ -95,7 +123,10 @@ function contentTypeLayer(ctx: FuzzContext): fc.Arbitrary<string | undefined> {
 function encodingLayer(ctx: FuzzContext): fc.Arbitrary<{ encoding: string | undefined; damage: Damage }> {
   return layer<{ encoding: string | undefined; damage: Damage }>(
     ctx,
-    fc.record({ encoding: fc.constantFrom(undefined, undefined, undefined, 'identity', 'gzip', 'deflate', 'br'), damage: fc.constant<Damage>('none') }),
+    fc.record({
+      encoding: fc.constantFrom(undefined, undefined, undefined, 'identity', 'gzip', 'deflate', 'br'),
+      damage: fc.constant<Damage>('none'),
+    }),
     fc.record({
       encoding: fc.oneof(fc.constantFrom('gzip', 'deflate', 'br', 'GZIP', 'x-unknown', 'gzip, br', 'zstd', 'compress', ''), headerSafeText),
       damage: fc.constantFrom<Damage>('none', 'truncate', 'raw'),
@@ -109,21 +140,38 @@ function authorizationLayer(ctx: FuzzContext): fc.Arbitrary<string | undefined> 
     const token = header.slice('Bearer '.length);
     const at = n % token.length;
     const flipped = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
-    const variants = [`bearer ${token}`, `Bearer  ${token}`, `Bearer ${token} `, `Bearer ${token.slice(0, at)}`, `Bearer ${flipped}`, `Basic ${token}`, token];
+    const variants = [
+      `bearer ${token}`,
+      `Bearer  ${token}`,
+      `Bearer ${token} `,
+      `Bearer ${token.slice(0, at)}`,
+      `Bearer ${flipped}`,
+      `Basic ${token}`,
+      token,
+    ];
     return variants[n % variants.length];
   });
-  const garbage = fc.oneof(fc.constantFrom(...ctx.fixtures.invalidAuthorizations, undefined, 'Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearer a.b.c'), headerSafeText);
+  const garbage = fc.oneof(
+    fc.constantFrom(...ctx.fixtures.invalidAuthorizations, undefined, 'Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearer a.b.c'),
+    headerSafeText,
+  );
   return layer(ctx, allowed, fc.oneof(mangled, garbage));
 }
 
 function traceHeaderLayer(ctx: FuzzContext): fc.Arbitrary<string | undefined> {
-  return layer<string | undefined>(ctx, fc.oneof(fc.constant(undefined), fc.stringMatching(TRACE_ID)), fc.oneof(headerSafeText, fc.constant('a'.repeat(65))));
+  return layer<string | undefined>(
+    ctx,
+    fc.oneof(fc.constant(undefined), fc.stringMatching(TRACE_ID)),
+    fc.oneof(headerSafeText, fc.constant('a'.repeat(65))),
+  );
 }
 
 /** Headers no operation reads, in values a proxy or a browser might send. */
 function extraHeadersLayer(ctx: FuzzContext): fc.Arbitrary<Record<string, string>> {
   const hostile = fc.oneof(
-    fc.record({ 'X-Forwarded-For': fc.oneof(headerSafeText, fc.constantFrom('unknown', '::1, 10.0.0.1', '1.2.3.4, , ,', '999.999.999.999')) }),
+    fc.record({
+      'X-Forwarded-For': fc.oneof(headerSafeText, fc.constantFrom('unknown', '::1, 10.0.0.1', '1.2.3.4, , ,', '999.999.999.999')),
+    }),
     fc.record({ Accept: fc.constantFrom('text/html', 'application/xml', '*/*;q=0', 'application/problem+json') }),
     fc.record({ 'X-HTTP-Method-Override': fc.constantFrom('DELETE', 'PUT', 'GET') }),
     fc.record({ Range: fc.constantFrom('bytes=0-1', 'bytes=-1', 'lines=1') }),
@@ -133,8 +181,36 @@ function extraHeadersLayer(ctx: FuzzContext): fc.Arbitrary<Record<string, string
 }
 
 function pathValue(schema: JsonSchema, ctx: FuzzContext): fc.Arbitrary<string> {
-  const clean = schema.type === 'integer' ? fc.constantFrom(...ctx.fixtures.ids).map(String) : fc.oneof(fc.stringMatching(new RegExp(schema.pattern ?? '^[a-z]{1,8}$')), fc.constantFrom(...ctx.fixtures.traceIds));
-  const odd = fc.constantFrom('0', '-1', '1.5', '1e3', '01', '+1', '0x10', '9007199254740993', '9'.repeat(40), 'abc', '..', '.', '%2e%2e', '%00', '%', '%E0%A4%A', '%FF', 'NaN', '__proto__', 'constructor', 'a/b', '', '%2F', 'a'.repeat(65));
+  const clean =
+    schema.type === 'integer'
+      ? fc.constantFrom(...ctx.fixtures.ids).map(String)
+      : fc.oneof(fc.stringMatching(new RegExp(schema.pattern ?? '^[a-z]{1,8}$')), fc.constantFrom(...ctx.fixtures.traceIds));
+  const odd = fc.constantFrom(
+    '0',
+    '-1',
+    '1.5',
+    '1e3',
+    '01',
+    '+1',
+    '0x10',
+    '9007199254740993',
+    '9'.repeat(40),
+    'abc',
+    '..',
+    '.',
+    '%2e%2e',
+    '%00',
+    '%',
+    '%E0%A4%A',
+    '%FF',
+    'NaN',
+    '__proto__',
+    'constructor',
+    'a/b',
+    '',
+    '%2F',
+    'a'.repeat(65),
+  );
   return layer(ctx, clean, fc.oneof(fc.nat().map(String), odd, hostileUrlPart));
 }
 
@@ -150,13 +226,26 @@ function queryLayer(operation: Operation, ctx: FuzzContext): fc.Arbitrary<string
         value.map((v) => `${key}[a]=${v}`),
         fc.constantFrom(`${key}=`, key, `${key}[]=1`, `${key}=${'9'.repeat(6000)}`),
       );
-      return layer(ctx, value.map((v) => `${key}=${v}`), odd);
+      return layer(
+        ctx,
+        value.map((v) => `${key}=${v}`),
+        odd,
+      );
     });
   const extra = layer(
     ctx,
     fc.constant(''),
     fc.oneof(
-      fc.constantFrom('__proto__=1', 'constructor[prototype][polluted]=1', '__proto__[polluted]=1', 'a[b]=1', 'page=0&pageSize=1000', '&&&', '=', '%=%'),
+      fc.constantFrom(
+        '__proto__=1',
+        'constructor[prototype][polluted]=1',
+        '__proto__[polluted]=1',
+        'a[b]=1',
+        'page=0&pageSize=1000',
+        '&&&',
+        '=',
+        '%=%',
+      ),
       fc.tuple(hostileUrlPart, hostileUrlPart).map(([k, v]) => `${k}=${v}`),
     ),
   );
@@ -165,14 +254,18 @@ function queryLayer(operation: Operation, ctx: FuzzContext): fc.Arbitrary<string
 
 function queryValue(schema: JsonSchema, ctx: FuzzContext): fc.Arbitrary<string> {
   if (schema.enum) return layer(ctx, fc.constantFrom(...schema.enum.map(String)), hostileUrlPart);
-  if (schema.pattern) return layer(ctx, fc.oneof(fc.stringMatching(new RegExp(schema.pattern)), fc.constant(ctx.fixtures.ids.join(','))), hostileUrlPart);
+  if (schema.pattern)
+    return layer(ctx, fc.oneof(fc.stringMatching(new RegExp(schema.pattern)), fc.constant(ctx.fixtures.ids.join(','))), hostileUrlPart);
   return pathValue(schema, ctx);
 }
 
 /** A counterexample as fast-check prints it: long parts cut, so a 1 MiB body stays readable. */
 function describeRequest(request: FuzzRequest): string {
   const cut = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}… (${text.length} characters)` : text);
-  const body = request.payload === undefined ? 'none' : `${JSON.stringify(cut(request.payload.toString('latin1')))} (${request.payload.length} bytes, ${request.body?.length ?? 0} sent)`;
+  const body =
+    request.payload === undefined
+      ? 'none'
+      : `${JSON.stringify(cut(request.payload.toString('latin1')))} (${request.payload.length} bytes, ${request.body?.length ?? 0} sent)`;
   return `${request.method.toUpperCase()} ${cut(request.url)} headers ${cut(JSON.stringify(request.headers))} body ${body}`;
 }
 
@@ -196,10 +289,16 @@ function layeredRequest(operation: Operation, base: FuzzContext, mode: Mode): fc
     return { ...base, odds: name === 'fields' ? [1, 1] : [0, 1] };
   };
   const pathParams = (operation.parameters ?? []).filter((p) => p.in === 'path');
-  const path = fc.tuple(...pathParams.map((p) => pathValue(p.schema, at('path')))).map((values) => pathParams.reduce((built, param, i) => built.replace(`{${param.name}}`, values[i] ?? ''), operation.path));
+  const path = fc
+    .tuple(...pathParams.map((p) => pathValue(p.schema, at('path'))))
+    .map((values) => pathParams.reduce((built, param, i) => built.replace(`{${param.name}}`, values[i] ?? ''), operation.path));
   const schema = operation.requestBody?.content['application/json']?.schema;
   const fieldsText = (schema ? jsonValueFor(schema, at('fields')) : fc.constant(undefined)).map(toJsonText);
-  const body = layer(at('body'), schema ? fieldsText.map((text) => Buffer.from(text)) : fc.constant(undefined), hostileBodyBytes(fieldsText));
+  const body = layer(
+    at('body'),
+    schema ? fieldsText.map((text) => Buffer.from(text)) : fc.constant(undefined),
+    hostileBodyBytes(fieldsText),
+  );
   const parts = {
     path,
     query: queryLayer(operation, at('query')),
@@ -217,7 +316,13 @@ function layeredRequest(operation: Operation, base: FuzzContext, mode: Mode): fc
     if (r.body !== undefined && r.contentType !== undefined) headers['Content-Type'] = r.contentType;
     if (r.body !== undefined && r.compression.encoding !== undefined) headers['Content-Encoding'] = r.compression.encoding;
     const sent = r.body === undefined ? undefined : encodeBody(r.body, r.compression.encoding, r.compression.damage);
-    const request: FuzzRequest = { method: operation.method, url: r.query === '' ? r.path : `${r.path}?${r.query}`, headers, body: sent, payload: r.body };
+    const request: FuzzRequest = {
+      method: operation.method,
+      url: r.query === '' ? r.path : `${r.path}?${r.query}`,
+      headers,
+      body: sent,
+      payload: r.body,
+    };
     return Object.assign(request, { [fc.toStringMethod]: () => describeRequest(request) });
   });
 }

@@ -7,7 +7,11 @@ import { migrateToLatest } from '../../src/shared/db/migrate';
 import { REDIS_KEY_PREFIX, START_HINT, TEST_MYSQL_URL, TEST_REDIS_URL, workerDatabaseUrl, workerRedisUrl } from './environment';
 
 async function checkMysql(): Promise<void> {
-  const admin = knex({ client: 'mysql2', connection: mysqlConnection(parseMysqlUrl(`${TEST_MYSQL_URL}/mysql`), false), pool: { min: 0, max: 1 } });
+  const admin = knex({
+    client: 'mysql2',
+    connection: mysqlConnection(parseMysqlUrl(`${TEST_MYSQL_URL}/mysql`), false),
+    pool: { min: 0, max: 1 },
+  });
   try {
     await admin.raw('select 1');
   } catch (error) {

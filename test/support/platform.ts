@@ -55,22 +55,37 @@ export async function createTestPlatform(
 
 /** Small fixtures that go through the API, as a client would. */
 export async function createAnchor(t: TestPlatform, name = 'Alice'): Promise<number> {
-  const res = await t.http.post('/anchor/api/v1/anchors').set('Authorization', await t.auth('admin')).send({ name }).expect(201);
+  const res = await t.http
+    .post('/anchor/api/v1/anchors')
+    .set('Authorization', await t.auth('admin'))
+    .send({ name })
+    .expect(201);
   return (res.body as { anchorId: number }).anchorId;
 }
 
 export async function createRoom(t: TestPlatform, anchorId: number, title = 'Evening show'): Promise<number> {
-  const res = await t.http.post('/anchor/api/v1/live-rooms').set('Authorization', await t.auth('admin')).send({ anchorId, title }).expect(201);
+  const res = await t.http
+    .post('/anchor/api/v1/live-rooms')
+    .set('Authorization', await t.auth('admin'))
+    .send({ anchorId, title })
+    .expect(201);
   return (res.body as { liveRoomId: number }).liveRoomId;
 }
 
 export async function createViewer(t: TestPlatform, nickname = 'Bob'): Promise<number> {
-  const res = await t.http.post('/audience/api/v1/audiences').set('Authorization', await t.auth('admin')).send({ nickname }).expect(201);
+  const res = await t.http
+    .post('/audience/api/v1/audiences')
+    .set('Authorization', await t.auth('admin'))
+    .send({ nickname })
+    .expect(201);
   return (res.body as { audienceId: number }).audienceId;
 }
 
 export async function startRoom(t: TestPlatform, roomId: number): Promise<void> {
-  await t.http.post(`/anchor/api/v1/live-rooms/${roomId}/start`).set('Authorization', await t.auth('admin')).expect(200);
+  await t.http
+    .post(`/anchor/api/v1/live-rooms/${roomId}/start`)
+    .set('Authorization', await t.auth('admin'))
+    .expect(200);
 }
 
 /** An anchor with a LIVE room and `viewers` viewers: the usual stage for a reward test. */

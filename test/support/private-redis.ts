@@ -65,7 +65,9 @@ export class PrivateRedis {
   async restart(): Promise<void> {
     if (this.process) return;
     const persistence = this.dataDir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dataDir] : ['--appendonly', 'no'];
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore' });
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
+      stdio: 'ignore',
+    });
     await waitUntil(() => canConnect(this.port), `redis-server on ${this.port}`);
   }
 

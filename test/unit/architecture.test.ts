@@ -118,11 +118,14 @@ describe('architecture of src/', () => {
 
 describe('architecture checker self-check', () => {
   const clean: Array<[string, string]> = [
-    ['src/shared/money.ts', "export const x = 1;\n"],
+    ['src/shared/money.ts', 'export const x = 1;\n'],
     ['src/shared/http/auth.ts', "import { x } from '../money';\nimport { z } from 'zod';\n"],
     ['src/modules/anchor/index.ts', "import { a } from './live-rooms/live-rooms.service';\nexport * from './contract';\n"],
     ['src/modules/anchor/contract.ts', 'export interface AnchorServiceClient {}\n'],
-    ['src/modules/anchor/live-rooms/live-rooms.service.ts', "import { x } from '../../../shared/money';\nimport type { A } from '../contract';\n"],
+    [
+      'src/modules/anchor/live-rooms/live-rooms.service.ts',
+      "import { x } from '../../../shared/money';\nimport type { A } from '../contract';\n",
+    ],
     ['src/modules/audience/index.ts', "import type { AnchorServiceClient } from '../anchor/contract';\nimport { b } from '../anchor';\n"],
     ['src/modules/audience/rewards/reward-writer.ts', "import type { C } from '../../anchor/contract.js';\n"],
     ['src/platform.ts', "import { createAnchorModule } from './modules/anchor';\nimport { y } from './modules/audience/index';\n"],
@@ -137,7 +140,7 @@ describe('architecture checker self-check', () => {
     expect(checkWith([])).toEqual([]);
   });
 
-  it('when a module imports another module\'s internals, then rule (a) names the file and the import', () => {
+  it("when a module imports another module's internals, then rule (a) names the file and the import", () => {
     const violations = checkWith([
       ['src/modules/audience/rewards/rewards.service.ts', "import type { X } from '../../anchor/live-rooms/live-rooms.service';\n"],
     ]);

@@ -13,7 +13,12 @@ const sleep = (ms: number) => jest.advanceTimersByTime(ms);
 function queueOf(max: number, maxWaitMs = 60_000) {
   const expired: number[][] = [];
   const lengths: number[] = [];
-  const queue = createBoundedQueue<number>({ max, maxWaitMs, onExpired: (items) => expired.push(items), onLength: (length) => lengths.push(length) });
+  const queue = createBoundedQueue<number>({
+    max,
+    maxWaitMs,
+    onExpired: (items) => expired.push(items),
+    onLength: (length) => lengths.push(length),
+  });
   return { queue, expired, lengths };
 }
 

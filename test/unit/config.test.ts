@@ -19,7 +19,9 @@ function configErrorFor(environment: Environment): ConfigError {
 describe('modules that are not built yet', () => {
   it('when MODULES names cache, then the configuration is refused saying it is not built yet, rather than logging it as served while nothing is mounted', () => {
     const error = configErrorFor({ MODULES: 'anchor,cache' });
-    expect(error.problems).toEqual(['MODULES: cache is not built yet (see the README\'s roadmap); available: anchor, audience, finance, analytics']);
+    expect(error.problems).toEqual([
+      "MODULES: cache is not built yet (see the README's roadmap); available: anchor, audience, finance, analytics",
+    ]);
   });
 });
 
@@ -29,15 +31,21 @@ describe('the interface it binds to without a JWT secret of its own', () => {
     expect(loadConfig({}).http.host).toBe('127.0.0.1');
   });
 
-  it.each(['0.0.0.0', '::', '192.168.1.20', 'example.com', '128.0.0.1'])('when HOST is %s and JWT_SECRET is not set, then the configuration is refused naming HOST and JWT_SECRET', (host) => {
-    const error = configErrorFor({ HOST: host });
-    expect(error.problems).toHaveLength(1);
-    expect(error.problems[0]).toMatch(new RegExp(`^HOST: ${host.replace(/\./g, '\\.')} is reachable from other machines.*JWT_SECRET`));
-  });
+  it.each(['0.0.0.0', '::', '192.168.1.20', 'example.com', '128.0.0.1'])(
+    'when HOST is %s and JWT_SECRET is not set, then the configuration is refused naming HOST and JWT_SECRET',
+    (host) => {
+      const error = configErrorFor({ HOST: host });
+      expect(error.problems).toHaveLength(1);
+      expect(error.problems[0]).toMatch(new RegExp(`^HOST: ${host.replace(/\./g, '\\.')} is reachable from other machines.*JWT_SECRET`));
+    },
+  );
 
-  it.each(['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])('when HOST is the loopback address %s, then no JWT_SECRET is needed', (host) => {
-    expect(loadConfig({ HOST: host }).http.host).toBe(host);
-  });
+  it.each(['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])(
+    'when HOST is the loopback address %s, then no JWT_SECRET is needed',
+    (host) => {
+      expect(loadConfig({ HOST: host }).http.host).toBe(host);
+    },
+  );
 
   it('when JWT_SECRET is the public development secret itself, then the configuration is refused (it would count as set and bind every interface)', () => {
     const devSecret = loadConfig({}).jwtSecret;
@@ -220,8 +228,9 @@ describe('describeConfig', () => {
   it('when compared with the README configuration table, then every documented variable is listed and every listed one documented', () => {
     const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## CLI'));
-    const documented = [...section.matchAll(/^\|([^|]+)\|/gm)]
-      .flatMap((row) => [...(row[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]));
+    const documented = [...section.matchAll(/^\|([^|]+)\|/gm)].flatMap((row) =>
+      [...(row[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]),
+    );
 
     expect(documented).toContain('TIME_ZONE');
     expect(documented.length).toBeGreaterThanOrEqual(15);

@@ -1,12 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import {
-  formatBasisPoints,
-  formatFen,
-  parseAmountToFen,
-  parseRateToBasisPoints,
-  splitByCommission,
-} from '../../src/shared/money';
+import { formatBasisPoints, formatFen, parseAmountToFen, parseRateToBasisPoints, splitByCommission } from '../../src/shared/money';
 
 /** The largest amount the API accepts: 13 whole digits and two decimals. */
 const MAX_AMOUNT_FEN = 9_999_999_999_999_99;
@@ -70,9 +64,12 @@ describe('formatFen', () => {
     expect(formatFen(fen)).toBe(text);
   });
 
-  it.each([1.5, NaN, Infinity, Number.MAX_SAFE_INTEGER + 2])('when the amount is %p (not a safe whole number), then it throws RangeError', (fen) => {
-    expect(() => formatFen(fen)).toThrow(RangeError);
-  });
+  it.each([1.5, NaN, Infinity, Number.MAX_SAFE_INTEGER + 2])(
+    'when the amount is %p (not a safe whole number), then it throws RangeError',
+    (fen) => {
+      expect(() => formatFen(fen)).toThrow(RangeError);
+    },
+  );
 });
 
 describe('commission rates', () => {
@@ -105,9 +102,7 @@ describe('commission rates', () => {
   });
 
   it('when any rate from 0 to 10000 bp is formatted and parsed back, then it is unchanged', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10000 }), (bp) => parseRateToBasisPoints(formatBasisPoints(bp)) === bp),
-    );
+    fc.assert(fc.property(fc.integer({ min: 0, max: 10000 }), (bp) => parseRateToBasisPoints(formatBasisPoints(bp)) === bp));
   });
 });
 
@@ -122,19 +117,23 @@ describe('splitByCommission', () => {
 
   it('when any amount up to 10^15 fen is split at any rate, then the shares add up and the anchor share is floor(amount × rate / 10000)', () => {
     fc.assert(
-      fc.property(
-        fc.bigInt({ min: 0n, max: 10n ** 15n }),
-        fc.integer({ min: 0, max: 10000 }),
-        (amount, rateBp) => {
-          const { anchorFen, platformFen } = splitByCommission(Number(amount), rateBp);
-          expect(anchorFen + platformFen).toBe(Number(amount));
-          expect(anchorFen).toBeGreaterThanOrEqual(0);
-          expect(anchorFen).toBeLessThanOrEqual(Number(amount));
-          expect(platformFen).toBeGreaterThanOrEqual(0);
-          expect(BigInt(anchorFen)).toBe((amount * BigInt(rateBp)) / 10000n);
-        },
-      ),
-      { numRuns: 2000, examples: [[10n ** 15n, 10000], [10n ** 15n, 9999], [10n ** 15n - 1n, 3333], [0n, 0]] },
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.integer({ min: 0, max: 10000 }), (amount, rateBp) => {
+        const { anchorFen, platformFen } = splitByCommission(Number(amount), rateBp);
+        expect(anchorFen + platformFen).toBe(Number(amount));
+        expect(anchorFen).toBeGreaterThanOrEqual(0);
+        expect(anchorFen).toBeLessThanOrEqual(Number(amount));
+        expect(platformFen).toBeGreaterThanOrEqual(0);
+        expect(BigInt(anchorFen)).toBe((amount * BigInt(rateBp)) / 10000n);
+      }),
+      {
+        numRuns: 2000,
+        examples: [
+          [10n ** 15n, 10000],
+          [10n ** 15n, 9999],
+          [10n ** 15n - 1n, 3333],
+          [0n, 0],
+        ],
+      },
     );
   });
 

@@ -41,7 +41,13 @@ export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModul
     routes: [],
     health: { path: '/analysis/actuator/health', requires: ['db1', 'db2'] },
     // Realtime drift is repaired on schedule (e.g. rewards made while the anchor module was down).
-    jobs: [{ name: 'reconcile', schedule: deps.settings.reconcileCron, run: async () => void (await reconciliation.reconcile({ repair: true })) }],
+    jobs: [
+      {
+        name: 'reconcile',
+        schedule: deps.settings.reconcileCron,
+        run: async () => void (await reconciliation.reconcile({ repair: true })),
+      },
+    ],
     reconcile: (options) => reconciliation.reconcile(options),
   };
 }

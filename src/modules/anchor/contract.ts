@@ -121,7 +121,11 @@ export interface AnchorServiceClient {
    * that range), by id, room and amount: missing ones are counted, lines that are not one of them
    * with its amount are forgotten — also a missing reward's line under another room.
    */
-  repairRealtimeRange(liveRoomId: number, range: { afterId: number; toId: number }, rewards: readonly RealtimeRewardRef[]): Promise<RealtimeRepairDto>;
+  repairRealtimeRange(
+    liveRoomId: number,
+    range: { afterId: number; toId: number },
+    rewards: readonly RealtimeRewardRef[],
+  ): Promise<RealtimeRepairDto>;
   /**
    * Sets the room's floor total to the truth for the rewards at or below `floorId` (a repair), if
    * its floor is still there; false when the floor moved meanwhile (the next reconciliation judges again).

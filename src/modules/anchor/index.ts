@@ -63,10 +63,21 @@ export function createAnchorModule(deps: AnchorModuleDeps): AnchorModule {
   return {
     name: 'anchor',
     // Realtime first: `/live-rooms/realtime` must not be read as a room id.
-    routes: [{ prefix: '/anchor/api/v1', tag: 'anchor', routes: [...anchorRoutes(anchors), ...realtimeRoutes(realtime, rewardCheck), ...liveRoomRoutes(rooms)] }],
+    routes: [
+      {
+        prefix: '/anchor/api/v1',
+        tag: 'anchor',
+        routes: [...anchorRoutes(anchors), ...realtimeRoutes(realtime, rewardCheck), ...liveRoomRoutes(rooms)],
+      },
+    ],
     health: { path: '/anchor/actuator/health', requires: ['db1'] },
     jobs: [{ name: 'realtime-flush', schedule: settings.flushCron, run: async () => void (await realtime.flushAll()) }],
-    client: createInProcessAnchorClient(anchors, rooms, realtime, createRealtimeAudit({ db: deps.reportsDb, clock: deps.clock, realtime, journalRetentionMs: settings.journalRetentionMs })),
+    client: createInProcessAnchorClient(
+      anchors,
+      rooms,
+      realtime,
+      createRealtimeAudit({ db: deps.reportsDb, clock: deps.clock, realtime, journalRetentionMs: settings.journalRetentionMs }),
+    ),
     flushRealtime: () => realtime.flushAll(),
   };
 }

@@ -63,16 +63,32 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
   const metrics = createAudienceMetrics(deps.registry, () => countUnsynced(db));
   const viewers = createViewersService({ db, clock });
   // Every call into another module has a breaker and a timeout: the reward path's short, the sync's long.
-  const anchor = guardClient(deps.anchor, { name: 'anchor', logger, timeoutMs: { default: settings.anchorCallTimeoutMs }, onOutcome: (method, outcome) => metrics.countAnchorCall(method, outcome) });
+  const anchor = guardClient(deps.anchor, {
+    name: 'anchor',
+    logger,
+    timeoutMs: { default: settings.anchorCallTimeoutMs },
+    onOutcome: (method, outcome) => metrics.countAnchorCall(method, outcome),
+  });
   const finance = guardClient(deps.finance, { name: 'finance', logger, timeoutMs: { default: settings.moduleCallTimeoutMs } });
-  const rooms = createRewardTargets({ anchor, logger, rememberMs: settings.roomFallbackMs, onCheck: (source, count) => metrics.countRoomChecks(source, count) });
+  const rooms = createRewardTargets({
+    anchor,
+    logger,
+    rememberMs: settings.roomFallbackMs,
+    onCheck: (source, count) => metrics.countRoomChecks(source, count),
+  });
   const rewards = createRewardsService({
     db,
     clock,
     logger,
     metrics,
     maxRewardFen,
-    writer: createRewardWriter({ db, rooms, maxQueued: settings.rewardQueue.max, maxQueueWaitMs: settings.rewardQueue.maxWaitMs, observer: metrics.rewardQueue }),
+    writer: createRewardWriter({
+      db,
+      rooms,
+      maxQueued: settings.rewardQueue.max,
+      maxQueueWaitMs: settings.rewardQueue.maxWaitMs,
+      observer: metrics.rewardQueue,
+    }),
     notifyAnchor: (command) => anchor.applyReward(command),
     rateLimit: createRateLimit({ name: 'rewards', perMinute: settings.rateLimitPerMinute, redis: deps.redis, logger }),
     rateLimitPerMinute: settings.rateLimitPerMinute,

@@ -45,15 +45,28 @@ export function createFinanceModule(deps: FinanceModuleDeps): FinanceModule {
   const logger = deps.logger.child({ module: 'finance' });
   const timeoutMs = { default: deps.settings.moduleCallTimeoutMs };
   const anchors = guardClient(deps.anchors, { name: 'anchor', logger, timeoutMs });
-  const records = createRecordCheck({ rewards: guardClient(deps.rewards, { name: 'audience', logger, timeoutMs }), registry: deps.registry });
+  const records = createRecordCheck({
+    rewards: guardClient(deps.rewards, { name: 'audience', logger, timeoutMs }),
+    registry: deps.registry,
+  });
   const settlement = createSettlementService({ db: deps.db2, clock: deps.clock, logger, defaultRateBp, records });
   const commission = createCommissionService({ db: deps.db2, clock: deps.clock, anchors });
   const balances = createBalancesService({ db: deps.db2, anchors });
   return {
     name: 'finance',
-    routes: [{ prefix: '/finance/api/v1', tag: 'finance', routes: [...settlementRoutes(settlement), ...commissionRoutes(commission), ...balanceRoutes(balances)] }],
+    routes: [
+      {
+        prefix: '/finance/api/v1',
+        tag: 'finance',
+        routes: [...settlementRoutes(settlement), ...commissionRoutes(commission), ...balanceRoutes(balances)],
+      },
+    ],
     health: { path: '/finance/actuator/health', requires: ['db2'] },
     jobs: [],
-    client: createInProcessFinanceClient(settlement, createFinanceAudit(deps.reportsDb), createSettlementRepair({ db: deps.reportsDb, clock: deps.clock, logger, records })),
+    client: createInProcessFinanceClient(
+      settlement,
+      createFinanceAudit(deps.reportsDb),
+      createSettlementRepair({ db: deps.reportsDb, clock: deps.clock, logger, records }),
+    ),
   };
 }

@@ -40,7 +40,9 @@ export async function ensureDatabaseExists(url: string): Promise<boolean> {
   if (!/^[A-Za-z0-9_$]+$/.test(target.database)) throw new Error(`refusing to create a database with this name: ${target.database}`);
   const admin = knex({ client: 'mysql2', connection: mysqlConnection(target, false), pool: { min: 0, max: 1 } });
   try {
-    const [rows] = (await admin.raw('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [target.database])) as [unknown[]];
+    const [rows] = (await admin.raw('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [target.database])) as [
+      unknown[],
+    ];
     if (rows.length > 0) return false;
     await admin.raw(`CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     return true;

@@ -31,7 +31,13 @@ export function bodyReader(limit: string): RequestHandler {
       next(error);
     };
     const onClose = () => {
-      if (!req.complete) settle(AppError.validation([{ field: 'body', message: 'is incomplete: the client closed the connection' }], 'The request body is incomplete.'));
+      if (!req.complete)
+        settle(
+          AppError.validation(
+            [{ field: 'body', message: 'is incomplete: the client closed the connection' }],
+            'The request body is incomplete.',
+          ),
+        );
     };
     req.once('close', onClose);
     parse(req, res, settle);

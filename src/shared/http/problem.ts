@@ -47,7 +47,10 @@ export function problemOf(error: AppError, traceId: string | undefined = current
 export function sendProblem(res: Response, error: AppError): void {
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   const traceId = typeof res.locals['traceId'] === 'string' ? res.locals['traceId'] : currentTraceId();
-  res.status(error.status).type('application/problem+json').send(JSON.stringify(problemOf(error, traceId)));
+  res
+    .status(error.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problemOf(error, traceId)));
 }
 
 /** `items.0.amount` -> `items[0].amount`, as API.md shows field paths. */
@@ -102,7 +105,13 @@ export function toAppError(error: unknown): { appError: AppError; internal: bool
   if (error instanceof ZodError) return { appError: AppError.validation(zodProblems(error)), internal: false };
   // The router decodes path parameters before any handler runs; bad percent-encoding is the client's.
   if (error instanceof URIError) {
-    return { appError: AppError.validation([{ field: 'path', message: 'is not valid percent-encoding' }], 'The path is not valid percent-encoding.'), internal: false };
+    return {
+      appError: AppError.validation(
+        [{ field: 'path', message: 'is not valid percent-encoding' }],
+        'The path is not valid percent-encoding.',
+      ),
+      internal: false,
+    };
   }
   const clientStatus = exposedClientStatus(error);
   if (clientStatus !== null) return { appError: bodyReadProblem(clientStatus), internal: false };

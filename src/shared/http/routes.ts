@@ -118,10 +118,14 @@ function parseJsonBody(req: Request): ParsedBody {
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, error: AppError.validation([{ field: 'body', message: 'The body is not valid JSON.' }], 'The body is not valid JSON.') };
+    return {
+      ok: false,
+      error: AppError.validation([{ field: 'body', message: 'The body is not valid JSON.' }], 'The body is not valid JSON.'),
+    };
   }
   const broken = loneSurrogateField(text, value);
-  if (broken !== null) return { ok: false, error: AppError.validation([{ field: broken, message: 'is not valid Unicode: it holds a lone surrogate' }]) };
+  if (broken !== null)
+    return { ok: false, error: AppError.validation([{ field: broken, message: 'is not valid Unicode: it holds a lone surrogate' }]) };
   return { ok: true, value };
 }
 

@@ -33,12 +33,10 @@ const LATEST_STORABLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** A date-time in a request: ISO 8601 with Z or an offset, that lands in 1970–9999 UTC once the offset is applied. */
 export function isoTimeIn(example = '2026-01-02T00:00:00Z') {
-  return z.iso
-    .datetime({ offset: true, abort: true, error: `must be an ISO 8601 date-time, e.g. ${example}` })
-    .refine((value) => {
-      const ms = Date.parse(value);
-      return ms >= 0 && ms <= LATEST_STORABLE_MS;
-    }, 'must lie between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z');
+  return z.iso.datetime({ offset: true, abort: true, error: `must be an ISO 8601 date-time, e.g. ${example}` }).refine((value) => {
+    const ms = Date.parse(value);
+    return ms >= 0 && ms <= LATEST_STORABLE_MS;
+  }, 'must lie between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z');
 }
 
 export const moneyOut = z.string().meta({ example: '100.00', description: 'Amount with two decimals.' });

@@ -6,7 +6,8 @@ import { problemOf } from './problem';
 
 /** What Node's HTTP parser refused before any route saw the request, as the problem a client gets. */
 function problemFor(code: string | undefined): AppError {
-  if (code === 'HPE_HEADER_OVERFLOW') return new AppError('HEADERS_TOO_LARGE', 431, 'The request line and headers are larger than allowed.');
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return new AppError('HEADERS_TOO_LARGE', 431, 'The request line and headers are larger than allowed.');
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new AppError('REQUEST_TIMEOUT', 408, 'The request was not sent completely in time.');
   return new AppError('MALFORMED_REQUEST', 400, 'The request is not valid HTTP/1.1.');
 }

@@ -71,7 +71,7 @@ export function createFinanceReconciliation(deps: { audience: AudienceServiceCli
   async function phantomSettlements(): Promise<SettledRecordDto[]> {
     const newest = await audience.maxRechargeId();
     const phantoms: SettledRecordDto[] = [];
-    for (let afterId = newest; ; ) {
+    for (let afterId = newest; ;) {
       const records = await finance.settledRecords({ afterId, limit: STORED_REWARDS_MAX_IDS });
       if (records.length === 0) break;
       const stored = new Map((await audience.storedRewards(records.map((r) => r.rechargeId))).map((r) => [r.rechargeId, r]));
@@ -85,7 +85,7 @@ export function createFinanceReconciliation(deps: { audience: AudienceServiceCli
   /** Settlements of the anchor in (afterId, toId], all of them. */
   async function settledInRange(anchorId: number, afterId: number, toId: number): Promise<SettledRecordDto[]> {
     const all: SettledRecordDto[] = [];
-    for (let from = afterId; ; ) {
+    for (let from = afterId; ;) {
       const page = await finance.settledRecords({ anchorId, afterId: from, upToRechargeId: toId, limit: PAGE });
       all.push(...page);
       if (page.length < PAGE) return all;
@@ -97,7 +97,7 @@ export function createFinanceReconciliation(deps: { audience: AudienceServiceCli
   async function compareAnchor(anchorId: number, upTo: number): Promise<{ wrong: number[]; missing: SyncedRewardDto[] }> {
     const wrong: number[] = [];
     const missing: SyncedRewardDto[] = [];
-    for (let afterId = 0; afterId < upTo; ) {
+    for (let afterId = 0; afterId < upTo;) {
       const truth = await audience.anchorRewards(anchorId, { afterId, upToRechargeId: upTo, limit: PAGE });
       const toId = truth.length === PAGE ? (truth[truth.length - 1]?.rechargeId ?? upTo) : upTo;
       const settled = await settledInRange(anchorId, afterId, toId);
@@ -130,7 +130,8 @@ export function createFinanceReconciliation(deps: { audience: AudienceServiceCli
         const s = syncBy.get(anchorId) ?? { synced: ZERO, inFlight: ZERO };
         const done = settledBy.get(anchorId) ?? ZERO;
         const within = (key: 'count' | 'amountFen') => s.synced[key] <= done[key] && done[key] <= s.synced[key] + s.inFlight[key];
-        if (!within('count') || !within('amountFen')) drifted.push({ anchorId, synced: s.synced, inFlight: s.inFlight, settled: { count: done.count, amountFen: done.amountFen } });
+        if (!within('count') || !within('amountFen'))
+          drifted.push({ anchorId, synced: s.synced, inFlight: s.inFlight, settled: { count: done.count, amountFen: done.amountFen } });
       }
       return { anchors: anchors.size, drifted, phantoms, balanceMismatches };
     },

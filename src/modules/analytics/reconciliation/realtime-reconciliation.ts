@@ -38,11 +38,15 @@ export function createRealtimeReconciliation(deps: { audience: AudienceServiceCl
   async function phantomLines(): Promise<CountedRewardDto[]> {
     const newest = await audience.maxRechargeId();
     const phantoms: CountedRewardDto[] = [];
-    for (let afterId = newest; ; ) {
+    for (let afterId = newest; ;) {
       const lines = await anchor.countedRewardsAfter(afterId, STORED_REWARDS_MAX_IDS);
       if (lines.length === 0) break;
       const stored = new Map((await audience.storedRewards(lines.map((l) => l.rechargeId))).map((r) => [r.rechargeId, r]));
-      phantoms.push(...lines.filter((l) => stored.get(l.rechargeId)?.liveRoomId !== l.liveRoomId || stored.get(l.rechargeId)?.amountFen !== l.amountFen));
+      phantoms.push(
+        ...lines.filter(
+          (l) => stored.get(l.rechargeId)?.liveRoomId !== l.liveRoomId || stored.get(l.rechargeId)?.amountFen !== l.amountFen,
+        ),
+      );
       if (lines.length < STORED_REWARDS_MAX_IDS) break;
       afterId = lines[lines.length - 1]?.rechargeId ?? afterId;
     }
@@ -51,7 +55,7 @@ export function createRealtimeReconciliation(deps: { audience: AudienceServiceCl
 
   /** Makes the room's rewards in (afterId, upTo] exactly the reward table's, a page at a time; adds the other rooms it touched to `touched`. */
   async function repairRange(liveRoomId: number, afterId: number, upTo: number, result: RoomRepair, touched: Set<number>): Promise<void> {
-    for (let from = afterId; from < upTo; ) {
+    for (let from = afterId; from < upTo;) {
       const page = await audience.roomRewards(liveRoomId, { afterId: from, upToRechargeId: upTo, limit: PAGE });
       const toId = page.length === PAGE ? (page[page.length - 1]?.rechargeId ?? upTo) : upTo;
       const repaired = await anchor.repairRealtimeRange(liveRoomId, { afterId: from, toId }, page);
@@ -69,7 +73,9 @@ export function createRealtimeReconciliation(deps: { audience: AudienceServiceCl
       const phantomRooms = new Set(phantoms.map((p) => p.liveRoomId));
       const drifted = audits
         .map((audit) => ({ audit, expected: expected.get(audit.liveRoomId) ?? ZERO }))
-        .filter(({ audit, expected: e }) => !audit.rowMatchesJournal || !sameTotals(audit.counted, e) || phantomRooms.has(audit.liveRoomId));
+        .filter(
+          ({ audit, expected: e }) => !audit.rowMatchesJournal || !sameTotals(audit.counted, e) || phantomRooms.has(audit.liveRoomId),
+        );
       return { rooms: audits.length, audits, drifted, phantoms };
     },
 
@@ -86,14 +92,18 @@ export function createRealtimeReconciliation(deps: { audience: AudienceServiceCl
       // Above the bound rewards are still arriving: only the phantom lines themselves are put right, one id at a time.
       for (const phantom of phantoms.filter((p) => p.liveRoomId === liveRoomId)) {
         const [stored] = await audience.storedRewards([phantom.rechargeId]);
-        const truth = stored?.liveRoomId === liveRoomId ? [{ rechargeId: stored.rechargeId, traceId: stored.traceId, audienceId: stored.audienceId, amountFen: stored.amountFen }] : [];
+        const truth =
+          stored?.liveRoomId === liveRoomId
+            ? [{ rechargeId: stored.rechargeId, traceId: stored.traceId, audienceId: stored.audienceId, amountFen: stored.amountFen }]
+            : [];
         const repaired = await anchor.repairRealtimeRange(liveRoomId, { afterId: phantom.rechargeId - 1, toId: phantom.rechargeId }, truth);
         result.applied += repaired.applied;
         result.removed += repaired.removed;
       }
       if (audit.floor.upToRechargeId > 0) {
         const belowFloor = await audience.roomRewardTotals(liveRoomId, audit.floor.upToRechargeId);
-        if (!sameTotals(belowFloor, audit.floor)) await anchor.setRealtimeFloor(liveRoomId, { floorId: audit.floor.upToRechargeId, ...belowFloor });
+        if (!sameTotals(belowFloor, audit.floor))
+          await anchor.setRealtimeFloor(liveRoomId, { floorId: audit.floor.upToRechargeId, ...belowFloor });
       }
       for (const room of touched) await anchor.recountRealtime(room);
       return result;

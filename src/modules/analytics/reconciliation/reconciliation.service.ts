@@ -36,7 +36,14 @@ export interface ReconciliationReport {
     drifted: Array<{ anchorId: number; synced: TotalsView; inFlight: TotalsView; settled: TotalsView }>;
     /** Settlements above the newest reward that are not a stored reward as settled. */
     phantoms: Array<{ rechargeId: number; anchorId: number; amount: string }>;
-    balanceMismatches: Array<{ anchorId: number; settledAnchorShare: string; totalIncome: string; available: string; frozen: string; withdrawn: string }>;
+    balanceMismatches: Array<{
+      anchorId: number;
+      settledAnchorShare: string;
+      totalIncome: string;
+      available: string;
+      frozen: string;
+      withdrawn: string;
+    }>;
     repaired: FinanceRepair | null;
     /** Anchors still drifting after the repair. Balance mismatches are never repaired automatically: a human decides about money. */
     remaining: number;
@@ -47,7 +54,12 @@ export interface ReconciliationReport {
 function financeView(drift: FinanceDrift): Pick<ReconciliationReport['finance'], 'anchors' | 'drifted' | 'phantoms' | 'balanceMismatches'> {
   return {
     anchors: drift.anchors,
-    drifted: drift.drifted.map((d) => ({ anchorId: d.anchorId, synced: view(d.synced), inFlight: view(d.inFlight), settled: view(d.settled) })),
+    drifted: drift.drifted.map((d) => ({
+      anchorId: d.anchorId,
+      synced: view(d.synced),
+      inFlight: view(d.inFlight),
+      settled: view(d.settled),
+    })),
     phantoms: drift.phantoms.map((p) => ({ rechargeId: p.rechargeId, anchorId: p.anchorId, amount: formatFen(p.amountFen) })),
     balanceMismatches: drift.balanceMismatches.map((m) => ({
       anchorId: m.anchorId,
@@ -67,7 +79,13 @@ function financeView(drift: FinanceDrift): Pick<ReconciliationReport['finance'],
  * drifted rooms and anchors are made exact through the modules' own checked paths, and rooms found
  * exact have their journal pruned.
  */
-export function createReconciliation(deps: { audience: AudienceServiceClient; anchor: AnchorServiceClient; finance: FinanceServiceClient; clock: Clock; logger: Logger }) {
+export function createReconciliation(deps: {
+  audience: AudienceServiceClient;
+  anchor: AnchorServiceClient;
+  finance: FinanceServiceClient;
+  clock: Clock;
+  logger: Logger;
+}) {
   const { audience, clock, logger } = deps;
   const realtime = createRealtimeReconciliation(deps);
   const finance = createFinanceReconciliation(deps);
@@ -82,7 +100,10 @@ export function createReconciliation(deps: { audience: AudienceServiceClient; an
       const after = drift.drifted.length > 0 ? await realtime.drift(upTo) : drift;
       remaining = after.drifted.length;
       const stillDrifted = new Set(after.drifted.map((d) => d.audit.liveRoomId));
-      compacted = await realtime.compact(after.audits.filter((a) => !stillDrifted.has(a.liveRoomId)), upTo);
+      compacted = await realtime.compact(
+        after.audits.filter((a) => !stillDrifted.has(a.liveRoomId)),
+        upTo,
+      );
     }
     return {
       rooms: drift.rooms,
@@ -135,7 +156,8 @@ export function createReconciliation(deps: { audience: AudienceServiceClient; an
         remainingAnchors: financeReport.remaining,
         balanceMismatches: financeReport.balanceMismatches.length,
       };
-      if (report.clean && realtimeReport.drifted.length === 0 && financeReport.drifted.length === 0 && financeReport.phantoms.length === 0) logger.info(summary, 'reconciliation clean');
+      if (report.clean && realtimeReport.drifted.length === 0 && financeReport.drifted.length === 0 && financeReport.phantoms.length === 0)
+        logger.info(summary, 'reconciliation clean');
       else logger.warn(summary, 'reconciliation found drift');
       return report;
     },

@@ -16,10 +16,20 @@ const COLUMNS = ['id', 'name', 'avatar_url', 'status', 'created_at', 'updated_at
 
 export async function insertAnchor(db: Db, args: { name: string; avatarUrl: string | null; now: Date }): Promise<number> {
   const at = toDbTime(args.now);
-  const result = await db('anchor').insert({ name: args.name, avatar_url: args.avatarUrl, status: 'ACTIVE', created_at: at, updated_at: at });
+  const result = await db('anchor').insert({
+    name: args.name,
+    avatar_url: args.avatarUrl,
+    status: 'ACTIVE',
+    created_at: at,
+    updated_at: at,
+  });
   return insertedId(result);
 }
 
 export async function findAnchor(db: Db, id: number): Promise<AnchorRow | undefined> {
-  return db<AnchorRow>('anchor').select(...COLUMNS).where({ id }).whereNull('deleted_at').first();
+  return db<AnchorRow>('anchor')
+    .select(...COLUMNS)
+    .where({ id })
+    .whereNull('deleted_at')
+    .first();
 }

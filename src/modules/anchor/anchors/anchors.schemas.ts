@@ -4,7 +4,10 @@ import { idParam, isoTime, text } from '../../../shared/http/schemas';
 export const createAnchorBody = z
   .strictObject({
     name: text(64),
-    avatarUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(512).optional(),
+    avatarUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .max(512)
+      .optional(),
   })
   .meta({ id: 'CreateAnchorRequest' });
 

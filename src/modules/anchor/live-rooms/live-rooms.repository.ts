@@ -17,7 +17,10 @@ export interface LiveRoomRow {
 const COLUMNS = ['id', 'anchor_id', 'title', 'category', 'status', 'current_session_id', 'created_at', 'updated_at'] as const;
 
 /** Inserts the room and its zeroed realtime row; call inside a transaction. */
-export async function insertLiveRoom(db: Db, args: { anchorId: number; title: string; category: string | null; now: Date }): Promise<number> {
+export async function insertLiveRoom(
+  db: Db,
+  args: { anchorId: number; title: string; category: string | null; now: Date },
+): Promise<number> {
   const at = toDbTime(args.now);
   const id = insertedId(
     await db('live_room').insert({
@@ -30,12 +33,21 @@ export async function insertLiveRoom(db: Db, args: { anchorId: number; title: st
       updated_at: at,
     }),
   );
-  await db('live_room_realtime').insert({ live_room_id: id, anchor_id: args.anchorId, total_earnings: 0, recharge_count: 0, updated_at: at });
+  await db('live_room_realtime').insert({
+    live_room_id: id,
+    anchor_id: args.anchorId,
+    total_earnings: 0,
+    recharge_count: 0,
+    updated_at: at,
+  });
   return id;
 }
 
 export async function findLiveRoom(db: Db, id: number, options: { forUpdate?: boolean } = {}): Promise<LiveRoomRow | undefined> {
-  const query = db<LiveRoomRow>('live_room').select(...COLUMNS).where({ id }).first();
+  const query = db<LiveRoomRow>('live_room')
+    .select(...COLUMNS)
+    .where({ id })
+    .first();
   // SQLite has no row locks; its single writer connection serialises these transactions anyway.
   if (options.forUpdate && dialectOfDb(db) === 'mysql') void query.forUpdate();
   return query;

@@ -57,7 +57,10 @@ export function createLiveRoomsService(deps: LiveRoomsServiceDeps) {
   }
 
   return {
-    async createLiveRoom(principal: Principal | null, input: { anchorId: number; title: string; category?: string | undefined }): Promise<LiveRoomDto> {
+    async createLiveRoom(
+      principal: Principal | null,
+      input: { anchorId: number; title: string; category?: string | undefined },
+    ): Promise<LiveRoomDto> {
       assertMayActFor(principal, { anchorId: input.anchorId });
       return db.transaction(async (trx) => {
         const anchor = await findAnchor(trx, input.anchorId);
@@ -79,32 +82,36 @@ export function createLiveRoomsService(deps: LiveRoomsServiceDeps) {
 
     /** IDLE -> LIVE, opening a live session. Starting a LIVE room is a no-op; a CLOSED one is 409. */
     async startLiveRoom(principal: Principal | null, id: number): Promise<LiveRoomDto> {
-      return db.transaction(async (trx) => {
-        const room = await lockOwnedRoom(trx, principal, id);
-        if (room.status === 'LIVE') return toLiveRoomDto(room);
-        if (room.status === 'CLOSED') throw AppError.conflict('INVALID_STATE', 'A closed live room cannot go live again.');
-        const anchor = await findAnchor(trx, room.anchor_id);
-        if (!anchor || anchor.status !== 'ACTIVE') throw accountDisabled();
-        await openSession(trx, { liveRoomId: id, anchorId: room.anchor_id, now: clock() });
-        return reload(trx, id);
-      }).then(async (dto) => {
-        await roomChanged(id);
-        return dto;
-      });
+      return db
+        .transaction(async (trx) => {
+          const room = await lockOwnedRoom(trx, principal, id);
+          if (room.status === 'LIVE') return toLiveRoomDto(room);
+          if (room.status === 'CLOSED') throw AppError.conflict('INVALID_STATE', 'A closed live room cannot go live again.');
+          const anchor = await findAnchor(trx, room.anchor_id);
+          if (!anchor || anchor.status !== 'ACTIVE') throw accountDisabled();
+          await openSession(trx, { liveRoomId: id, anchorId: room.anchor_id, now: clock() });
+          return reload(trx, id);
+        })
+        .then(async (dto) => {
+          await roomChanged(id);
+          return dto;
+        });
     },
 
     /** LIVE -> IDLE, ending the current session. Stopping an IDLE room is a no-op; a CLOSED one is 409. */
     async stopLiveRoom(principal: Principal | null, id: number): Promise<LiveRoomDto> {
-      return db.transaction(async (trx) => {
-        const room = await lockOwnedRoom(trx, principal, id);
-        if (room.status === 'IDLE') return toLiveRoomDto(room);
-        if (room.status === 'CLOSED') throw AppError.conflict('INVALID_STATE', 'The live room is closed.');
-        await closeSession(trx, { liveRoomId: id, sessionId: room.current_session_id, now: clock() });
-        return reload(trx, id);
-      }).then(async (dto) => {
-        await roomChanged(id);
-        return dto;
-      });
+      return db
+        .transaction(async (trx) => {
+          const room = await lockOwnedRoom(trx, principal, id);
+          if (room.status === 'IDLE') return toLiveRoomDto(room);
+          if (room.status === 'CLOSED') throw AppError.conflict('INVALID_STATE', 'The live room is closed.');
+          await closeSession(trx, { liveRoomId: id, sessionId: room.current_session_id, now: clock() });
+          return reload(trx, id);
+        })
+        .then(async (dto) => {
+          await roomChanged(id);
+          return dto;
+        });
     },
 
     async getRewardTargets(ids: readonly number[]): Promise<RewardTargetDto[]> {

@@ -45,7 +45,11 @@ export function createRealtimeAudit(deps: { db: Db; clock: Clock; realtime: Real
   return {
     async realtimeAudit(upToRechargeId: number): Promise<RealtimeAuditDto[]> {
       await realtime.flushAll();
-      const [totals, rows, redisRooms] = await Promise.all([journalTotals(db, upToRechargeId), rowsAgainstJournal(db), realtime.roomsWithUnflushed()]);
+      const [totals, rows, redisRooms] = await Promise.all([
+        journalTotals(db, upToRechargeId),
+        rowsAgainstJournal(db),
+        realtime.roomsWithUnflushed(),
+      ]);
       const journal = new Map(totals.map((t) => [t.live_room_id, { count: Number(t.n), amountFen: Number(t.s ?? 0) }]));
       const inRedis = new Map<number, { count: number; amountFen: number }>();
       for (const liveRoomId of redisRooms) {
@@ -61,28 +65,51 @@ export function createRealtimeAudit(deps: { db: Db; clock: Clock; realtime: Real
           liveRoomId: row.live_room_id,
           anchorId: row.anchor_id,
           counted: { count: floor.count + lines.count + redis.count, amountFen: floor.amountFen + lines.amountFen + redis.amountFen },
-          rowMatchesJournal: row.recharge_count === floor.count + Number(row.n ?? 0) && row.total_earnings === floor.amountFen + Number(row.s ?? 0),
+          rowMatchesJournal:
+            row.recharge_count === floor.count + Number(row.n ?? 0) && row.total_earnings === floor.amountFen + Number(row.s ?? 0),
           floor,
         };
       });
     },
 
     async countedRewardsAfter(afterId: number, limit: number): Promise<CountedRewardDto[]> {
-      return (await journalAfter(db, afterId, limit)).map((r) => ({ rechargeId: r.recharge_id, liveRoomId: r.live_room_id, amountFen: Number(r.amount) }));
+      return (await journalAfter(db, afterId, limit)).map((r) => ({
+        rechargeId: r.recharge_id,
+        liveRoomId: r.live_room_id,
+        amountFen: Number(r.amount),
+      }));
     },
 
-    async repairRealtimeRange(liveRoomId: number, range: { afterId: number; toId: number }, rewards: readonly RealtimeRewardRef[]): Promise<RealtimeRepairDto> {
+    async repairRealtimeRange(
+      liveRoomId: number,
+      range: { afterId: number; toId: number },
+      rewards: readonly RealtimeRewardRef[],
+    ): Promise<RealtimeRepairDto> {
       const { wrong, missing } = await compare(liveRoomId, range, rewards);
-      const elsewhere = [...(await journalRoomsOf(db, missing.map((r) => r.rechargeId)))].filter(([, room]) => room !== liveRoomId);
+      const elsewhere = [
+        ...(await journalRoomsOf(
+          db,
+          missing.map((r) => r.rechargeId),
+        )),
+      ].filter(([, room]) => room !== liveRoomId);
       const forget = [...wrong, ...elsewhere.map(([id]) => id)];
       if (forget.length > 0) await retryOnConflict(() => db.transaction((trx) => forgetApplied(trx, forget)));
       // Straight into DB1: whatever Redis still remembers of an id (a just-flushed copy) cannot refuse it there.
-      for (const r of missing) await realtime.countInDb({ rechargeId: r.rechargeId, traceId: r.traceId, liveRoomId, audienceId: r.audienceId, amountFen: r.amountFen });
+      for (const r of missing)
+        await realtime.countInDb({
+          rechargeId: r.rechargeId,
+          traceId: r.traceId,
+          liveRoomId,
+          audienceId: r.audienceId,
+          amountFen: r.amountFen,
+        });
       return { applied: missing.length, removed: forget.length, otherRooms: [...new Set(elsewhere.map(([, room]) => room))] };
     },
 
     async setRealtimeFloor(liveRoomId: number, truth: { floorId: number; count: number; amountFen: number }): Promise<boolean> {
-      return retryOnConflict(() => db.transaction((trx) => setFloorTotals(trx, liveRoomId, truth.floorId, { count: truth.count, earnings: truth.amountFen })));
+      return retryOnConflict(() =>
+        db.transaction((trx) => setFloorTotals(trx, liveRoomId, truth.floorId, { count: truth.count, earnings: truth.amountFen })),
+      );
     },
 
     async recountRealtime(liveRoomId: number): Promise<void> {

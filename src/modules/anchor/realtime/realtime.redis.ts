@@ -187,11 +187,19 @@ function parseView(reply: Reply, offset = 0): RedisView {
 
 export interface RealtimeStore {
   /** Adds rewards of one room in one atomic call; `fresh[i]` says whether the i-th was new to Redis. */
-  apply(liveRoomId: number, rewards: ReadonlyArray<{ rechargeId: number; amountFen: number }>, now: Date): Promise<{ fresh: boolean[]; view: RedisView }>;
+  apply(
+    liveRoomId: number,
+    rewards: ReadonlyArray<{ rechargeId: number; amountFen: number }>,
+    now: Date,
+  ): Promise<{ fresh: boolean[]; view: RedisView }>;
   read(liveRoomId: number): Promise<RedisView>;
   /** `read` of several rooms in one round trip (a pipeline: each room's keys share a slot, rooms do not). Fails if any read fails. */
   readMany(liveRoomIds: readonly number[]): Promise<RedisView[]>;
-  prime(liveRoomId: number, row: { earnings: number; count: number; flushId: number; anchorId: number; status: string; updatedAtMs: number }, ttlMs: number): Promise<boolean>;
+  prime(
+    liveRoomId: number,
+    row: { earnings: number; count: number; flushId: number; anchorId: number; status: string; updatedAtMs: number },
+    ttlMs: number,
+  ): Promise<boolean>;
   /** `prime` of several rooms in one round trip. */
   primeMany(rows: ReadonlyArray<{ liveRoomId: number; base: NonNullable<RedisView['base']> }>, ttlMs: number): Promise<void>;
   /** `resumed`: the delta a crashed flush left behind; the pending delta is still waiting behind it. */
@@ -250,7 +258,18 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
     async apply(liveRoomId, rewards, now) {
       const k = roomKeys(liveRoomId);
       const pairs = rewards.flatMap((r) => [r.rechargeId, r.amountFen]);
-      const reply = (await applyScript(k.earnings, k.count, k.pendingIds, k.flushingIds, k.meta, k.base, k.flushing, k.flushedIds, now.getTime(), ...pairs)) as Reply;
+      const reply = (await applyScript(
+        k.earnings,
+        k.count,
+        k.pendingIds,
+        k.flushingIds,
+        k.meta,
+        k.base,
+        k.flushing,
+        k.flushedIds,
+        now.getTime(),
+        ...pairs,
+      )) as Reply;
       return { fresh: reply.slice(0, rewards.length).map((flag) => flag === 1), view: parseView(reply, rewards.length) };
     },
     async read(liveRoomId) {
@@ -273,11 +292,21 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
     },
     async prime(liveRoomId, row, ttlMs) {
       const k = roomKeys(liveRoomId);
-      return (await primeScript(k.base, k.meta, row.earnings, row.count, row.flushId, row.anchorId, row.status, row.updatedAtMs, ttlMs)) === 1;
+      return (
+        (await primeScript(k.base, k.meta, row.earnings, row.count, row.flushId, row.anchorId, row.status, row.updatedAtMs, ttlMs)) === 1
+      );
     },
     async snapshot(liveRoomId, candidateId) {
       const k = roomKeys(liveRoomId);
-      const reply = (await snapshotScript(k.earnings, k.count, k.pendingIds, k.flushing, k.flushingIds, k.meta, candidateId)) as Reply | null;
+      const reply = (await snapshotScript(
+        k.earnings,
+        k.count,
+        k.pendingIds,
+        k.flushing,
+        k.flushingIds,
+        k.meta,
+        candidateId,
+      )) as Reply | null;
       const id = num(reply?.[0]);
       if (!reply || id === null) return null;
       return { id, earnings: num(reply[1]) ?? 0, count: num(reply[2]) ?? 0, resumed: reply[3] === 1 };

@@ -31,16 +31,20 @@ interface LockedRealtime {
 
 /** Locks the room's realtime row for the rest of the transaction (MySQL; SQLite has one writer anyway). */
 async function lockRealtime(trx: Db, liveRoomId: number): Promise<LockedRealtime | undefined> {
-  const query = trx('live_room_realtime').select('last_flush_id', 'journal_floor_id', 'floor_count', 'floor_earnings').where({ live_room_id: liveRoomId }).first();
+  const query = trx('live_room_realtime')
+    .select('last_flush_id', 'journal_floor_id', 'floor_count', 'floor_earnings')
+    .where({ live_room_id: liveRoomId })
+    .first();
   if (dialectOfDb(trx) === 'mysql') void query.forUpdate();
   return query as Promise<LockedRealtime | undefined>;
 }
 
-
 async function alreadyApplied(trx: Db, rechargeIds: readonly number[]): Promise<Set<number>> {
   const found = new Set<number>();
   for (const part of chunks(rechargeIds)) {
-    const rows = (await trx('live_room_applied_reward').select('recharge_id').whereIn('recharge_id', part)) as Array<{ recharge_id: number }>;
+    const rows = (await trx('live_room_applied_reward').select('recharge_id').whereIn('recharge_id', part)) as Array<{
+      recharge_id: number;
+    }>;
     for (const row of rows) found.add(row.recharge_id);
   }
   return found;
@@ -59,11 +63,16 @@ export async function addRewards(
   if (args.flushId !== null && locked.last_flush_id >= args.flushId) return 'already-flushed';
   // At or below the floor means counted long ago (its journal line was pruned).
   const candidates = [...args.rewards].filter(([id]) => id > locked.journal_floor_id);
-  const seen = await alreadyApplied(trx, candidates.map(([id]) => id));
+  const seen = await alreadyApplied(
+    trx,
+    candidates.map(([id]) => id),
+  );
   const fresh = candidates.filter(([id]) => !seen.has(id));
   const at = toDbTime(args.now);
   for (const part of chunks(fresh)) {
-    await trx('live_room_applied_reward').insert(part.map(([id, amount]) => ({ recharge_id: id, live_room_id: args.liveRoomId, amount, flush_id: args.flushId, applied_at: at })));
+    await trx('live_room_applied_reward').insert(
+      part.map(([id, amount]) => ({ recharge_id: id, live_room_id: args.liveRoomId, amount, flush_id: args.flushId, applied_at: at })),
+    );
   }
   const earnings = fresh.reduce((sum, [, amount]) => sum + amount, 0);
   const update: Record<string, unknown> = {
@@ -77,13 +86,17 @@ export async function addRewards(
 }
 
 export async function lastFlushId(db: Db, liveRoomId: number): Promise<number | null> {
-  const row = (await db('live_room_realtime').select('last_flush_id').where({ live_room_id: liveRoomId }).first()) as { last_flush_id: number } | undefined;
+  const row = (await db('live_room_realtime').select('last_flush_id').where({ live_room_id: liveRoomId }).first()) as
+    { last_flush_id: number } | undefined;
   return row ? row.last_flush_id : null;
 }
 
 /** Which of these rewards the room has counted already: a journal line, or at or below the room's floor. */
 export async function countedAmong(db: Db, rewards: ReadonlyArray<{ rechargeId: number; liveRoomId: number }>): Promise<Set<number>> {
-  const counted = await alreadyApplied(db, rewards.map((r) => r.rechargeId));
+  const counted = await alreadyApplied(
+    db,
+    rewards.map((r) => r.rechargeId),
+  );
   const floors = (await db('live_room_realtime')
     .select('live_room_id', 'journal_floor_id')
     .whereIn('live_room_id', [...new Set(rewards.map((r) => r.liveRoomId))])) as Array<{ live_room_id: number; journal_floor_id: number }>;
@@ -100,10 +113,16 @@ export async function forgetApplied(trx: Db, rechargeIds: readonly number[]): Pr
 /** Sets the room's row to what its floor and journal say: the repair for a row that drifted from them. */
 export async function recomputeFromJournal(trx: Db, liveRoomId: number, now: Date): Promise<{ earnings: number; count: number }> {
   const floor = await lockRealtime(trx, liveRoomId);
-  const sums = (await trx('live_room_applied_reward').where({ live_room_id: liveRoomId }).sum({ s: 'amount' }).count({ n: '*' }).first()) as { s: number | string | null; n: number | string };
+  const sums = (await trx('live_room_applied_reward')
+    .where({ live_room_id: liveRoomId })
+    .sum({ s: 'amount' })
+    .count({ n: '*' })
+    .first()) as { s: number | string | null; n: number | string };
   const earnings = Number(floor?.floor_earnings ?? 0) + Number(sums.s ?? 0);
   const count = Number(floor?.floor_count ?? 0) + Number(sums.n);
-  await trx('live_room_realtime').where({ live_room_id: liveRoomId }).update({ total_earnings: earnings, recharge_count: count, updated_at: toDbTime(now) });
+  await trx('live_room_realtime')
+    .where({ live_room_id: liveRoomId })
+    .update({ total_earnings: earnings, recharge_count: count, updated_at: toDbTime(now) });
   return { earnings, count };
 }
 
@@ -112,9 +131,16 @@ export async function recomputeFromJournal(trx: Db, liveRoomId: number, now: Dat
  * say otherwise) — only while the floor is still at that id: a floor raised meanwhile holds more
  * than those totals. True when set; recompute the row after.
  */
-export async function setFloorTotals(trx: Db, liveRoomId: number, floorId: number, totals: { count: number; earnings: number }): Promise<boolean> {
+export async function setFloorTotals(
+  trx: Db,
+  liveRoomId: number,
+  floorId: number,
+  totals: { count: number; earnings: number },
+): Promise<boolean> {
   await lockRealtime(trx, liveRoomId);
-  const updated = await trx('live_room_realtime').where({ live_room_id: liveRoomId, journal_floor_id: floorId }).update({ floor_count: totals.count, floor_earnings: totals.earnings });
+  const updated = await trx('live_room_realtime')
+    .where({ live_room_id: liveRoomId, journal_floor_id: floorId })
+    .update({ floor_count: totals.count, floor_earnings: totals.earnings });
   return updated > 0;
 }
 
@@ -125,7 +151,12 @@ export async function setFloorTotals(trx: Db, liveRoomId: number, floorId: numbe
 export async function raiseFloor(trx: Db, liveRoomId: number, floorId: number): Promise<{ rows: number; floorId: number }> {
   const locked = await lockRealtime(trx, liveRoomId);
   if (!locked || floorId <= locked.journal_floor_id) return { rows: 0, floorId: locked?.journal_floor_id ?? 0 };
-  const folded = (await trx('live_room_applied_reward').where('live_room_id', liveRoomId).andWhere('recharge_id', '<=', floorId).sum({ s: 'amount' }).count({ n: '*' }).first()) as {
+  const folded = (await trx('live_room_applied_reward')
+    .where('live_room_id', liveRoomId)
+    .andWhere('recharge_id', '<=', floorId)
+    .sum({ s: 'amount' })
+    .count({ n: '*' })
+    .first()) as {
     s: number | string | null;
     n: number | string;
   };
@@ -145,7 +176,11 @@ export async function raiseFloor(trx: Db, liveRoomId: number, floorId: number): 
  * (id <= confirmedUpToId) and older than `appliedBefore` (past the window in which a late
  * duplicate of them can still arrive), below any reward still waiting in Redis (`belowId`).
  */
-export async function foldableUpTo(db: Db, liveRoomId: number, args: { confirmedUpToId: number; appliedBefore: Date; belowId: number }): Promise<number> {
+export async function foldableUpTo(
+  db: Db,
+  liveRoomId: number,
+  args: { confirmedUpToId: number; appliedBefore: Date; belowId: number },
+): Promise<number> {
   const row = (await db('live_room_applied_reward')
     .where('live_room_id', liveRoomId)
     .andWhere('recharge_id', '<=', Math.min(args.confirmedUpToId, args.belowId - 1))
@@ -181,10 +216,25 @@ export interface RowAgainstJournal {
 
 /** Every room's row and floor next to its whole journal, read in one statement (one consistent snapshot). */
 export async function rowsAgainstJournal(db: Db): Promise<RowAgainstJournal[]> {
-  const journal = db('live_room_applied_reward').select('live_room_id').count({ n: '*' }).sum({ s: 'amount' }).groupBy('live_room_id').as('j');
+  const journal = db('live_room_applied_reward')
+    .select('live_room_id')
+    .count({ n: '*' })
+    .sum({ s: 'amount' })
+    .groupBy('live_room_id')
+    .as('j');
   return db('live_room_realtime as r')
     .leftJoin(journal, 'j.live_room_id', 'r.live_room_id')
-    .select('r.live_room_id', 'r.anchor_id', 'r.total_earnings', 'r.recharge_count', 'r.journal_floor_id', 'r.floor_count', 'r.floor_earnings', 'j.n', 'j.s')
+    .select(
+      'r.live_room_id',
+      'r.anchor_id',
+      'r.total_earnings',
+      'r.recharge_count',
+      'r.journal_floor_id',
+      'r.floor_count',
+      'r.floor_earnings',
+      'j.n',
+      'j.s',
+    )
     .orderBy('r.live_room_id');
 }
 
@@ -199,17 +249,26 @@ export async function journalInRange(db: Db, liveRoomId: number, afterId: number
 }
 
 /** Journal lines of any room with an id above `afterId`, in id order, at most `limit`. */
-export async function journalAfter(db: Db, afterId: number, limit: number): Promise<Array<{ recharge_id: number; live_room_id: number; amount: number }>> {
-  return db('live_room_applied_reward').select('recharge_id', 'live_room_id', 'amount').where('recharge_id', '>', afterId).orderBy('recharge_id').limit(limit) as Promise<
-    Array<{ recharge_id: number; live_room_id: number; amount: number }>
-  >;
+export async function journalAfter(
+  db: Db,
+  afterId: number,
+  limit: number,
+): Promise<Array<{ recharge_id: number; live_room_id: number; amount: number }>> {
+  return db('live_room_applied_reward')
+    .select('recharge_id', 'live_room_id', 'amount')
+    .where('recharge_id', '>', afterId)
+    .orderBy('recharge_id')
+    .limit(limit) as Promise<Array<{ recharge_id: number; live_room_id: number; amount: number }>>;
 }
 
 /** The room each of these rewards is journalled under, where it is journalled at all. */
 export async function journalRoomsOf(db: Db, rechargeIds: readonly number[]): Promise<Map<number, number>> {
   const found = new Map<number, number>();
   for (const part of chunks(rechargeIds)) {
-    const rows = (await db('live_room_applied_reward').select('recharge_id', 'live_room_id').whereIn('recharge_id', part)) as Array<{ recharge_id: number; live_room_id: number }>;
+    const rows = (await db('live_room_applied_reward').select('recharge_id', 'live_room_id').whereIn('recharge_id', part)) as Array<{
+      recharge_id: number;
+      live_room_id: number;
+    }>;
     for (const row of rows) found.set(row.recharge_id, row.live_room_id);
   }
   return found;

@@ -9,7 +9,12 @@ import type { RealtimeService } from './realtime.service';
 import type { RewardCheck } from './reward-check';
 
 export function figuresBody(figures: RealtimeFiguresDto) {
-  return { liveRoomId: figures.liveRoomId, totalEarnings: formatFen(figures.totalEarningsFen), rechargeCount: figures.rechargeCount, degraded: figures.degraded };
+  return {
+    liveRoomId: figures.liveRoomId,
+    totalEarnings: formatFen(figures.totalEarningsFen),
+    rechargeCount: figures.rechargeCount,
+    degraded: figures.degraded,
+  };
 }
 
 function viewBody(view: RealtimeViewDto) {
@@ -39,11 +44,25 @@ export function realtimeRoutes(realtime: RealtimeService, rewards: RewardCheck):
         409: { description: 'Not a reward as stored (REWARD_MISMATCH)', schema: problemSchema, contentType: 'application/problem+json' },
       },
       handle: async ({ body }) => {
-        const command = { rechargeId: body.rechargeId, traceId: body.traceId, liveRoomId: body.liveRoomId, audienceId: body.audienceId, amountFen: body.amount };
+        const command = {
+          rechargeId: body.rechargeId,
+          traceId: body.traceId,
+          liveRoomId: body.liveRoomId,
+          audienceId: body.audienceId,
+          amountFen: body.amount,
+        };
         await rewards.assertStored(command);
         if (await rewards.countedAlready(command)) {
           const view = await realtime.getRealtime(command.liveRoomId);
-          return { status: 200, body: figuresBody({ liveRoomId: view.liveRoomId, totalEarningsFen: view.totalEarningsFen, rechargeCount: view.rechargeCount, degraded: view.source === 'db' }) };
+          return {
+            status: 200,
+            body: figuresBody({
+              liveRoomId: view.liveRoomId,
+              totalEarningsFen: view.totalEarningsFen,
+              rechargeCount: view.rechargeCount,
+              degraded: view.source === 'db',
+            }),
+          };
         }
         return { status: 200, body: figuresBody(await realtime.applyReward(command)) };
       },
@@ -65,7 +84,11 @@ export function realtimeRoutes(realtime: RealtimeService, rewards: RewardCheck):
       access: 'public',
       params: realtimeParams,
       responses: { 200: { description: 'The figures', schema: realtimeViewSchema } },
-      handle: async ({ params }) => ({ status: 200, body: viewBody(await realtime.getRealtime(params.liveRoomId)), headers: { 'Cache-Control': 'no-store' } }),
+      handle: async ({ params }) => ({
+        status: 200,
+        body: viewBody(await realtime.getRealtime(params.liveRoomId)),
+        headers: { 'Cache-Control': 'no-store' },
+      }),
     }),
     route({
       method: 'post',

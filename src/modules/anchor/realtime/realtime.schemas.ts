@@ -40,6 +40,9 @@ export const realtimeManyQuery = z.object({
     .string()
     .regex(/^[1-9]\d{0,15}(,[1-9]\d{0,15}){0,99}$/, 'must be 1 to 100 comma-separated positive integer ids')
     // 16 digits can exceed 2^53 and be rounded to another room: refused, as in a path.
-    .refine((value) => value.split(',').every((id) => Number.isSafeInteger(Number(id))), 'must be 1 to 100 comma-separated positive integer ids')
+    .refine(
+      (value) => value.split(',').every((id) => Number.isSafeInteger(Number(id))),
+      'must be 1 to 100 comma-separated positive integer ids',
+    )
     .transform((value) => [...new Set(value.split(',').map(Number))]),
 });

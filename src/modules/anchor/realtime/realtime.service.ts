@@ -75,7 +75,14 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
 
   async function applyInDb(command: ApplyRewardCommand): Promise<RealtimeFiguresDto> {
     const result = await retryOnConflict(() =>
-      db.transaction((trx) => addRewards(trx, { liveRoomId: command.liveRoomId, rewards: new Map([[command.rechargeId, command.amountFen]]), flushId: null, now: clock() })),
+      db.transaction((trx) =>
+        addRewards(trx, {
+          liveRoomId: command.liveRoomId,
+          rewards: new Map([[command.rechargeId, command.amountFen]]),
+          flushId: null,
+          now: clock(),
+        }),
+      ),
     );
     if (result === 'no-room') throw liveRoomNotFound(command.liveRoomId);
     metrics.applied.inc({ path: 'db', outcome: result !== 'already-flushed' && result.count > 0 ? 'applied' : 'duplicate' });
@@ -89,7 +96,10 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
    * Rewards for one room that arrive in the same turn of the event loop (a committed group of
    * rewards notifies together) go to Redis as one script call instead of one each.
    */
-  const waiting = new Map<number, Array<{ command: ApplyRewardCommand; resolve(result: { fresh: boolean; view: RedisView }): void; reject(error: unknown): void }>>();
+  const waiting = new Map<
+    number,
+    Array<{ command: ApplyRewardCommand; resolve(result: { fresh: boolean; view: RedisView }): void; reject(error: unknown): void }>
+  >();
   let drainScheduled = false;
 
   function drainWaiting(s: RealtimeStore): void {
@@ -98,7 +108,11 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     waiting.clear();
     for (const [liveRoomId, list] of groups) {
       for (const part of chunks(list, 500)) {
-        s.apply(liveRoomId, part.map((w) => w.command), clock()).then(
+        s.apply(
+          liveRoomId,
+          part.map((w) => w.command),
+          clock(),
+        ).then(
           ({ fresh, view }) => part.forEach((w, i) => w.resolve({ fresh: fresh[i] ?? false, view })),
           (error: unknown) => part.forEach((w) => w.reject(error)),
         );
@@ -143,10 +157,16 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
       if (!snap) return;
       if (snap.id > last) {
         const rewards = await s.flushingRewards(liveRoomId);
-        const result = await retryOnConflict(() => db.transaction((trx) => addRewards(trx, { liveRoomId, rewards, flushId: snap.id, now: clock() })));
+        const result = await retryOnConflict(() =>
+          db.transaction((trx) => addRewards(trx, { liveRoomId, rewards, flushId: snap.id, now: clock() })),
+        );
         if (typeof result === 'object') {
           metrics.flushes.inc();
-          if (result.count !== rewards.size) logger.info({ liveRoomId, flushId: snap.id, duplicates: rewards.size - result.count }, 'flush skipped rewards DB1 already counted');
+          if (result.count !== rewards.size)
+            logger.info(
+              { liveRoomId, flushId: snap.id, duplicates: rewards.size - result.count },
+              'flush skipped rewards DB1 already counted',
+            );
         }
       }
       await s.ack(liveRoomId, snap.id);
@@ -168,7 +188,9 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
   /** A room reached the threshold: flush it in the background unless a flush of it is under way. */
   function scheduleFlush(liveRoomId: number): void {
     if (flushing.has(liveRoomId) || !store) return;
-    flushInTurn(store, liveRoomId).catch((error: unknown) => logger.warn({ err: error, liveRoomId }, 'realtime flush failed; the delta stays in Redis for the next one'));
+    flushInTurn(store, liveRoomId).catch((error: unknown) =>
+      logger.warn({ err: error, liveRoomId }, 'realtime flush failed; the delta stays in Redis for the next one'),
+    );
   }
 
   async function readView(liveRoomId: number): Promise<RealtimeViewDto> {
@@ -191,7 +213,10 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     /** Idempotent per rechargeId. Redis when usable; DB1 when not, or when the Redis call fails. */
     async applyReward(command: ApplyRewardCommand): Promise<RealtimeFiguresDto> {
       const log = currentTraceId() === command.traceId ? logger : logger.child({ rewardTraceId: command.traceId });
-      log.info({ liveRoomId: command.liveRoomId, rechargeId: command.rechargeId, amountFen: command.amountFen }, 'reward notification received');
+      log.info(
+        { liveRoomId: command.liveRoomId, rechargeId: command.rechargeId, amountFen: command.amountFen },
+        'reward notification received',
+      );
       const s = usableStore();
       let figures: RealtimeFiguresDto | null = null;
       if (s) {
@@ -205,7 +230,12 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
       }
       figures ??= await applyInDb(command);
       log.info(
-        { liveRoomId: command.liveRoomId, rechargeId: command.rechargeId, source: figures.degraded ? 'db' : 'redis', key: `live:room:earnings:{${command.liveRoomId}}` },
+        {
+          liveRoomId: command.liveRoomId,
+          rechargeId: command.rechargeId,
+          source: figures.degraded ? 'db' : 'redis',
+          key: `live:room:earnings:{${command.liveRoomId}}`,
+        },
         'realtime figures updated',
       );
       return figures;

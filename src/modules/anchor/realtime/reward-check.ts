@@ -46,7 +46,8 @@ export function createRewardCheck(deps: {
      * True when the room counted the reward long enough ago that Redis no longer remembers it (a
      * replay over the internal endpoint): applying it again would show it twice until the next flush.
      */
-    countedAlready: (command: ApplyRewardCommand): Promise<boolean> => counted.load({ rechargeId: command.rechargeId, liveRoomId: command.liveRoomId }),
+    countedAlready: (command: ApplyRewardCommand): Promise<boolean> =>
+      counted.load({ rechargeId: command.rechargeId, liveRoomId: command.liveRoomId }),
 
     async assertStored(command: ApplyRewardCommand): Promise<void> {
       const reward = await stored.load(command.rechargeId);

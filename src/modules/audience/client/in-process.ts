@@ -3,7 +3,10 @@ import type { createRewardLedger } from '../rewards/reward-ledger.service';
 import type { ViewersService } from '../viewers/viewers.service';
 
 /** The contract served by calling the module's services directly (same process). */
-export function createInProcessAudienceClient(viewers: ViewersService, ledger: ReturnType<typeof createRewardLedger>): AudienceServiceClient {
+export function createInProcessAudienceClient(
+  viewers: ViewersService,
+  ledger: ReturnType<typeof createRewardLedger>,
+): AudienceServiceClient {
   return {
     getAudience: (audienceId) => viewers.getAudience(audienceId),
     storedRewards: (rechargeIds) => ledger.storedRewards(rechargeIds),

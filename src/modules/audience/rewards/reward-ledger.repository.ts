@@ -13,7 +13,12 @@ export async function maxRechargeId(db: Db, createdBefore: Date | null): Promise
 }
 
 export async function roomTotals(db: Db, liveRoomId: number, upToId: number): Promise<{ n: Num; s: Num }> {
-  const row = (await db('recharge').count({ n: '*' }).sum({ s: 'amount' }).where('live_room_id', liveRoomId).andWhere('id', '<=', upToId).first()) as { n: Num; s: Num } | undefined;
+  const row = (await db('recharge')
+    .count({ n: '*' })
+    .sum({ s: 'amount' })
+    .where('live_room_id', liveRoomId)
+    .andWhere('id', '<=', upToId)
+    .first()) as { n: Num; s: Num } | undefined;
   return row ?? { n: 0, s: 0 };
 }
 
@@ -40,7 +45,10 @@ export async function roomRewards(
     .limit(args.limit) as Promise<Array<{ id: number; trace_id: string; audience_id: number; amount: number }>>;
 }
 
-export async function syncTotalsByAnchor(db: Db, upToId: number): Promise<Array<{ anchor_id: number; sync_status: string; n: Num; s: Num }>> {
+export async function syncTotalsByAnchor(
+  db: Db,
+  upToId: number,
+): Promise<Array<{ anchor_id: number; sync_status: string; n: Num; s: Num }>> {
   return db('recharge')
     .select('anchor_id', 'sync_status')
     .count({ n: '*' })
@@ -67,11 +75,16 @@ const STORED_COLUMNS = ['id', 'trace_id', 'audience_id', 'live_room_id', 'anchor
 /** The rewards with these ids, by primary key. */
 export async function rewardsByIds(db: Db, ids: readonly number[]): Promise<StoredRewardRow[]> {
   if (ids.length === 0) return [];
-  return db<StoredRewardRow>('recharge').select(...STORED_COLUMNS).whereIn('id', [...new Set(ids)]);
+  return db<StoredRewardRow>('recharge')
+    .select(...STORED_COLUMNS)
+    .whereIn('id', [...new Set(ids)]);
 }
 
 /** An anchor's rewards with afterId < id <= upTo, in id order, at most `limit`. */
-export async function anchorRewards(db: Db, args: { anchorId: number; afterId: number; upToId: number; limit: number }): Promise<StoredRewardRow[]> {
+export async function anchorRewards(
+  db: Db,
+  args: { anchorId: number; afterId: number; upToId: number; limit: number },
+): Promise<StoredRewardRow[]> {
   return db<StoredRewardRow>('recharge')
     .select(...STORED_COLUMNS)
     .where('anchor_id', args.anchorId)

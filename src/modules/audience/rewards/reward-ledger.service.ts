@@ -1,10 +1,29 @@
 import type { Db } from '../../../shared/db/knex';
 import { isoFromDb } from '../../../shared/db/time';
 import { AppError } from '../../../shared/http/app-error';
-import { STORED_REWARDS_MAX_IDS, type AnchorSyncTotalsDto, type AudienceServiceClient, type RewardTotals, type StoredRewardDto, type SyncStatus } from '../contract';
-import { anchorRewards, maxRechargeId, rewardsByIds, roomRewards, roomTotals, syncTotalsByAnchor, totalsByRoom, type StoredRewardRow } from './reward-ledger.repository';
+import {
+  STORED_REWARDS_MAX_IDS,
+  type AnchorSyncTotalsDto,
+  type AudienceServiceClient,
+  type RewardTotals,
+  type StoredRewardDto,
+  type SyncStatus,
+} from '../contract';
+import {
+  anchorRewards,
+  maxRechargeId,
+  rewardsByIds,
+  roomRewards,
+  roomTotals,
+  syncTotalsByAnchor,
+  totalsByRoom,
+  type StoredRewardRow,
+} from './reward-ledger.repository';
 
-type LedgerQueries = Pick<AudienceServiceClient, 'storedRewards' | 'maxRechargeId' | 'rewardTotalsByRoom' | 'roomRewardTotals' | 'anchorRewards' | 'roomRewards' | 'syncTotalsByAnchor'>;
+type LedgerQueries = Pick<
+  AudienceServiceClient,
+  'storedRewards' | 'maxRechargeId' | 'rewardTotalsByRoom' | 'roomRewardTotals' | 'anchorRewards' | 'roomRewards' | 'syncTotalsByAnchor'
+>;
 
 function toStoredReward(r: StoredRewardRow): StoredRewardDto {
   return {
@@ -27,7 +46,8 @@ export function createRewardLedger(deps: { db: Db; reportsDb: Db }): LedgerQueri
   const { db: requests, reportsDb: db } = deps;
   return {
     async storedRewards(rechargeIds) {
-      if (rechargeIds.length > STORED_REWARDS_MAX_IDS) throw AppError.validation([{ field: 'rechargeIds', message: `must hold at most ${STORED_REWARDS_MAX_IDS} ids` }]);
+      if (rechargeIds.length > STORED_REWARDS_MAX_IDS)
+        throw AppError.validation([{ field: 'rechargeIds', message: `must hold at most ${STORED_REWARDS_MAX_IDS} ids` }]);
       return (await rewardsByIds(requests, rechargeIds)).map(toStoredReward);
     },
 
@@ -44,7 +64,12 @@ export function createRewardLedger(deps: { db: Db; reportsDb: Db }): LedgerQueri
     },
 
     async rewardTotalsByRoom(upToRechargeId) {
-      return (await totalsByRoom(db, upToRechargeId)).map((r) => ({ liveRoomId: r.live_room_id, anchorId: r.anchor_id, count: Number(r.n), amountFen: Number(r.s ?? 0) }));
+      return (await totalsByRoom(db, upToRechargeId)).map((r) => ({
+        liveRoomId: r.live_room_id,
+        anchorId: r.anchor_id,
+        count: Number(r.n),
+        amountFen: Number(r.s ?? 0),
+      }));
     },
 
     async roomRewards(liveRoomId, range) {

@@ -51,7 +51,10 @@ export function createRewardTargets(deps: {
         }
         deps.onCheck('remembered', targets.length);
         deps.onCheck('unchecked', unchecked.size);
-        deps.logger.warn({ err: error, remembered: targets.length, unchecked: unchecked.size, degraded: true }, 'anchor module did not answer; judging rewards by the rooms as last seen');
+        deps.logger.warn(
+          { err: error, remembered: targets.length, unchecked: unchecked.size, degraded: true },
+          'anchor module did not answer; judging rewards by the rooms as last seen',
+        );
         return { targets, unchecked };
       }
     },

@@ -17,9 +17,7 @@ import {
 import type { RewardInput } from './rewards.schemas';
 
 export type RewardOutcome =
-  | { kind: 'created'; row: RechargeRow }
-  | { kind: 'replayed'; row: RechargeRow }
-  | { kind: 'rejected'; error: AppError };
+  { kind: 'created'; row: RechargeRow } | { kind: 'replayed'; row: RechargeRow } | { kind: 'rejected'; error: AppError };
 
 interface Pending {
   input: RewardInput;
@@ -167,7 +165,8 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
       else leaders.set(pending.input.traceId, pending);
     }
     await settle([...leaders.values()]);
-    for (const follower of followers) submit(follower.input, follower.receivedAt).then(
+    for (const follower of followers)
+      submit(follower.input, follower.receivedAt).then(
         (outcome) => follower.resolve(outcome),
         (error: unknown) => follower.reject(error),
       );
@@ -176,8 +175,14 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
   async function settle(items: Pending[]): Promise<void> {
     // One round trip for all three reads: replays are rare, so looking up their viewer and room too costs less than waiting.
     const [stored, viewers, rooms] = await Promise.all([
-      findRechargesByTraceIds(db, items.map((p) => p.input.traceId)),
-      findAudienceStates(db, items.map((p) => p.input.audienceId)),
+      findRechargesByTraceIds(
+        db,
+        items.map((p) => p.input.traceId),
+      ),
+      findAudienceStates(
+        db,
+        items.map((p) => p.input.audienceId),
+      ),
       options.rooms.lookup([...new Set(items.map((p) => p.input.liveRoomId))]),
     ]);
     const existing = new Map(stored.map((row) => [row.trace_id, row]));
@@ -193,7 +198,11 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
     const accepted: Array<{ pending: Pending; reward: NewRecharge }> = [];
     for (const pending of fresh) {
       if (rooms.unchecked.has(pending.input.liveRoomId)) {
-        pending.reject(AppError.unavailable('The live room could not be checked: the anchor module did not answer. Nothing was stored; retry with the same traceId.'));
+        pending.reject(
+          AppError.unavailable(
+            'The live room could not be checked: the anchor module did not answer. Nothing was stored; retry with the same traceId.',
+          ),
+        );
         continue;
       }
       const target = targetById.get(pending.input.liveRoomId);
@@ -207,7 +216,14 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
     if (accepted.length === 0) return;
 
     try {
-      const rows = await retryOnConflict(() => db.transaction((trx) => writeRewards(trx, accepted.map((a) => a.reward))));
+      const rows = await retryOnConflict(() =>
+        db.transaction((trx) =>
+          writeRewards(
+            trx,
+            accepted.map((a) => a.reward),
+          ),
+        ),
+      );
       const rowByTrace = new Map(rows.map((row) => [row.trace_id, row]));
       for (const { pending } of accepted) {
         const row = rowByTrace.get(pending.input.traceId);

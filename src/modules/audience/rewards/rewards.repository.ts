@@ -26,15 +26,31 @@ export interface NewRecharge {
   createdAt: Date;
 }
 
-const COLUMNS = ['id', 'trace_id', 'audience_id', 'live_room_id', 'anchor_id', 'live_session_id', 'amount', 'gift_name', 'message', 'created_at'] as const;
+const COLUMNS = [
+  'id',
+  'trace_id',
+  'audience_id',
+  'live_room_id',
+  'anchor_id',
+  'live_session_id',
+  'amount',
+  'gift_name',
+  'message',
+  'created_at',
+] as const;
 
 export async function findRechargesByTraceIds(db: Db, traceIds: readonly string[]): Promise<RechargeRow[]> {
   if (traceIds.length === 0) return [];
-  return db<RechargeRow>('recharge').select(...COLUMNS).whereIn('trace_id', traceIds);
+  return db<RechargeRow>('recharge')
+    .select(...COLUMNS)
+    .whereIn('trace_id', traceIds);
 }
 
 export async function findRecharge(db: Db, id: number): Promise<RechargeRow | undefined> {
-  return db<RechargeRow>('recharge').select(...COLUMNS).where({ id }).first();
+  return db<RechargeRow>('recharge')
+    .select(...COLUMNS)
+    .where({ id })
+    .first();
 }
 
 /** One multi-row INSERT; returns the rows as stored (with their ids), in the order given. */
@@ -66,7 +82,9 @@ export interface AudienceState {
 
 export async function findAudienceStates(db: Db, ids: readonly number[]): Promise<AudienceState[]> {
   if (ids.length === 0) return [];
-  return db<AudienceState>('audience').select('id', 'status').whereIn('id', [...new Set(ids)]);
+  return db<AudienceState>('audience')
+    .select('id', 'status')
+    .whereIn('id', [...new Set(ids)]);
 }
 
 /**
@@ -112,7 +130,10 @@ export interface TopContributorRow {
 }
 
 /** A room's top viewers by amount since `from` (null = ever); ties go to the earlier first reward. */
-export async function topContributors(db: Db, args: { liveRoomId: number; from: Date | null; limit: number }): Promise<TopContributorRow[]> {
+export async function topContributors(
+  db: Db,
+  args: { liveRoomId: number; from: Date | null; limit: number },
+): Promise<TopContributorRow[]> {
   const totals = db('recharge')
     .select('audience_id')
     .sum({ total_amount: 'amount' })
@@ -134,6 +155,7 @@ export async function topContributors(db: Db, args: { liveRoomId: number; from: 
 }
 
 export async function countUnsynced(db: Db): Promise<number> {
-  const row = (await db('recharge').whereIn('sync_status', ['PENDING', 'CLAIMED']).count({ n: '*' }).first()) as { n: number | string } | undefined;
+  const row = (await db('recharge').whereIn('sync_status', ['PENDING', 'CLAIMED']).count({ n: '*' }).first()) as
+    { n: number | string } | undefined;
   return Number(row?.n ?? 0);
 }

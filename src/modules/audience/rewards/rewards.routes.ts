@@ -18,7 +18,13 @@ const top10Schema = z
     liveRoomId: z.number().int(),
     period: z.enum(['day', 'week', 'month', 'all']),
     items: z.array(
-      z.object({ rank: z.number().int(), audienceId: z.number().int(), nickname: z.string(), totalAmount: moneyOut, rewardCount: z.number().int() }),
+      z.object({
+        rank: z.number().int(),
+        audienceId: z.number().int(),
+        nickname: z.string(),
+        totalAmount: moneyOut,
+        rewardCount: z.number().int(),
+      }),
     ),
   })
   .meta({ id: 'Top10' });

@@ -5,7 +5,10 @@ import { idField, idParam, isoTime, moneyIn, moneyOut } from '../../../shared/ht
 export function rewardBody(maxFen: number) {
   return z
     .strictObject({
-      traceId: z.string().regex(TRACE_ID_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 . _ -').meta({ example: 'RC-20260102-103045-001' }),
+      traceId: z
+        .string()
+        .regex(TRACE_ID_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 . _ -')
+        .meta({ example: 'RC-20260102-103045-001' }),
       audienceId: idField,
       liveRoomId: idField,
       amount: moneyIn({ maxFen }),

@@ -65,7 +65,9 @@ export interface RewardsServiceDeps {
 }
 
 function rateLimited(retryAfterSeconds: number, limit: string): AppError {
-  return new AppError('RATE_LIMITED', 429, `Too many rewards from this viewer: ${limit}.`, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+  return new AppError('RATE_LIMITED', 429, `Too many rewards from this viewer: ${limit}.`, {
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
 }
 
 export function createRewardsService(deps: RewardsServiceDeps) {
@@ -76,9 +78,18 @@ export function createRewardsService(deps: RewardsServiceDeps) {
   async function notifyAnchor(row: RechargeRow, log: Logger): Promise<void> {
     log.info({ liveRoomId: row.live_room_id, rechargeId: row.id }, 'calling anchor module');
     try {
-      await deps.notifyAnchor({ rechargeId: row.id, traceId: row.trace_id, liveRoomId: row.live_room_id, audienceId: row.audience_id, amountFen: row.amount });
+      await deps.notifyAnchor({
+        rechargeId: row.id,
+        traceId: row.trace_id,
+        liveRoomId: row.live_room_id,
+        audienceId: row.audience_id,
+        amountFen: row.amount,
+      });
     } catch (error) {
-      log.warn({ err: error, rechargeId: row.id, liveRoomId: row.live_room_id, degraded: true }, 'anchor notification failed; reward kept, realtime repaired by reconciliation');
+      log.warn(
+        { err: error, rechargeId: row.id, liveRoomId: row.live_room_id, degraded: true },
+        'anchor notification failed; reward kept, realtime repaired by reconciliation',
+      );
     }
   }
 
@@ -159,7 +170,8 @@ export function createRewardsService(deps: RewardsServiceDeps) {
           try {
             if (admission instanceof AppError) throw admission;
             const allowance = allowanceOf.get(admission);
-            if (allowance && !allowance.allowed) throw rateLimited(allowance.retryAfterSeconds, `at most ${deps.rateLimitPerMinute} a minute`);
+            if (allowance && !allowance.allowed)
+              throw rateLimited(allowance.retryAfterSeconds, `at most ${deps.rateLimitPerMinute} a minute`);
             const answer = await submit(admission);
             return { index, status: answer.status, rechargeId: answer.body.rechargeId };
           } catch (error) {

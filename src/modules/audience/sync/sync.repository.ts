@@ -19,13 +19,29 @@ export async function claimBatch(db: Db, args: { batchId: string; limit: number;
   return db.transaction(async (trx) => {
     const now = toDbTime(args.now);
     const ids = await lockClaimable(trx, { status: 'PENDING', limit: args.limit });
-    if (ids.length < args.limit) ids.push(...(await lockClaimable(trx, { status: 'CLAIMED', limit: args.limit - ids.length, expiredBefore: now })));
+    if (ids.length < args.limit)
+      ids.push(...(await lockClaimable(trx, { status: 'CLAIMED', limit: args.limit - ids.length, expiredBefore: now })));
     if (ids.length === 0) return [];
     await trx('recharge')
       .whereIn('id', ids)
-      .update({ sync_status: 'CLAIMED', sync_batch_id: args.batchId, sync_claimed_until: toDbTime(new Date(args.now.getTime() + args.claimTtlMs)) });
+      .update({
+        sync_status: 'CLAIMED',
+        sync_batch_id: args.batchId,
+        sync_claimed_until: toDbTime(new Date(args.now.getTime() + args.claimTtlMs)),
+      });
     return trx<RechargeRow>('recharge')
-      .select('id', 'trace_id', 'audience_id', 'live_room_id', 'anchor_id', 'live_session_id', 'amount', 'gift_name', 'message', 'created_at')
+      .select(
+        'id',
+        'trace_id',
+        'audience_id',
+        'live_room_id',
+        'anchor_id',
+        'live_session_id',
+        'amount',
+        'gift_name',
+        'message',
+        'created_at',
+      )
       .whereIn('id', ids)
       .orderBy('id');
   });
@@ -39,5 +55,7 @@ export async function markSynced(db: Db, args: { batchId: string; now: Date }): 
 
 /** Gives a batch back at once when finance refused it, instead of waiting for the claim to expire. */
 export async function releaseClaim(db: Db, batchId: string): Promise<number> {
-  return db('recharge').where({ sync_batch_id: batchId, sync_status: 'CLAIMED' }).update({ sync_status: 'PENDING', sync_batch_id: null, sync_claimed_until: null });
+  return db('recharge')
+    .where({ sync_batch_id: batchId, sync_status: 'CLAIMED' })
+    .update({ sync_status: 'PENDING', sync_batch_id: null, sync_claimed_until: null });
 }

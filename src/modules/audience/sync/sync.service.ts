@@ -60,7 +60,9 @@ export function createSyncService(deps: SyncServiceDeps) {
     try {
       result = await finance.batchSync({ batchId, records: rows.map(toRecord) });
     } catch (error) {
-      await retryOnConflict(() => releaseClaim(db, batchId)).catch((releaseError: unknown) => logger.warn({ err: releaseError, batchId }, 'could not release claim; it expires by itself'));
+      await retryOnConflict(() => releaseClaim(db, batchId)).catch((releaseError: unknown) =>
+        logger.warn({ err: releaseError, batchId }, 'could not release claim; it expires by itself'),
+      );
       throw error;
     }
     await retryOnConflict(() => markSynced(db, { batchId, now: clock() }));

@@ -19,7 +19,10 @@ export async function insertAudience(db: Db, args: { nickname: string; now: Date
 }
 
 export async function findAudience(db: Db, id: number): Promise<AudienceRow | undefined> {
-  return db<AudienceRow>('audience').select(...COLUMNS).where({ id }).first();
+  return db<AudienceRow>('audience')
+    .select(...COLUMNS)
+    .where({ id })
+    .first();
 }
 
 export interface ConsumptionRow {

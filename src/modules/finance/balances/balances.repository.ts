@@ -13,7 +13,10 @@ export interface BalanceRow {
 const COLUMNS = ['anchor_id', 'available', 'frozen', 'total_income', 'total_withdrawn', 'updated_at'] as const;
 
 export async function findBalance(db: Db, anchorId: number): Promise<BalanceRow | undefined> {
-  return db<BalanceRow>('anchor_balance').select(...COLUMNS).where({ anchor_id: anchorId }).first();
+  return db<BalanceRow>('anchor_balance')
+    .select(...COLUMNS)
+    .where({ anchor_id: anchorId })
+    .first();
 }
 
 /** Creates missing balance rows, then locks the anchors' rows in id order (no deadlocks between batches). */
@@ -24,7 +27,10 @@ export async function lockBalances(trx: Db, anchorIds: readonly number[], now: D
     .insert(ids.map((id) => ({ anchor_id: id, available: 0, frozen: 0, total_income: 0, total_withdrawn: 0, updated_at: at })))
     .onConflict('anchor_id')
     .ignore();
-  const query = trx<BalanceRow>('anchor_balance').select(...COLUMNS).whereIn('anchor_id', ids).orderBy('anchor_id');
+  const query = trx<BalanceRow>('anchor_balance')
+    .select(...COLUMNS)
+    .whereIn('anchor_id', ids)
+    .orderBy('anchor_id');
   if (dialectOfDb(trx) === 'mysql') void query.forUpdate();
   return new Map((await query).map((row) => [row.anchor_id, row]));
 }

@@ -4,7 +4,11 @@ import type { SettlementRepair } from '../settlement/settlement-repair.service';
 import type { SettlementService } from '../settlement/settlement.service';
 
 /** The contract served by calling the module's services directly (same process). */
-export function createInProcessFinanceClient(settlement: SettlementService, audit: ReturnType<typeof createFinanceAudit>, repair: SettlementRepair): FinanceServiceClient {
+export function createInProcessFinanceClient(
+  settlement: SettlementService,
+  audit: ReturnType<typeof createFinanceAudit>,
+  repair: SettlementRepair,
+): FinanceServiceClient {
   return {
     batchSync: (command) => settlement.batchSync(command),
     settledTotalsByAnchor: (upTo) => audit.settledTotalsByAnchor(upTo),

@@ -13,12 +13,20 @@ const COLUMNS = ['id', 'anchor_id', 'rate_bp', 'effective_from', 'created_at'] a
 
 export async function insertRate(db: Db, args: { anchorId: number; rateBp: number; effectiveFrom: Date; now: Date }): Promise<number> {
   return insertedId(
-    await db('commission_rate').insert({ anchor_id: args.anchorId, rate_bp: args.rateBp, effective_from: toDbTime(args.effectiveFrom), created_at: toDbTime(args.now) }),
+    await db('commission_rate').insert({
+      anchor_id: args.anchorId,
+      rate_bp: args.rateBp,
+      effective_from: toDbTime(args.effectiveFrom),
+      created_at: toDbTime(args.now),
+    }),
   );
 }
 
 export async function findRate(db: Db, id: number): Promise<CommissionRateRow | undefined> {
-  return db<CommissionRateRow>('commission_rate').select(...COLUMNS).where({ id }).first();
+  return db<CommissionRateRow>('commission_rate')
+    .select(...COLUMNS)
+    .where({ id })
+    .first();
 }
 
 /**

@@ -18,7 +18,13 @@ export interface CommissionRateDto {
 }
 
 function toDto(row: CommissionRateRow): CommissionRateDto {
-  return { rateId: row.id, anchorId: row.anchor_id, rate: formatBasisPoints(row.rate_bp), effectiveFrom: isoFromDb(row.effective_from), createdAt: isoFromDb(row.created_at) };
+  return {
+    rateId: row.id,
+    anchorId: row.anchor_id,
+    rate: formatBasisPoints(row.rate_bp),
+    effectiveFrom: isoFromDb(row.effective_from),
+    createdAt: isoFromDb(row.created_at),
+  };
 }
 
 export function createCommissionService(deps: { db: Db; clock: Clock; anchors: Pick<AnchorServiceClient, 'getAnchor'> }) {
@@ -35,7 +41,8 @@ export function createCommissionService(deps: { db: Db; clock: Clock; anchors: P
         throw AppError.validation([{ field: 'effectiveFrom', message: 'must not be in the past: settled history never changes' }]);
       }
       if (effectiveFrom < now) effectiveFrom = now;
-      if (!(await deps.anchors.getAnchor(input.anchorId))) throw AppError.notFound('ANCHOR_NOT_FOUND', `There is no anchor ${input.anchorId}.`);
+      if (!(await deps.anchors.getAnchor(input.anchorId)))
+        throw AppError.notFound('ANCHOR_NOT_FOUND', `There is no anchor ${input.anchorId}.`);
       const id = await insertRate(db, { anchorId: input.anchorId, rateBp: input.rate, effectiveFrom, now });
       const row = await findRate(db, id);
       if (!row) throw new Error(`commission rate ${id} vanished right after insert`);

@@ -16,8 +16,12 @@ const CHECKED: ReadonlyArray<[keyof SettlementRecord & keyof StoredRewardDto, st
 function problemsOf(record: SettlementRecord, index: number, stored: StoredRewardDto | undefined): FieldProblem[] {
   const at = (field: string) => `records[${index}].${field}`;
   if (!stored) return [{ field: at('rechargeId'), message: 'names no stored reward' }];
-  const problems = CHECKED.filter(([key]) => record[key] !== stored[key]).map(([, field]) => ({ field: at(field), message: 'differs from the stored reward' }));
-  if (Date.parse(record.createdAt) !== Date.parse(stored.createdAt)) problems.push({ field: at('createdAt'), message: 'differs from the stored reward' });
+  const problems = CHECKED.filter(([key]) => record[key] !== stored[key]).map(([, field]) => ({
+    field: at(field),
+    message: 'differs from the stored reward',
+  }));
+  if (Date.parse(record.createdAt) !== Date.parse(stored.createdAt))
+    problems.push({ field: at('createdAt'), message: 'differs from the stored reward' });
   return problems;
 }
 
@@ -60,7 +64,9 @@ export function createRecordCheck(deps: { rewards: Pick<AudienceServiceClient, '
         problems.push(...found);
       }
       if (problems.length > 0) {
-        throw new AppError('REWARD_MISMATCH', 409, 'Some records do not match the rewards as stored; nothing was settled.', { errors: problems });
+        throw new AppError('REWARD_MISMATCH', 409, 'Some records do not match the rewards as stored; nothing was settled.', {
+          errors: problems,
+        });
       }
     },
   };

@@ -33,7 +33,11 @@ export function createSettlementRepair(deps: { db: Db; clock: Clock; logger: Log
     await retryOnConflict(() =>
       db.transaction(async (trx) => {
         const now = clock();
-        const balances = await lockBalances(trx, details.map((d) => d.anchor_id), now);
+        const balances = await lockBalances(
+          trx,
+          details.map((d) => d.anchor_id),
+          now,
+        );
         for (const detail of [...details].sort((a, b) => a.recharge_id - b.recharge_id)) {
           const voidId = await voidDetail(trx, detail, { reason, now });
           const balance = balances.get(detail.anchor_id);
@@ -56,8 +60,18 @@ export function createSettlementRepair(deps: { db: Db; clock: Clock; logger: Log
   }
 
   return {
-    async settledRecords(query: { anchorId?: number; afterId: number; upToRechargeId?: number; limit: number }): Promise<SettledRecordDto[]> {
-      const rows = await detailsAfter(db, { ...(query.anchorId !== undefined ? { anchorId: query.anchorId } : {}), afterId: query.afterId, ...(query.upToRechargeId !== undefined ? { upToId: query.upToRechargeId } : {}), limit: query.limit });
+    async settledRecords(query: {
+      anchorId?: number;
+      afterId: number;
+      upToRechargeId?: number;
+      limit: number;
+    }): Promise<SettledRecordDto[]> {
+      const rows = await detailsAfter(db, {
+        ...(query.anchorId !== undefined ? { anchorId: query.anchorId } : {}),
+        afterId: query.afterId,
+        ...(query.upToRechargeId !== undefined ? { upToId: query.upToRechargeId } : {}),
+        limit: query.limit,
+      });
       return rows.map(toSettledRecord);
     },
 

@@ -2,7 +2,6 @@ import { insertedId, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
 import { chunks } from '../../../shared/chunks';
 
-
 export async function settledRechargeIds(db: Db, rechargeIds: readonly number[]): Promise<Set<number>> {
   const found = new Set<number>();
   for (const part of chunks(rechargeIds)) {
@@ -23,8 +22,12 @@ export interface SettlementTotals {
  * The settlement row of (batch, anchor): created, or — when the same batch id brings more records
  * for the anchor — added to. Returns its id and whether it is new.
  */
-export async function upsertSettlement(trx: Db, args: { batchId: string; anchorId: number; totals: SettlementTotals; now: Date }): Promise<{ id: number; created: boolean }> {
-  const existing = (await trx('settlement').select('id').where({ batch_id: args.batchId, anchor_id: args.anchorId }).first()) as { id: number } | undefined;
+export async function upsertSettlement(
+  trx: Db,
+  args: { batchId: string; anchorId: number; totals: SettlementTotals; now: Date },
+): Promise<{ id: number; created: boolean }> {
+  const existing = (await trx('settlement').select('id').where({ batch_id: args.batchId, anchor_id: args.anchorId }).first()) as
+    { id: number } | undefined;
   const { totals } = args;
   if (existing) {
     await trx('settlement')
@@ -88,7 +91,11 @@ export async function insertDetails(trx: Db, settlementId: number, details: read
 }
 
 export async function smallestDetailId(trx: Db, settlementId: number, rechargeIds: readonly number[]): Promise<number> {
-  const row = (await trx('settlement_detail').where('settlement_id', settlementId).whereIn('recharge_id', rechargeIds.slice(0, 500)).min({ id: 'id' }).first()) as { id: number };
+  const row = (await trx('settlement_detail')
+    .where('settlement_id', settlementId)
+    .whereIn('recharge_id', rechargeIds.slice(0, 500))
+    .min({ id: 'id' })
+    .first()) as { id: number };
   return row.id;
 }
 
@@ -144,8 +151,15 @@ const DETAIL_COLUMNS = [
 ] as const;
 
 /** Details with recharge id > afterId (<= upTo, of one anchor, when given), in recharge id order, at most `limit`. */
-export async function detailsAfter(db: Db, args: { anchorId?: number; afterId: number; upToId?: number; limit: number }): Promise<DetailRow[]> {
-  const query = db<DetailRow>('settlement_detail').select(...DETAIL_COLUMNS).where('recharge_id', '>', args.afterId).orderBy('recharge_id').limit(args.limit);
+export async function detailsAfter(
+  db: Db,
+  args: { anchorId?: number; afterId: number; upToId?: number; limit: number },
+): Promise<DetailRow[]> {
+  const query = db<DetailRow>('settlement_detail')
+    .select(...DETAIL_COLUMNS)
+    .where('recharge_id', '>', args.afterId)
+    .orderBy('recharge_id')
+    .limit(args.limit);
   if (args.anchorId !== undefined) void query.andWhere('anchor_id', args.anchorId);
   if (args.upToId !== undefined) void query.andWhere('recharge_id', '<=', args.upToId);
   return query;
@@ -153,14 +167,26 @@ export async function detailsAfter(db: Db, args: { anchorId?: number; afterId: n
 
 export async function detailsOf(db: Db, rechargeIds: readonly number[]): Promise<DetailRow[]> {
   const rows: DetailRow[] = [];
-  for (const part of chunks(rechargeIds)) rows.push(...(await db<DetailRow>('settlement_detail').select(...DETAIL_COLUMNS).whereIn('recharge_id', part)));
+  for (const part of chunks(rechargeIds))
+    rows.push(
+      ...(await db<DetailRow>('settlement_detail')
+        .select(...DETAIL_COLUMNS)
+        .whereIn('recharge_id', part)),
+    );
   return rows;
 }
 
 /** Moves a detail to settlement_detail_void and takes it out of its settlement's totals; returns the void row's id. */
 export async function voidDetail(trx: Db, detail: DetailRow, args: { reason: string; now: Date }): Promise<number> {
   const { id, ...copy } = detail;
-  const voidId = insertedId(await trx('settlement_detail_void').insert({ ...copy, detail_id: id, reason: args.reason.slice(0, 255), voided_at: toDbTime(args.now) }));
+  const voidId = insertedId(
+    await trx('settlement_detail_void').insert({
+      ...copy,
+      detail_id: id,
+      reason: args.reason.slice(0, 255),
+      voided_at: toDbTime(args.now),
+    }),
+  );
   await trx('settlement_detail').where({ id }).delete();
   await trx('settlement')
     .where({ id: detail.settlement_id })

@@ -38,11 +38,18 @@ export function settlementRoutes(settlement: SettlementService): AnyRoute[] {
       body: batchSyncBody,
       responses: {
         200: { description: 'What this call settled', schema: batchSyncResult },
-        409: { description: 'A record names no stored reward or differs from it (REWARD_MISMATCH); nothing was settled', schema: problemSchema, contentType: 'application/problem+json' },
+        409: {
+          description: 'A record names no stored reward or differs from it (REWARD_MISMATCH); nothing was settled',
+          schema: problemSchema,
+          contentType: 'application/problem+json',
+        },
       },
       handle: async ({ body }) => ({
         status: 200,
-        body: await settlement.batchSync({ batchId: body.batchId, records: body.records.map(({ amount, ...rest }) => ({ ...rest, amountFen: amount })) }),
+        body: await settlement.batchSync({
+          batchId: body.batchId,
+          records: body.records.map(({ amount, ...rest }) => ({ ...rest, amountFen: amount })),
+        }),
       }),
     }),
   ];

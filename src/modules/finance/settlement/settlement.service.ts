@@ -9,7 +9,14 @@ import { rateInForce, ratesByAnchor } from '../commission/commission-rates';
 import { ratesUntil } from '../commission/commission.repository';
 import type { BatchSyncCommand, BatchSyncResult, SettlementRecord } from '../contract';
 import type { RecordCheck } from './record-check';
-import { insertDetails, settledRechargeIds, smallestDetailId, upsertSettlement, type NewDetail, type SettlementTotals } from './settlement.repository';
+import {
+  insertDetails,
+  settledRechargeIds,
+  smallestDetailId,
+  upsertSettlement,
+  type NewDetail,
+  type SettlementTotals,
+} from './settlement.repository';
 
 export interface SettlementServiceDeps {
   db: Db;
@@ -22,7 +29,12 @@ export interface SettlementServiceDeps {
 
 function totalsOf(details: readonly NewDetail[]): SettlementTotals {
   return details.reduce<SettlementTotals>(
-    (sum, d) => ({ count: sum.count + 1, amount: sum.amount + d.amount, anchorAmount: sum.anchorAmount + d.anchorAmount, platformAmount: sum.platformAmount + d.platformAmount }),
+    (sum, d) => ({
+      count: sum.count + 1,
+      amount: sum.amount + d.amount,
+      anchorAmount: sum.anchorAmount + d.anchorAmount,
+      platformAmount: sum.platformAmount + d.platformAmount,
+    }),
     { count: 0, amount: 0, anchorAmount: 0, platformAmount: 0 },
   );
 }
@@ -43,7 +55,13 @@ export function createSettlementService(deps: SettlementServiceDeps) {
 
   async function splitAll(trx: Trx, records: readonly SettlementRecord[]): Promise<Map<number, NewDetail[]>> {
     const latest = new Date(Math.max(...records.map((r) => Date.parse(r.createdAt))));
-    const rates = ratesByAnchor(await ratesUntil(trx, records.map((r) => r.anchorId), latest));
+    const rates = ratesByAnchor(
+      await ratesUntil(
+        trx,
+        records.map((r) => r.anchorId),
+        latest,
+      ),
+    );
     const byAnchor = new Map<number, NewDetail[]>();
     for (const record of records) {
       const createdAt = new Date(record.createdAt);
@@ -68,7 +86,10 @@ export function createSettlementService(deps: SettlementServiceDeps) {
   }
 
   async function settle(trx: Trx, command: BatchSyncCommand, records: readonly SettlementRecord[]): Promise<BatchSyncResult> {
-    const settled = await settledRechargeIds(trx, records.map((r) => r.rechargeId));
+    const settled = await settledRechargeIds(
+      trx,
+      records.map((r) => r.rechargeId),
+    );
     const fresh = records.filter((r) => !settled.has(r.rechargeId));
     const duplicates = command.records.length - fresh.length;
     if (fresh.length === 0) return { batchId: command.batchId, accepted: 0, duplicates };
@@ -82,10 +103,26 @@ export function createSettlementService(deps: SettlementServiceDeps) {
       await insertDetails(trx, settlement.id, details, now);
       const ref = settlement.created
         ? { type: 'settlement', id: settlement.id }
-        : { type: 'settlement_detail', id: await smallestDetailId(trx, settlement.id, details.map((d) => d.rechargeId)) };
+        : {
+            type: 'settlement_detail',
+            id: await smallestDetailId(
+              trx,
+              settlement.id,
+              details.map((d) => d.rechargeId),
+            ),
+          };
       const balance = balances.get(anchorId);
       if (!balance) throw new Error(`balance row of anchor ${anchorId} missing after lock`);
-      await moveBalance(trx, { balance, entryType: 'SETTLEMENT', availableDelta: totals.anchorAmount, frozenDelta: 0, incomeDelta: totals.anchorAmount, withdrawnDelta: 0, ref, now });
+      await moveBalance(trx, {
+        balance,
+        entryType: 'SETTLEMENT',
+        availableDelta: totals.anchorAmount,
+        frozenDelta: 0,
+        incomeDelta: totals.anchorAmount,
+        withdrawnDelta: 0,
+        ref,
+        now,
+      });
     }
     return { batchId: command.batchId, accepted: fresh.length, duplicates };
   }
