@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createHttpServer } from '../../src/shared/http/server';
 import { createTestPlatform, type TestPlatform } from '../support/platform';
 
@@ -43,6 +45,17 @@ function exchange(bytes: string): Promise<{ status: number; headers: Record<stri
     socket.write(bytes);
   });
 }
+
+describe('behind nginx', () => {
+  it("when an idle keep-alive socket is closed, then it is after nginx's upstream keepalive_timeout, and headersTimeout outlasts it too", () => {
+    const conf = readFileSync(join(__dirname, '..', '..', 'nginx.conf'), 'utf8');
+    const upstream = /upstream live_tipping \{([^}]*)\}/.exec(conf)?.[1] ?? '';
+    const nginxSeconds = Number(/keepalive_timeout (\d+)s;/.exec(upstream)?.[1]);
+    expect(nginxSeconds).toBeGreaterThan(0);
+    expect(server.keepAliveTimeout).toBeGreaterThan(nginxSeconds * 1000);
+    expect(server.headersTimeout).toBeGreaterThan(server.keepAliveTimeout);
+  });
+});
 
 describe('requests the HTTP parser refuses', () => {
   it.each([

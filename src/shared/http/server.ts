@@ -32,10 +32,16 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
   );
 }
 
-/** The HTTP server of the service: keep-alive longer than nginx's upstream keepalive, parser errors as problems. */
+/**
+ * The HTTP server of the service. An idle keep-alive socket is closed only after nginx's upstream
+ * `keepalive_timeout` (60 s in nginx.conf) has passed, so nginx never sends a request on a socket
+ * the instance is closing (a 502 for the client); headersTimeout must exceed keepAliveTimeout.
+ * Parser errors are answered as problems.
+ */
 export function createHttpServer(listener: RequestListener): Server {
   const server = createServer(listener);
   server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.on('clientError', answerClientError);
   return server;
 }
