@@ -82,6 +82,12 @@ export function buildCli(): Command {
     .command('flush')
     .description('Fold every pending Redis delta into DB1 now; prints { rooms }')
     .action(() => withPlatform(async (platform) => printJson(await platform.flushRealtime())));
+  realtime
+    .command('heal')
+    .description(
+      'Run the heal jobs once: flush rooms whose Redis apply failed, then apply every stored reward its room has not counted; prints both reports',
+    )
+    .action(() => withPlatform(async (platform) => printJson(await platform.healRealtime())));
 
   program
     .command('reconcile')

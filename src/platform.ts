@@ -18,6 +18,7 @@ import { createRedis, waitForRedis, type RedisHandle } from './shared/redis';
 import { createScheduler, type Scheduler } from './shared/scheduler';
 
 type SyncReport = { synced: number; batches: number; pending: number };
+type HealReport = { rooms: { redisReplaced: boolean; flushedRooms: number }; sweep: { examined: number; applied: number } };
 
 /**
  * The composition root: config -> pools -> modules -> HTTP app. `main.ts` adds a listener,
@@ -42,6 +43,8 @@ export interface Platform {
   runSync: () => Promise<SyncReport>;
   /** Folds every pending realtime delta from Redis into DB1, as the flush job does. */
   flushRealtime: () => Promise<{ rooms: number }>;
+  /** One run of the heal jobs: rooms flushed after a Redis fault, then the reward sweep. */
+  healRealtime: () => Promise<HealReport>;
   /** Compares realtime figures and finance with the reward table; repairs realtime drift when asked. */
   reconcile: (options: { repair: boolean }) => Promise<ReconciliationReport>;
   close(): Promise<void>;
@@ -97,7 +100,9 @@ interface Infrastructure {
 }
 
 /** Builds every module, wiring each to the others' contracts; `MODULES` decides which are served. */
-function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushRealtime' | 'reconcile'> & { surfaces: ModuleSurface[] } {
+function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushRealtime' | 'healRealtime' | 'reconcile'> & {
+  surfaces: ModuleSurface[];
+} {
   const { config, db1, db2, reports, redis, metrics, logger, clock, decorators } = infra;
   const enabled = (name: ModuleName) => config.modules.includes(name);
   const seen = <T>(client: T, decorate: ((client: T) => T) | undefined): T => (decorate ? decorate(client) : client);
@@ -122,6 +127,7 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
       redisKeyPrefix: config.redis.keyPrefix,
       flushThreshold: config.realtime.flushThreshold,
       flushCron: config.realtime.flushCron,
+      healCron: config.realtime.healCron,
       rewardPathTimeoutMs: config.anchorCallTimeoutMs,
       journalRetentionMs: config.realtime.journalRetentionMs,
     },
@@ -156,6 +162,7 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
       roomFallbackMs: config.roomFallbackMs,
       rateLimitPerMinute: config.rateLimitPerMinute,
       sync: config.sync,
+      sweep: { cron: config.realtime.healCron, delayMs: config.realtime.sweepDelayMs, rebuildWindowMs: config.realtime.rebuildWindowMs },
       // As long as a batch may take to fail on a DB1 that hangs: one connection wait, one unanswered statement.
       rewardQueue: { max: config.rewardQueueMax, maxWaitMs: config.dbPool.acquireTimeoutMs + config.dbPool.queryTimeoutMs },
     },
@@ -178,6 +185,7 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
     surfaces,
     runSync: audience.runSync,
     flushRealtime: () => anchor.flushRealtime(),
+    healRealtime: async () => ({ rooms: await anchor.healRealtime(), sweep: await audience.sweepRewards() }),
     reconcile: (options) => analytics.reconcile(options),
   };
 }
@@ -229,6 +237,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     surfaces: modules,
     runSync,
     flushRealtime,
+    healRealtime,
     reconcile,
   } = buildModules({
     config,
@@ -260,6 +269,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     scheduler,
     runSync,
     flushRealtime,
+    healRealtime,
     reconcile,
     close() {
       const pools = [...new Set([db1, db2, reports.db1, reports.db2])];

@@ -3,6 +3,7 @@ import { initialDb1 } from './001_initial';
 import { realtimeJournal } from './002_realtime_journal';
 import { caseSensitiveKeysDb1 } from './003_case_sensitive_keys';
 import { journalFloor } from './004_journal_floor';
+import { realtimeHeal } from './005_realtime_heal';
 
 /** DB1 migrations in the order they apply. */
-export const db1Migrations: readonly Migration[] = [initialDb1, realtimeJournal, caseSensitiveKeysDb1, journalFloor];
+export const db1Migrations: readonly Migration[] = [initialDb1, realtimeJournal, caseSensitiveKeysDb1, journalFloor, realtimeHeal];

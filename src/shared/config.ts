@@ -94,6 +94,16 @@ const envSchema = z.object({
   SYNC_CLAIM_TTL_MS: positiveInt.default(120000).describe('A claimed sync batch not confirmed by then is claimed again (crash recovery).'),
   REALTIME_FLUSH_CRON: z.string().default('*/5 * * * *').describe('When pending realtime deltas are flushed from Redis to DB1.'),
   REALTIME_FLUSH_THRESHOLD: positiveInt.default(100).describe('A room is flushed after this many pending rewards.'),
+  REALTIME_HEAL_CRON: z
+    .string()
+    .default('*/2 * * * * *')
+    .describe('When the heal jobs run (seconds field first): the reward sweep, and flushing rooms after a Redis fault.'),
+  REWARD_SWEEP_DELAY_MS: positiveInt
+    .default(3000)
+    .describe('A stored reward not counted in its room after this long is applied by the sweep (its own notification was lost).'),
+  REALTIME_REBUILD_WINDOW_MS: positiveInt
+    .default(900000)
+    .describe('When Redis lost the sweep position (it restarted empty), the sweep looks this far back for rewards to apply again.'),
   REALTIME_JOURNAL_RETENTION_MS: positiveInt
     .default(3_600_000)
     .describe(
@@ -147,7 +157,14 @@ export interface Config {
   maxRewardAmount: string;
   cronEnabled: boolean;
   sync: { cron: string; batchSize: number; claimTtlMs: number };
-  realtime: { flushCron: string; flushThreshold: number; journalRetentionMs: number };
+  realtime: {
+    flushCron: string;
+    flushThreshold: number;
+    journalRetentionMs: number;
+    healCron: string;
+    sweepDelayMs: number;
+    rebuildWindowMs: number;
+  };
   reconcileCron: string;
   anchorCallTimeoutMs: number;
   moduleCallTimeoutMs: number;
@@ -228,6 +245,7 @@ export function loadConfig(environment: Environment): Config {
     ['SYNC_CRON', e.SYNC_CRON],
     ['REALTIME_FLUSH_CRON', e.REALTIME_FLUSH_CRON],
     ['RECONCILE_CRON', e.RECONCILE_CRON],
+    ['REALTIME_HEAL_CRON', e.REALTIME_HEAL_CRON],
   ] as const;
   for (const [name, expression] of crons) {
     if (!validate(expression)) problems.push(`${name}: "${expression}" is not a cron expression`);
@@ -256,6 +274,9 @@ export function loadConfig(environment: Environment): Config {
       flushCron: e.REALTIME_FLUSH_CRON,
       flushThreshold: e.REALTIME_FLUSH_THRESHOLD,
       journalRetentionMs: e.REALTIME_JOURNAL_RETENTION_MS,
+      healCron: e.REALTIME_HEAL_CRON,
+      sweepDelayMs: e.REWARD_SWEEP_DELAY_MS,
+      rebuildWindowMs: e.REALTIME_REBUILD_WINDOW_MS,
     },
     reconcileCron: e.RECONCILE_CRON,
     anchorCallTimeoutMs: e.ANCHOR_CALL_TIMEOUT_MS,

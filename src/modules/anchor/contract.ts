@@ -86,6 +86,12 @@ export interface CountedRewardDto {
   amountFen: number;
 }
 
+/** A stored reward, as another module asks whether its room has counted it. */
+export interface CountedRewardRef {
+  rechargeId: number;
+  liveRoomId: number;
+}
+
 /** A reward as the source of truth knows it; what a repair needs to count a missing one. */
 export interface RealtimeRewardRef {
   rechargeId: number;
@@ -112,6 +118,11 @@ export interface AnchorServiceClient {
   getRewardTargets(liveRoomIds: readonly number[]): Promise<RewardTargetDto[]>;
   /** Adds a reward to the room's realtime figures; idempotent per rechargeId. Mirrors POST /live-rooms/realtime/reward. */
   applyReward(command: ApplyRewardCommand): Promise<RealtimeFiguresDto>;
+  /**
+   * Of these rewards, the ids their rooms have counted (DB1's journal or floor, or Redis): the
+   * reward sweep applies the others. 503 while a configured Redis does not answer.
+   */
+  countedRewards(refs: readonly CountedRewardRef[]): Promise<number[]>;
   /** Every room's counted rewards with id <= upTo (pending deltas are flushed first). */
   realtimeAudit(upToRechargeId: number): Promise<RealtimeAuditDto[]>;
   /** Counted rewards (journal lines, any room) with id > afterId, in id order, at most `limit`: ids the reward table may not know. */

@@ -14,6 +14,7 @@ import { createLiveRoomsService } from './live-rooms/live-rooms.service';
 import { createRealtimeMetrics } from './realtime/realtime.metrics';
 import { createRealtimeAudit } from './realtime/realtime-audit.service';
 import { realtimeRoutes } from './realtime/realtime.routes';
+import { createRealtimeHeal } from './realtime/realtime-heal.service';
 import { createRealtimeService } from './realtime/realtime.service';
 import { createRewardCheck } from './realtime/reward-check';
 import { countedAmong } from './realtime/realtime.repository';
@@ -30,13 +31,22 @@ export interface AnchorModuleDeps {
   registry: Registry;
   /** The audience module's reward table: what the internal realtime endpoint checks a reward against. */
   rewards: Pick<AudienceServiceClient, 'storedRewards'>;
-  settings: { redisKeyPrefix: string; flushThreshold: number; flushCron: string; rewardPathTimeoutMs: number; journalRetentionMs: number };
+  settings: {
+    redisKeyPrefix: string;
+    flushThreshold: number;
+    flushCron: string;
+    healCron: string;
+    rewardPathTimeoutMs: number;
+    journalRetentionMs: number;
+  };
 }
 
 export interface AnchorModule extends ModuleSurface {
   client: AnchorServiceClient;
   /** Folds every pending realtime delta into DB1 (the flush job; also the CLI). */
   flushRealtime(): Promise<{ rooms: number }>;
+  /** One run of the heal job (tests, the CLI). */
+  healRealtime(): Promise<{ redisReplaced: boolean; flushedRooms: number }>;
 }
 
 /** Anchors, live rooms and their sessions, and the rooms' realtime figures (DB1 + Redis). */
@@ -60,6 +70,7 @@ export function createAnchorModule(deps: AnchorModuleDeps): AnchorModule {
   });
   const anchors = createAnchorsService({ db: deps.db1, clock: deps.clock });
   const rooms = createLiveRoomsService({ db: deps.db1, clock: deps.clock, onRoomChanged: (id) => realtime.forgetCachedRoom(id) });
+  const heal = createRealtimeHeal({ db: deps.db1, realtime, logger });
   return {
     name: 'anchor',
     // Realtime first: `/live-rooms/realtime` must not be read as a room id.
@@ -71,13 +82,18 @@ export function createAnchorModule(deps: AnchorModuleDeps): AnchorModule {
       },
     ],
     health: { path: '/anchor/actuator/health', requires: ['db1'] },
-    jobs: [{ name: 'realtime-flush', schedule: settings.flushCron, run: async () => void (await realtime.flushAll()) }],
+    jobs: [
+      { name: 'realtime-flush', schedule: settings.flushCron, run: async () => void (await realtime.flushAll()) },
+      { name: 'realtime-heal', schedule: settings.healCron, run: async () => void (await heal.heal()) },
+    ],
     client: createInProcessAnchorClient(
       anchors,
       rooms,
       realtime,
       createRealtimeAudit({ db: deps.reportsDb, clock: deps.clock, realtime, journalRetentionMs: settings.journalRetentionMs }),
+      heal,
     ),
+    healRealtime: () => heal.heal(),
     flushRealtime: () => realtime.flushAll(),
   };
 }

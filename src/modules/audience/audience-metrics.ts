@@ -11,6 +11,8 @@ export interface AudienceMetrics {
   countAnchorCall(method: string, outcome: CallOutcome): void;
   countRoomChecks(source: RoomCheckSource, rooms: number): void;
   rewardQueue: RewardQueueObserver;
+  /** Rewards the sweep applied because their own notification never counted them. */
+  swept: Counter;
 }
 
 /** Rewards waiting for a DB1 transaction, and those answered 503 without one (also counted as `error` in recharge_requests_total). */
@@ -81,5 +83,10 @@ export function createAudienceMetrics(registry: Registry, pendingCount: () => Pr
       if (rooms > 0) roomChecks.inc({ source }, rooms);
     },
     rewardQueue: rewardQueueMetrics(registry),
+    swept: new Counter({
+      name: 'reward_sweep_applied_total',
+      help: 'Rewards the sweep applied to their room because their own notification never counted them (an instance died, a timeout, Redis lost its memory).',
+      registers: [registry],
+    }),
   };
 }

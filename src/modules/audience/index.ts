@@ -14,6 +14,7 @@ import { createInProcessAudienceClient } from './client/in-process';
 import type { AudienceServiceClient } from './contract';
 import { createRankingsService } from './rewards/rankings.service';
 import { createRewardLedger } from './rewards/reward-ledger.service';
+import { createRewardSweeper, type SweepReport } from './rewards/reward-sweeper';
 import { createRewardTargets } from './rewards/reward-targets';
 import { createRewardWriter } from './rewards/reward-writer';
 import { countUnsynced } from './rewards/rewards.repository';
@@ -46,6 +47,8 @@ export interface AudienceModuleDeps {
     roomFallbackMs: number;
     rateLimitPerMinute: number;
     sync: { cron: string; batchSize: number; claimTtlMs: number };
+    /** The outbox sweep of the realtime figures: when it runs, how old an uncounted reward must be, how far back after Redis lost its memory. */
+    sweep: { cron: string; delayMs: number; rebuildWindowMs: number };
     rewardQueue: { max: number; maxWaitMs: number };
   };
 }
@@ -54,6 +57,8 @@ export interface AudienceModule extends ModuleSurface {
   client: AudienceServiceClient;
   /** The finance sync, for the CLI (`sync run`). */
   runSync: () => Promise<{ synced: number; batches: number; pending: number }>;
+  /** One run of the reward sweep (the `reward-sweep` job), for the CLI and tests. */
+  sweepRewards: () => Promise<SweepReport>;
 }
 
 /** Viewers, their rewards and consumption, TOP10, and the sync queue towards finance (DB1). */
@@ -100,6 +105,16 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     cacheTtlMs: settings.top10CacheTtlMs,
     cacheRequests: cacheRequestsCounter(deps.registry),
   });
+  const sweeper = createRewardSweeper({
+    db,
+    redis: deps.redis,
+    anchor,
+    clock,
+    logger,
+    delayMs: settings.sweep.delayMs,
+    rebuildWindowMs: settings.sweep.rebuildWindowMs,
+    onApplied: (count) => metrics.swept.inc(count),
+  });
   const sync = createSyncService({ db, clock, logger, finance, batchSize: settings.sync.batchSize, claimTtlMs: settings.sync.claimTtlMs });
 
   return {
@@ -112,8 +127,12 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       },
     ],
     health: { path: '/audience/actuator/health', requires: ['db1'] },
-    jobs: [{ name: 'finance-sync', schedule: settings.sync.cron, run: async () => void (await sync.runSync()) }],
+    jobs: [
+      { name: 'finance-sync', schedule: settings.sync.cron, run: async () => void (await sync.runSync()) },
+      { name: 'reward-sweep', schedule: settings.sweep.cron, run: async () => void (await sweeper.sweep()) },
+    ],
     client: createInProcessAudienceClient(viewers, createRewardLedger({ db, reportsDb: deps.reportsDb })),
     runSync: () => sync.runSync(),
+    sweepRewards: () => sweeper.sweep(),
   };
 }

@@ -2,6 +2,7 @@ import type { AnchorsService } from '../anchors/anchors.service';
 import type { AnchorServiceClient } from '../contract';
 import type { LiveRoomsService } from '../live-rooms/live-rooms.service';
 import type { createRealtimeAudit } from '../realtime/realtime-audit.service';
+import type { RealtimeHeal } from '../realtime/realtime-heal.service';
 import type { RealtimeService } from '../realtime/realtime.service';
 
 /** The contract served by calling the module's services directly (same process). */
@@ -10,12 +11,14 @@ export function createInProcessAnchorClient(
   rooms: LiveRoomsService,
   realtime: RealtimeService,
   audit: ReturnType<typeof createRealtimeAudit>,
+  heal: RealtimeHeal,
 ): AnchorServiceClient {
   return {
     getAnchor: (anchorId) => anchors.findAnchor(anchorId),
     getLiveRoom: (liveRoomId) => rooms.getLiveRoom(liveRoomId),
     getRewardTargets: (liveRoomIds) => rooms.getRewardTargets(liveRoomIds),
     applyReward: (command) => realtime.applyReward(command),
+    countedRewards: (refs) => heal.countedRewards(refs),
     realtimeAudit: (upTo) => audit.realtimeAudit(upTo),
     countedRewardsAfter: (afterId, limit) => audit.countedRewardsAfter(afterId, limit),
     repairRealtimeRange: (liveRoomId, range, rewards) => audit.repairRealtimeRange(liveRoomId, range, rewards),

@@ -209,6 +209,10 @@ export interface RealtimeStore {
   /** rechargeId -> amount of what Redis has counted beyond DB1's last acknowledged flush (pending and flushing). */
   unflushedRewards(liveRoomId: number): Promise<Map<number, number>>;
   ack(liveRoomId: number, flushId: number): Promise<boolean>;
+  /** Which of these rewards Redis holds for the room: pending, being flushed, or just flushed. */
+  holds(liveRoomId: number, rechargeIds: readonly number[]): Promise<Set<number>>;
+  /** The Redis server's run id: it changes when Redis restarts or another server takes over. */
+  serverRunId(): Promise<string | null>;
   /** Raises the room's floor in Redis to DB1's (never lowers it). */
   raiseFloor(liveRoomId: number, floorId: number): Promise<void>;
   forgetBase(liveRoomId: number): Promise<void>;
@@ -320,6 +324,18 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
     async ack(liveRoomId, flushId) {
       const k = roomKeys(liveRoomId);
       return (await ackScript(k.flushing, k.flushingIds, k.meta, k.base, k.flushedIds, flushId, FLUSHED_IDS_TTL_MS)) === 1;
+    },
+    async holds(liveRoomId, rechargeIds) {
+      const held = new Set<number>();
+      if (rechargeIds.length === 0) return held;
+      const k = roomKeys(liveRoomId);
+      const fields = rechargeIds.map(String);
+      const replies = await Promise.all([k.pendingIds, k.flushingIds, k.flushedIds].map((key) => client.hmget(key, ...fields)));
+      for (const reply of replies) reply.forEach((value, i) => value !== null && held.add(rechargeIds[i] as number));
+      return held;
+    },
+    async serverRunId() {
+      return /^run_id:(\S+)/m.exec(await client.info('server'))?.[1] ?? null;
     },
     async raiseFloor(liveRoomId, floorId) {
       await raiseFloorScript(roomKeys(liveRoomId).meta, floorId);

@@ -56,7 +56,14 @@ async function alreadyApplied(trx: Db, rechargeIds: readonly number[]): Promise<
  */
 export async function addRewards(
   trx: Db,
-  args: { liveRoomId: number; rewards: ReadonlyMap<number, number>; flushId: number | null; now: Date },
+  args: {
+    liveRoomId: number;
+    rewards: ReadonlyMap<number, number>;
+    flushId: number | null;
+    now: Date;
+    /** Marks the room for the heal job's flush: its Redis apply failed and may still run late. */
+    wantFlush?: boolean;
+  },
 ): Promise<{ earnings: number; count: number } | 'already-flushed' | 'no-room'> {
   const locked = await lockRealtime(trx, args.liveRoomId);
   if (!locked) return 'no-room';
@@ -81,7 +88,10 @@ export async function addRewards(
   };
   if (fresh.length > 0) update['updated_at'] = at;
   if (args.flushId !== null) update['last_flush_id'] = args.flushId;
-  if (fresh.length > 0 || args.flushId !== null) await trx('live_room_realtime').where({ live_room_id: args.liveRoomId }).update(update);
+  if (args.wantFlush) update['flush_wanted_at'] = at;
+  if (fresh.length > 0 || args.flushId !== null || args.wantFlush) {
+    await trx('live_room_realtime').where({ live_room_id: args.liveRoomId }).update(update);
+  }
   return { earnings, count: fresh.length };
 }
 
@@ -103,6 +113,24 @@ export async function countedAmong(db: Db, rewards: ReadonlyArray<{ rechargeId: 
   const floorOf = new Map(floors.map((f) => [f.live_room_id, f.journal_floor_id]));
   for (const r of rewards) if (r.rechargeId <= (floorOf.get(r.liveRoomId) ?? 0)) counted.add(r.rechargeId);
   return counted;
+}
+
+/** Rooms the heal job should flush, oldest mark first, with the mark each had when read. */
+export async function roomsWantingFlush(db: Db, limit: number): Promise<Array<{ liveRoomId: number; wantedAt: string }>> {
+  const rows = (await db('live_room_realtime')
+    .select('live_room_id', 'flush_wanted_at')
+    .whereNotNull('flush_wanted_at')
+    .orderBy('flush_wanted_at')
+    .limit(limit)) as Array<{ live_room_id: number; flush_wanted_at: string }>;
+  return rows.map((r) => ({ liveRoomId: r.live_room_id, wantedAt: r.flush_wanted_at }));
+}
+
+/** Clears the room's mark unless a newer one was set meanwhile (that one still wants its flush). */
+export async function clearFlushWanted(db: Db, liveRoomId: number, wantedAt: string): Promise<void> {
+  await db('live_room_realtime')
+    .where({ live_room_id: liveRoomId })
+    .andWhere('flush_wanted_at', '<=', wantedAt)
+    .update({ flush_wanted_at: null });
 }
 
 /** Removes journal entries for rewards that do not exist (repair only). */

@@ -73,7 +73,8 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     return base;
   }
 
-  async function applyInDb(command: ApplyRewardCommand): Promise<RealtimeFiguresDto> {
+  /** `redisFailed`: the Redis apply failed and may still run late, so the room is marked for the heal job's flush. */
+  async function applyInDb(command: ApplyRewardCommand, options: { redisFailed?: boolean } = {}): Promise<RealtimeFiguresDto> {
     const result = await retryOnConflict(() =>
       db.transaction((trx) =>
         addRewards(trx, {
@@ -81,6 +82,7 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
           rewards: new Map([[command.rechargeId, command.amountFen]]),
           flushId: null,
           now: clock(),
+          wantFlush: options.redisFailed === true,
         }),
       ),
     );
@@ -219,16 +221,19 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
       );
       const s = usableStore();
       let figures: RealtimeFiguresDto | null = null;
+      let redisFailed = false;
       if (s) {
         try {
           figures = await applyInRedis(s, command);
         } catch (error) {
           if (error instanceof AppError) throw error;
-          // It may have run in Redis before the reply was lost: the journal in DB1 keeps it counted once.
+          // It may still run in Redis (a frozen Redis thawing): the journal in DB1 keeps it counted once,
+          // and the room's flush mark has the heal job flush the late copy away as soon as Redis answers.
+          redisFailed = true;
           log.warn({ err: error, liveRoomId: command.liveRoomId }, 'redis unusable for realtime; writing to DB1');
         }
       }
-      figures ??= await applyInDb(command);
+      figures ??= await applyInDb(command, { redisFailed });
       log.info(
         {
           liveRoomId: command.liveRoomId,
@@ -286,6 +291,23 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     async unflushedRewards(liveRoomId: number): Promise<Map<number, number>> {
       const s = usableStore();
       return s ? s.unflushedRewards(liveRoomId) : new Map();
+    },
+
+    /**
+     * Which of these rewards Redis holds for the room (pending, being flushed, just flushed); none
+     * without Redis. 503 while a configured Redis does not answer: then nobody can tell.
+     */
+    async heldInRedis(liveRoomId: number, rechargeIds: readonly number[]): Promise<Set<number>> {
+      if (!store) return new Set();
+      const s = usableStore();
+      if (!s) throw AppError.unavailable('Redis does not answer: what it holds cannot be told.');
+      return s.holds(liveRoomId, rechargeIds);
+    },
+
+    /** The Redis server's run id (null without a usable Redis): a change means it restarted or was replaced. */
+    async redisRunId(): Promise<string | null> {
+      const s = usableStore();
+      return s ? s.serverRunId() : null;
     },
 
     /** Rooms with something in Redis not yet folded into DB1. */

@@ -159,3 +159,21 @@ export async function countUnsynced(db: Db): Promise<number> {
     { n: number | string } | undefined;
   return Number(row?.n ?? 0);
 }
+
+export interface SweptReward {
+  id: number;
+  trace_id: string;
+  audience_id: number;
+  live_room_id: number;
+  amount: number;
+}
+
+/** Rewards with id > afterId created before `createdBefore`, in id order, at most `limit` (the sweep's next page). */
+export async function rewardsAfter(db: Db, args: { afterId: number; createdBefore: Date; limit: number }): Promise<SweptReward[]> {
+  return db<SweptReward>('recharge')
+    .select('id', 'trace_id', 'audience_id', 'live_room_id', 'amount')
+    .where('id', '>', args.afterId)
+    .andWhere('created_at', '<', toDbTime(args.createdBefore))
+    .orderBy('id')
+    .limit(args.limit);
+}

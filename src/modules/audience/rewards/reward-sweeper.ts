@@ -1,0 +1,112 @@
+import type { Db } from '../../../shared/db/knex';
+import { AppError } from '../../../shared/http/app-error';
+import type { Logger } from '../../../shared/logger';
+import type { Clock } from '../../../shared/module';
+import type { RedisHandle } from '../../../shared/redis';
+import type { AnchorServiceClient } from '../../anchor/contract';
+import { maxRechargeId } from './reward-ledger.repository';
+import { rewardsAfter } from './rewards.repository';
+
+const PAGE = 500;
+/** One run stops after this long and leaves the rest to the next (they come every couple of seconds). */
+const RUN_BUDGET_MS = 5000;
+/** The last reward id the sweep has seen counted or applied, shared by every instance. */
+const CURSOR_KEY = 'reward-sweep:cursor';
+/** KEYS: cursor; ARGV: id. The cursor only moves forward, whichever instance writes last. */
+const RAISE_CURSOR_LUA = `
+if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`;
+
+export interface SweepReport {
+  examined: number;
+  applied: number;
+}
+
+/**
+ * The reward table is the outbox of the realtime figures: a reward committed but not counted in its
+ * room `delayMs` later — its instance died before notifying, the anchor module timed out, the
+ * client's retry was answered as a replay, or Redis lost the pending deltas — is applied by this
+ * sweep (idempotent per rechargeId, like every apply). It walks the rewards in id order from a
+ * cursor kept in Redis; a Redis that restarted empty has lost the cursor along with the pending
+ * deltas, and the sweep then looks back `rebuildWindowMs` and applies again what Redis lost.
+ * Without Redis the cursor lives in this process.
+ */
+export function createRewardSweeper(deps: {
+  db: Db;
+  redis: RedisHandle;
+  anchor: Pick<AnchorServiceClient, 'countedRewards' | 'applyReward'>;
+  clock: Clock;
+  logger: Logger;
+  delayMs: number;
+  rebuildWindowMs: number;
+  onApplied: (count: number) => void;
+}) {
+  const { db, redis, anchor, clock, logger } = deps;
+  let localCursor: number | null = null;
+  const client = redis.client;
+  if (client) client.defineCommand('rewardSweepRaiseCursor', { numberOfKeys: 1, lua: RAISE_CURSOR_LUA });
+
+  async function readCursor(): Promise<number> {
+    if (client) {
+      if (!redis.isUsable()) throw AppError.unavailable('Redis does not answer: the sweep waits for it.');
+      const stored = await client.get(CURSOR_KEY);
+      if (stored !== null) return Number(stored);
+    } else if (localCursor !== null) {
+      return localCursor;
+    }
+    const from = await maxRechargeId(db, new Date(clock().getTime() - deps.rebuildWindowMs));
+    logger.info({ from }, 'reward sweep starts (or restarts after Redis lost its memory) from the rebuild window');
+    return from;
+  }
+
+  async function writeCursor(id: number): Promise<void> {
+    if (client)
+      await (client as unknown as { rewardSweepRaiseCursor(key: string, id: number): Promise<unknown> }).rewardSweepRaiseCursor(
+        CURSOR_KEY,
+        id,
+      );
+    else localCursor = Math.max(localCursor ?? 0, id);
+  }
+
+  /** Applies the rewards of a page their rooms have not counted; returns how many. */
+  async function applyUncounted(page: Awaited<ReturnType<typeof rewardsAfter>>): Promise<number> {
+    const counted = new Set(await anchor.countedRewards(page.map((r) => ({ rechargeId: r.id, liveRoomId: r.live_room_id }))));
+    const missing = page.filter((r) => !counted.has(r.id));
+    await Promise.all(
+      missing.map((r) =>
+        anchor.applyReward({
+          rechargeId: r.id,
+          traceId: r.trace_id,
+          liveRoomId: r.live_room_id,
+          audienceId: r.audience_id,
+          amountFen: r.amount,
+        }),
+      ),
+    );
+    return missing.length;
+  }
+
+  return {
+    async sweep(): Promise<SweepReport> {
+      const started = performance.now();
+      const report: SweepReport = { examined: 0, applied: 0 };
+      let cursor = await readCursor();
+      while (performance.now() - started < RUN_BUDGET_MS) {
+        const page = await rewardsAfter(db, { afterId: cursor, createdBefore: new Date(clock().getTime() - deps.delayMs), limit: PAGE });
+        if (page.length === 0) break;
+        const applied = await applyUncounted(page);
+        report.examined += page.length;
+        report.applied += applied;
+        if (applied > 0) deps.onApplied(applied);
+        cursor = page[page.length - 1]?.id ?? cursor;
+        await writeCursor(cursor);
+        if (page.length < PAGE) break;
+      }
+      if (report.applied > 0) logger.warn(report, 'reward sweep applied rewards their notification had missed');
+      return report;
+    },
+  };
+}
+
+export type RewardSweeper = ReturnType<typeof createRewardSweeper>;
