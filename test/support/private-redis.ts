@@ -49,11 +49,13 @@ export class PrivateRedis {
     readonly port: number,
     /** With a directory, Redis keeps an append-only file (fsync always) and survives a kill -9 with what it acknowledged. */
     private readonly dataDir: string | null,
+    /** Snapshots only (`SAVE` writes one; a restart loads the last): a replica that lost what came after it. */
+    private readonly snapshotsOnly = false,
   ) {}
 
-  static async start(options: { durable?: boolean } = {}): Promise<PrivateRedis> {
-    const dataDir = options.durable ? mkdtempSync(join(tmpdir(), 'private-redis-')) : null;
-    const redis = new PrivateRedis(await freePort(), dataDir);
+  static async start(options: { durable?: boolean; snapshots?: boolean } = {}): Promise<PrivateRedis> {
+    const dataDir = options.durable || options.snapshots ? mkdtempSync(join(tmpdir(), 'private-redis-')) : null;
+    const redis = new PrivateRedis(await freePort(), dataDir, options.snapshots === true);
     await redis.restart();
     return redis;
   }
@@ -64,7 +66,11 @@ export class PrivateRedis {
 
   async restart(): Promise<void> {
     if (this.process) return;
-    const persistence = this.dataDir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dataDir] : ['--appendonly', 'no'];
+    const persistence = !this.dataDir
+      ? ['--appendonly', 'no']
+      : this.snapshotsOnly
+        ? ['--appendonly', 'no', '--dir', this.dataDir, '--dbfilename', 'dump.rdb']
+        : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dataDir];
     this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
       stdio: 'ignore',
     });
