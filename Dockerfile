@@ -14,10 +14,11 @@ COPY package.json package-lock.json ./
 FROM toolchain AS deps
 RUN npm ci --omit=dev
 
-# Everything, to compile TypeScript to dist/.
+# Everything, to compile TypeScript to dist/ (and copy the Redis Lua scripts next to the compiled code).
 FROM toolchain AS build
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 COPY migrations ./migrations
 RUN npm run build

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { defineLuaCommand, readLuaScript } from '../../../shared/lua-script';
 
 /**
  * The Redis side of a room's realtime figures. Every key of a room carries the room id as a
@@ -46,115 +48,16 @@ export interface RedisView {
   lastRewardAtMs: number | null;
 }
 
-// Returns the room's view as a flat list: pending (2), flushing (3), base (6), meta updated_at (1).
-const VIEW_LUA = `
-local function view(k)
-  local out = { redis.call('GET', k.earnings), redis.call('GET', k.count) }
-  for _, v in ipairs(redis.call('HMGET', k.flushing, 'id', 'earnings', 'count')) do table.insert(out, v) end
-  for _, v in ipairs(redis.call('HMGET', k.base, 'earnings', 'count', 'flush_id', 'anchor_id', 'status', 'updated_at')) do table.insert(out, v) end
-  table.insert(out, redis.call('HGET', k.meta, 'updated_at'))
-  return out
-end
-`;
-
-/**
- * Adds rewards to the pending delta, each unless Redis already holds it (pending, flushing or just
- * flushed) or it lies at or below the room's journal floor (counted long ago). KEYS: earnings count pendingIds flushingIds meta base flushing flushedIds;
- * ARGV: nowMs, then rechargeId amount pairs. Returns one 1|0 per pair, then the view.
- */
-const APPLY_LUA = `${VIEW_LUA}
-local k = { earnings = KEYS[1], count = KEYS[2], meta = KEYS[5], base = KEYS[6], flushing = KEYS[7] }
-local flags = {}
-local added = false
-local floor = tonumber(redis.call('HGET', KEYS[5], 'floor') or '0')
-for i = 2, #ARGV, 2 do
-  local id, amount = ARGV[i], ARGV[i + 1]
-  if tonumber(id) > floor and redis.call('HEXISTS', KEYS[3], id) == 0 and redis.call('HEXISTS', KEYS[4], id) == 0 and redis.call('HEXISTS', KEYS[8], id) == 0 then
-    redis.call('HSET', KEYS[3], id, amount)
-    redis.call('INCRBY', KEYS[1], amount)
-    redis.call('INCR', KEYS[2])
-    table.insert(flags, 1)
-    added = true
-  else
-    table.insert(flags, 0)
-  end
-end
-if added then redis.call('HSET', KEYS[5], 'updated_at', ARGV[1]) end
-for _, v in ipairs(view(k)) do table.insert(flags, v) end
-return flags
-`;
-
-/** KEYS: earnings count flushing meta base. */
-const READ_LUA = `${VIEW_LUA}
-return view({ earnings = KEYS[1], count = KEYS[2], flushing = KEYS[3], meta = KEYS[4], base = KEYS[5] })
-`;
-
-/**
- * Caches the DB1 row unless a flush newer than that row has been acknowledged meanwhile (the row
- * read would then be stale). KEYS: base meta; ARGV: earnings count flushId anchorId status updatedAtMs ttlMs.
- */
-const PRIME_LUA = `
-local acked = tonumber(redis.call('HGET', KEYS[2], 'last_acked') or '0')
-if acked > tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], 'earnings', ARGV[1], 'count', ARGV[2], 'flush_id', ARGV[3], 'anchor_id', ARGV[4], 'status', ARGV[5], 'updated_at', ARGV[6])
-redis.call('PEXPIRE', KEYS[1], ARGV[7])
-return 1
-`;
-
-/**
- * Moves the pending delta aside for flushing, or returns the one a crashed flush left behind.
- * The new flush id is the caller's candidate (DB1's last_flush_id + 1) or, when a flush was
- * acknowledged after the caller read DB1 (another instance flushed meanwhile), the next id past
- * it: reusing an id DB1 already holds would make DB1 skip the delta and the acknowledgement drop it.
- * KEYS: earnings count pendingIds flushing flushingIds meta; ARGV: candidate flush id.
- * Returns {id, earnings, count, resumed (1|0)} or nil.
- */
-const SNAPSHOT_LUA = `
-if redis.call('EXISTS', KEYS[4]) == 1 then
-  local f = redis.call('HMGET', KEYS[4], 'id', 'earnings', 'count')
-  table.insert(f, 1)
-  return f
-end
-local e = redis.call('GET', KEYS[1])
-if not e then return false end
-local c = redis.call('GET', KEYS[2]) or '0'
-local id = math.max(tonumber(ARGV[1]), tonumber(redis.call('HGET', KEYS[6], 'last_acked') or '0') + 1)
-redis.call('HSET', KEYS[4], 'id', id, 'earnings', e, 'count', c)
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[5]) end
-redis.call('DEL', KEYS[1], KEYS[2])
-return { id, e, c, 0 }
-`;
-
-/**
- * Drops a flushed delta once DB1 holds it, keeping its ids a while as the "recently flushed" set.
- * KEYS: flushing flushingIds meta base flushedIds; ARGV: flush id, how long to keep the ids (ms).
- */
-const ACK_LUA = `
-if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('RENAME', KEYS[2], KEYS[5])
-  redis.call('PEXPIRE', KEYS[5], ARGV[2])
-end
-redis.call('DEL', KEYS[1], KEYS[4])
-local acked = tonumber(redis.call('HGET', KEYS[3], 'last_acked') or '0')
-if tonumber(ARGV[1]) > acked then redis.call('HSET', KEYS[3], 'last_acked', ARGV[1]) end
-return 1
-`;
-
-/** KEYS: meta; ARGV: floor id. Raises meta.floor, never lowers it. */
-const RAISE_FLOOR_LUA = `
-if tonumber(ARGV[1]) > tonumber(redis.call('HGET', KEYS[1], 'floor') or '0') then redis.call('HSET', KEYS[1], 'floor', ARGV[1]) end
-return 1
-`;
-
 /** How long the ids of the last flushed delta are kept to refuse late duplicates in Redis. */
 const FLUSHED_IDS_TTL_MS = 15 * 60_000;
 
 const READ_SCRIPT = 'liveRoomReadRealtime';
 const PRIME_SCRIPT = 'liveRoomPrimeBase';
 
+/** The scripts, one file each (KEYS, ARGV and the reply in each file's header); view.lua is the part APPLY and READ share. */
+const LUA_DIR = join(__dirname, 'lua');
+
 type Reply = Array<string | number | null>;
-type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
 
 function num(value: string | number | null | undefined): number | null {
   if (value === null || value === undefined) return null;
@@ -162,6 +65,7 @@ function num(value: string | number | null | undefined): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** view(k)'s reply (lua/view.lua) from `offset` on, by the positions its header lists. */
 function parseView(reply: Reply, offset = 0): RedisView {
   const at = (i: number) => reply[offset + i] ?? null;
   const flushingId = num(at(2));
@@ -221,18 +125,14 @@ export interface RealtimeStore {
 }
 
 export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeStore {
-  const define = (name: string, keys: number, lua: string): ScriptFn => {
-    client.defineCommand(name, { numberOfKeys: keys, lua });
-    const fn = (client as unknown as Record<string, ScriptFn>)[name];
-    if (!fn) throw new Error(`ioredis did not define ${name}`);
-    return fn.bind(client);
-  };
-  const applyScript = define('liveRoomApplyReward', 8, APPLY_LUA);
-  const readScript = define(READ_SCRIPT, 5, READ_LUA);
-  const primeScript = define(PRIME_SCRIPT, 2, PRIME_LUA);
-  const snapshotScript = define('liveRoomSnapshotDelta', 6, SNAPSHOT_LUA);
-  const ackScript = define('liveRoomAckFlush', 5, ACK_LUA);
-  const raiseFloorScript = define('liveRoomRaiseFloor', 1, RAISE_FLOOR_LUA);
+  const define = (name: string, numberOfKeys: number, ...files: string[]) =>
+    defineLuaCommand(client, name, numberOfKeys, readLuaScript(LUA_DIR, ...files));
+  const applyScript = define('liveRoomApplyReward', 8, 'view.lua', 'apply.lua');
+  const readScript = define(READ_SCRIPT, 5, 'view.lua', 'read.lua');
+  const primeScript = define(PRIME_SCRIPT, 2, 'prime.lua');
+  const snapshotScript = define('liveRoomSnapshotDelta', 6, 'snapshot.lua');
+  const ackScript = define('liveRoomAckFlush', 5, 'ack.lua');
+  const raiseFloorScript = define('liveRoomRaiseFloor', 1, 'raise-floor.lua');
 
   /** One call of a defined script per argument list, all in one pipeline: one round trip. */
   async function inOnePipeline(script: string, argLists: ReadonlyArray<Array<string | number>>): Promise<unknown[]> {

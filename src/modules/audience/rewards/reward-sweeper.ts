@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import type { Db } from '../../../shared/db/knex';
 import { AppError } from '../../../shared/http/app-error';
 import type { Logger } from '../../../shared/logger';
+import { defineLuaCommand, readLuaScript } from '../../../shared/lua-script';
 import type { Clock } from '../../../shared/module';
 import type { RedisHandle } from '../../../shared/redis';
 import type { AnchorServiceClient } from '../../anchor/contract';
@@ -12,11 +14,6 @@ const PAGE = 500;
 const RUN_BUDGET_MS = 5000;
 /** The last reward id the sweep has seen counted or applied, shared by every instance. */
 const CURSOR_KEY = 'reward-sweep:cursor';
-/** KEYS: cursor; ARGV: id. The cursor only moves forward, whichever instance writes last. */
-const RAISE_CURSOR_LUA = `
-if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1
-`;
 
 export interface SweepReport {
   examined: number;
@@ -45,7 +42,10 @@ export function createRewardSweeper(deps: {
   const { db, redis, anchor, clock, logger } = deps;
   let localCursor: number | null = null;
   const client = redis.client;
-  if (client) client.defineCommand('rewardSweepRaiseCursor', { numberOfKeys: 1, lua: RAISE_CURSOR_LUA });
+  /** The cursor only moves forward, whichever instance writes last (lua/raise-sweep-cursor.lua). */
+  const raiseCursor = client
+    ? defineLuaCommand(client, 'rewardSweepRaiseCursor', 1, readLuaScript(join(__dirname, 'lua'), 'raise-sweep-cursor.lua'))
+    : null;
 
   async function readCursor(): Promise<number> {
     if (client) {
@@ -61,11 +61,7 @@ export function createRewardSweeper(deps: {
   }
 
   async function writeCursor(id: number): Promise<void> {
-    if (client)
-      await (client as unknown as { rewardSweepRaiseCursor(key: string, id: number): Promise<unknown> }).rewardSweepRaiseCursor(
-        CURSOR_KEY,
-        id,
-      );
+    if (raiseCursor) await raiseCursor(CURSOR_KEY, id);
     else localCursor = Math.max(localCursor ?? 0, id);
   }
 
