@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 
 /**
  * Where the test dependencies live. Defaults are the machine's own servers; override with
@@ -38,3 +39,27 @@ export const START_HINT = [
   '  start-stop-daemon --start --oknodo --background --exec "$(command -v mariadbd)"',
   '  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
 ].join('\n');
+
+export const NGINX_INSTALL_HINT = [
+  'The end-to-end tests (test/e2e) run the real nginx with nginx.conf in front of two instances.',
+  'Install it with:',
+  '  apt-get install -y --no-install-recommends nginx-light    (Debian; or: apt-get install -y nginx)',
+  'or point TEST_NGINX at an nginx binary.',
+].join('\n');
+
+/** The nginx binary the e2e tests run: TEST_NGINX, else `nginx` on PATH or in /usr/sbin (Debian's, off a normal user's PATH); null when none. */
+export function nginxBinary(): string | null {
+  const candidates = process.env['TEST_NGINX']
+    ? [process.env['TEST_NGINX']]
+    : [...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin'].map((dir) => join(dir, 'nginx'));
+  return (
+    candidates.find((candidate) => {
+      try {
+        accessSync(candidate, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    }) ?? null
+  );
+}

@@ -1,10 +1,20 @@
+import { execFileSync } from 'node:child_process';
 import knex from 'knex';
 import { Redis } from 'ioredis';
 import { db1Migrations } from '../../migrations/db1';
 import { db2Migrations } from '../../migrations/db2';
 import { createDb, mysqlConnection, parseMysqlUrl } from '../../src/shared/db/knex';
 import { migrateToLatest } from '../../src/shared/db/migrate';
-import { REDIS_KEY_PREFIX, START_HINT, TEST_MYSQL_URL, TEST_REDIS_URL, workerDatabaseUrl, workerRedisUrl } from './environment';
+import {
+  NGINX_INSTALL_HINT,
+  nginxBinary,
+  REDIS_KEY_PREFIX,
+  START_HINT,
+  TEST_MYSQL_URL,
+  TEST_REDIS_URL,
+  workerDatabaseUrl,
+  workerRedisUrl,
+} from './environment';
 
 async function checkMysql(): Promise<void> {
   const admin = knex({
@@ -30,6 +40,22 @@ async function checkRedis(): Promise<void> {
     throw new Error(`Redis is not reachable at ${TEST_REDIS_URL}: ${(error as Error).message}\n${START_HINT}`);
   } finally {
     redis.disconnect();
+  }
+}
+
+/** nginx is a prerequisite like MariaDB and Redis: without it the run fails, naming the install command. */
+function checkNginx(): void {
+  const binary = nginxBinary();
+  if (!binary) {
+    const where = process.env['TEST_NGINX']
+      ? `TEST_NGINX=${process.env['TEST_NGINX']} is not an executable`
+      : 'not on PATH, not in /usr/sbin';
+    throw new Error(`nginx is not installed (${where}).\n${NGINX_INSTALL_HINT}`);
+  }
+  try {
+    execFileSync(binary, ['-v'], { stdio: 'ignore', timeout: 10_000 });
+  } catch (error) {
+    throw new Error(`${binary} -v failed: ${(error as Error).message}\n${NGINX_INSTALL_HINT}`);
   }
 }
 
@@ -65,8 +91,9 @@ export async function deleteRunKeys(url: string): Promise<void> {
   }
 }
 
-/** Fails the run (never skips) when MariaDB or Redis is down; gives each worker fresh, migrated databases. */
+/** Fails the run (never skips) when MariaDB or Redis is down or nginx is missing; gives each worker fresh, migrated databases. */
 export default async function globalSetup(globalConfig: { maxWorkers: number }): Promise<void> {
+  checkNginx();
   await Promise.all([checkMysql(), checkRedis()]);
   const workers = Math.max(1, globalConfig.maxWorkers);
   for (let worker = 1; worker <= workers; worker += 1) {
