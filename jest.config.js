@@ -1,6 +1,8 @@
 /**
- * Two projects: `unit` (pure rules, no I/O) and `integration` (HTTP through supertest against real
- * MariaDB and Redis; each worker gets its own databases, created and migrated by the global setup).
+ * Three projects: `unit` (pure rules, no I/O), `integration` (HTTP through supertest against real
+ * MariaDB and Redis; each worker gets its own databases, created and migrated by the global setup)
+ * and `e2e` (real processes: nginx with nginx.conf in front of `src/main.ts` instances, killed with
+ * SIGKILL; the same databases, a Redis of each test's own).
  */
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 // jose ships ESM only; let swc turn it into CommonJS for jest's module system.
@@ -25,6 +27,15 @@ module.exports = {
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',
+    },
+    {
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+      testEnvironment: 'node',
+      // Jest reads testTimeout from the root config only: the e2e project's longer one is set here.
+      setupFilesAfterEnv: ['<rootDir>/test/e2e/timeout.ts'],
     },
   ],
 };
