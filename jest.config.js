@@ -3,15 +3,22 @@
  * MariaDB and Redis; each worker gets its own databases, created and migrated by the global setup)
  * and `e2e` (real processes: nginx with nginx.conf in front of `src/main.ts` instances, killed with
  * SIGKILL; the same databases, a Redis of each test's own).
+ *
+ * The global setup and teardown belong to the two projects that need servers, not to the root: jest
+ * runs a project's hook only when that project has tests in the run (once when both name the same
+ * file), so `npm run test:unit` needs no server and never drops the databases of a full run.
  */
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 // jose ships ESM only; let swc turn it into CommonJS for jest's module system.
 const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
 
-/** @type {import('jest').Config} */
-module.exports = {
+const withServers = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
   testTimeout: 30000,
   projects: [
     {
@@ -24,6 +31,7 @@ module.exports = {
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      ...withServers,
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',
@@ -31,6 +39,7 @@ module.exports = {
     {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      ...withServers,
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',
