@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { testClock } from '../support/clock';
 import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
 
 let t: TestPlatform;
@@ -391,25 +392,34 @@ describe('reading rewards', () => {
       ).body.code,
     ).toBe('RECHARGE_NOT_FOUND');
   });
+});
+
+describe('TOP10', () => {
+  // period=day is the calendar's day: a clock from a fixed noon keeps the answer when a run crosses midnight.
+  let ranked: TestPlatform;
+  beforeAll(async () => {
+    ranked = await createTestPlatform({}, { clock: testClock() });
+  });
+  afterAll(() => ranked.close());
 
   it('when TOP10 is asked for, then viewers are ranked by amount with ties to the earlier first reward, at most 10', async () => {
-    const { roomId, viewerIds } = await liveStage(t, 12);
-    const auth = await t.auth('service');
+    const { roomId, viewerIds } = await liveStage(ranked, 12);
+    const auth = await ranked.auth('service');
     // viewer i gives (i + 1) yuan, except the last two, who tie with viewer 0 and 1.
     for (let i = 0; i < 12; i += 1) {
       const amount = i < 10 ? i + 1 : i - 9;
-      await t.http
+      await ranked.http
         .post(URL)
         .set('Authorization', auth)
         .send({ traceId: newTraceId(), audienceId: viewerIds[i], liveRoomId: roomId, amount })
         .expect(201);
     }
-    await t.http
+    await ranked.http
       .post(URL)
       .set('Authorization', auth)
       .send({ traceId: newTraceId(), audienceId: viewerIds[0], liveRoomId: roomId, amount: '0.50' })
       .expect(201);
-    const res = await t.http.get(`/audience/api/v1/recharge/top10?liveRoomId=${roomId}&period=day`).expect(200);
+    const res = await ranked.http.get(`/audience/api/v1/recharge/top10?liveRoomId=${roomId}&period=day`).expect(200);
     expect(res.body.items).toHaveLength(10);
     expect(res.body.items[0]).toMatchObject({
       rank: 1,
@@ -433,9 +443,9 @@ describe('reading rewards', () => {
     // 2.00 tie: viewer 1 rewarded before viewer 11.
     expect(res.body.items[8].audienceId).toBe(viewerIds[1]);
     expect(res.body.items[9].audienceId).toBe(viewerIds[11]);
-    const all = await t.http.get(`/audience/api/v1/recharge/top10?liveRoomId=${roomId}`).expect(200);
+    const all = await ranked.http.get(`/audience/api/v1/recharge/top10?liveRoomId=${roomId}`).expect(200);
     expect(all.body.period).toBe('all');
-    await t.http.get(`/audience/api/v1/recharge/top10?liveRoomId=${roomId}&period=year`).expect(400);
+    await ranked.http.get(`/audience/api/v1/recharge/top10?liveRoomId=${roomId}&period=year`).expect(400);
   });
 });
 

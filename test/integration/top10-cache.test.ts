@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Knex } from 'knex';
 import type { Counter } from 'prom-client';
+import { testClock } from '../support/clock';
 import { workerDatabaseUrl } from '../support/environment';
 import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
 import { waitUntil } from '../support/private-redis';
@@ -51,10 +52,13 @@ async function top10CacheRequests(t: TestPlatform): Promise<{ hit: number; miss:
   return { hit: of('hit'), miss: of('miss') };
 }
 
+// The day, week and month asked for are the calendar's: each platform whose tests ask for them runs
+// on a clock from a fixed noon (test/support/clock.ts), so a run that crosses midnight answers the same.
+
 describe('TOP10 with the default cache lifetime (1 s)', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    t = await createTestPlatform();
+    t = await createTestPlatform({}, { clock: testClock() });
   });
   afterAll(() => t.close());
 
@@ -85,7 +89,7 @@ describe('TOP10 with the default cache lifetime (1 s)', () => {
 describe('TOP10 with a long cache lifetime (60 s), so "within the lifetime" is certain', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    t = await createTestPlatform({ TOP10_CACHE_TTL_MS: '60000', DB_POOL_MAX: '1' });
+    t = await createTestPlatform({ TOP10_CACHE_TTL_MS: '60000', DB_POOL_MAX: '1' }, { clock: testClock() });
   });
   afterAll(() => t.close());
 
@@ -141,6 +145,42 @@ describe('TOP10 with a long cache lifetime (60 s), so "within the lifetime" is c
       for (const [i, [room, period]] of asks.entries()) expect(await top10(t, room, period)).toEqual(answers[i]);
     });
     expect(secondRound).toBe(0);
+  });
+});
+
+describe('TOP10 by day around local midnight (TIME_ZONE Asia/Shanghai, cache lifetime 60 s)', () => {
+  // Thursday 12 November 2026 begins in Shanghai at 16:00 UTC on the 11th.
+  const MIDNIGHT = new Date('2026-11-11T16:00:00.000Z');
+  const clock = testClock();
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await createTestPlatform({ TOP10_CACHE_TTL_MS: '60000' }, { clock });
+  });
+  afterAll(() => t.close());
+
+  it('when one reward comes a second before local midnight and one a second after, then they count in different days and the same week', async () => {
+    const { roomId, viewerIds } = await liveStage(t, 2);
+    clock.stopAt(new Date(MIDNIGHT.getTime() - 1000));
+    await sendReward(t, roomId, viewerIds[0]!, '5.00');
+    const beforeMidnight = (await top10(t, roomId, 'day')).items;
+
+    clock.stopAt(new Date(MIDNIGHT.getTime() + 1000));
+    await sendReward(t, roomId, viewerIds[1]!, '3.00');
+    // The old day's answer is still cached: the new day must be an entry of its own.
+    const afterMidnight = (await top10(t, roomId, 'day')).items;
+    const week = (await top10(t, roomId, 'week')).items;
+
+    expect(beforeMidnight).toEqual([{ rank: 1, audienceId: viewerIds[0], nickname: 'viewer-0', totalAmount: '5.00', rewardCount: 1 }]);
+    expect(afterMidnight).toEqual([{ rank: 1, audienceId: viewerIds[1], nickname: 'viewer-1', totalAmount: '3.00', rewardCount: 1 }]);
+    expect(week.map((i) => [i.audienceId, i.totalAmount])).toEqual([
+      [viewerIds[0], '5.00'],
+      [viewerIds[1], '3.00'],
+    ]);
+    const stored = await t.db1('recharge').where({ live_room_id: roomId }).orderBy('id').select('audience_id', 'created_at');
+    expect(stored).toEqual([
+      { audience_id: viewerIds[0], created_at: '2026-11-11 15:59:59.000' },
+      { audience_id: viewerIds[1], created_at: '2026-11-11 16:00:01.000' },
+    ]);
   });
 });
 
