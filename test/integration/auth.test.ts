@@ -353,15 +353,16 @@ describe('403 FORBIDDEN by role', () => {
   );
 
   it.each(PROTECTED.map((r) => [key(r.method, r.template), r] as const))(
-    'when %s is called by an allowed role on its own id, then it gets past authorization',
+    'when %s is called by an allowed role on its own id, then it gets past authorization and is answered without a 5xx',
     async (_name, r) => {
       const s = await stage();
       for (const role of r.allowed) {
         const res = await send(r, s, await t.auth(role, r.ownId(s, role)));
-        expect({ role, status: res.status, rejected: res.status === 401 || res.status === 403 }).toEqual({
+        expect({ role, status: res.status, rejected: res.status === 401 || res.status === 403, serverError: res.status >= 500 }).toEqual({
           role,
           status: res.status,
           rejected: false,
+          serverError: false,
         });
       }
     },
@@ -487,7 +488,7 @@ describe('public routes', () => {
     expect((await t.http.get('/actuator/prometheus').expect(200)).text).toContain('http_server_requests_seconds');
   });
 
-  it('when any public route is called without a token, then it never answers 401 or 403', async () => {
+  it('when any public route is called without a token, then it never answers 401, 403 or a 5xx', async () => {
     const s = await stage();
     const publicPaths = [
       ...t.modules.flatMap((m) => (m.health ? [m.health.path] : [])),
@@ -502,10 +503,11 @@ describe('public routes', () => {
     expect(publicPaths).toContain(`/anchor/api/v1/live-rooms/${s.liveRoomId}`);
     for (const path of publicPaths) {
       const res = await t.http.get(path);
-      expect({ path, status: res.status, rejected: res.status === 401 || res.status === 403 }).toEqual({
+      expect({ path, status: res.status, rejected: res.status === 401 || res.status === 403, serverError: res.status >= 500 }).toEqual({
         path,
         status: res.status,
         rejected: false,
+        serverError: false,
       });
     }
   });
