@@ -1,8 +1,9 @@
 /**
- * Three projects: `unit` (pure rules, no I/O), `integration` (HTTP through supertest against real
- * MariaDB and Redis; each worker gets its own databases, created and migrated by the global setup)
- * and `e2e` (real processes: nginx with nginx.conf in front of `src/main.ts` instances, killed with
- * SIGKILL; the same databases, a Redis of each test's own).
+ * Three projects: `unit` (pure rules and checks of the repository's own files: no server, no
+ * database), `integration` (HTTP through supertest against real MariaDB and Redis; each worker gets
+ * its own databases, created and migrated by the global setup) and `e2e` (real processes: nginx with
+ * nginx.conf in front of `src/main.ts` instances, killed with SIGKILL; the same databases, a Redis of
+ * each test's own).
  *
  * The global setup and teardown belong to the two projects that need servers, not to the root: jest
  * runs a project's hook only when that project has tests in the run (once when both name the same
