@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, describeConfig, loadConfig, type Config } from './shared/config';
 import { parseDurationSeconds } from './shared/duration';
+import { armFailpoints } from './shared/failpoints';
 import { createTokenService, ROLES, type Role } from './shared/http/auth';
 import { createLogger } from './shared/logger';
 import { generateTraceId, runWithTrace } from './shared/trace';
@@ -40,7 +41,11 @@ function printJson(value: unknown): void {
 /** The service's own composition root, without a listener; closed when the command is done. */
 async function withPlatform(work: (platform: Platform) => Promise<void>): Promise<void> {
   const cfg = config();
-  const platform = await createPlatform({ ...cfg, autoMigrate: false }, { logger: cliLogger(cfg) });
+  // A test's instrument, not a setting: read here once, kept out of Config (see shared/failpoints.ts).
+  const failpoints = armFailpoints(process.env['FAILPOINTS'], cfg.env);
+  const logger = cliLogger(cfg);
+  if (failpoints.length > 0) logger.warn({ failpoints }, 'failpoints armed: this process fails on purpose where a test asked');
+  const platform = await createPlatform({ ...cfg, autoMigrate: false }, { logger });
   try {
     await work(platform);
   } finally {

@@ -1,5 +1,6 @@
 import { createTerminus } from '@godaddy/terminus';
 import { ConfigError, loadConfig } from './shared/config';
+import { armFailpoints } from './shared/failpoints';
 import { createHttpServer } from './shared/http/server';
 import { generateTraceId, runWithTrace } from './shared/trace';
 import { createPlatform } from './platform';
@@ -7,8 +8,11 @@ import { createPlatform } from './platform';
 /** Starts the HTTP service: config -> platform -> listener, with graceful shutdown on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  // A test's instrument, not a setting: read here once, kept out of Config (see shared/failpoints.ts).
+  const failpoints = armFailpoints(process.env['FAILPOINTS'], config.env);
   const platform = await runWithTrace({ traceId: generateTraceId('BOOT') }, () => createPlatform(config));
   const { logger } = platform;
+  if (failpoints.length > 0) logger.warn({ failpoints }, 'failpoints armed: this process fails on purpose where a test asked');
   const server = createHttpServer(platform.app);
 
   createTerminus(server, {

@@ -5,7 +5,8 @@ import { formatFen, MAX_AMOUNT_FEN, parseAmountToFen } from './money';
 
 /**
  * The one typed configuration object, built from environment variables at boot.
- * No other file reads process.env: modules receive what they need from here.
+ * No other file reads process.env: modules receive what they need from here. (The entry points
+ * also read FAILPOINTS, which only tests set and which is no setting: see failpoints.ts.)
  */
 
 /** The modules this build has; `cache` (issue 12) is named in the design but not built yet. */

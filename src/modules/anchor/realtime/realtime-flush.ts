@@ -1,5 +1,6 @@
 import type { Db } from '../../../shared/db/knex';
 import { retryOnConflict } from '../../../shared/db/retry';
+import { failpoint } from '../../../shared/failpoints';
 import type { Logger } from '../../../shared/logger';
 import type { Clock } from '../../../shared/module';
 import type { RealtimeMetrics } from './realtime.metrics';
@@ -53,7 +54,11 @@ export function createRealtimeFlush(deps: RealtimeFlushDeps) {
       }
       const snap = await store.snapshot(liveRoomId, last + 1);
       if (!snap) return;
-      if (snap.id > last) await writeSnapshot(store, liveRoomId, snap.id);
+      await failpoint('flush.afterSnapshot');
+      if (snap.id > last) {
+        await writeSnapshot(store, liveRoomId, snap.id);
+        await failpoint('flush.afterDb1Commit');
+      }
       await store.ack(liveRoomId, snap.id);
       if (!snap.resumed) return;
     }

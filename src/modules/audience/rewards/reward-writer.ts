@@ -1,6 +1,7 @@
 import type { Db } from '../../../shared/db/knex';
 import { isDatabaseUnavailable, isDuplicateKey } from '../../../shared/db/failures';
 import { retryOnConflict } from '../../../shared/db/retry';
+import { failpoint } from '../../../shared/failpoints';
 import { AppError } from '../../../shared/http/app-error';
 import type { RewardTargetDto } from '../../anchor/contract';
 import { createBoundedQueue } from './bounded-queue';
@@ -259,7 +260,9 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
 
 async function writeRewards(trx: Db, rewards: NewRecharge[]): Promise<RechargeRow[]> {
   const rows = await insertRecharges(trx, rewards);
+  await failpoint('reward.afterInsert');
   await addConsumption(trx, rewards);
+  await failpoint('reward.beforeCommit');
   return rows;
 }
 

@@ -1,5 +1,6 @@
 import type { Db } from '../../../shared/db/knex';
 import { isoFromDb } from '../../../shared/db/time';
+import { failpoint } from '../../../shared/failpoints';
 import { AppError } from '../../../shared/http/app-error';
 import { assertMayActFor, type Principal } from '../../../shared/http/auth';
 import { zodProblems } from '../../../shared/http/problem';
@@ -117,6 +118,7 @@ export function createRewardsService(deps: RewardsServiceDeps) {
       return { status: 200, body: toRewardDto(outcome.row) };
     }
     log.info({ rechargeId: outcome.row.id }, 'reward saved');
+    await failpoint('reward.afterCommit');
     await notifyAnchor(outcome.row, log);
     metrics.rewards.inc({ outcome: 'created' });
     return { status: 201, body: toRewardDto(outcome.row) };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../../shared/db/knex';
 import { isoFromDb } from '../../../shared/db/time';
 import { retryOnConflict } from '../../../shared/db/retry';
+import { failpoint } from '../../../shared/failpoints';
 import { AppError } from '../../../shared/http/app-error';
 import type { Logger } from '../../../shared/logger';
 import type { Clock } from '../../../shared/module';
@@ -56,6 +57,7 @@ export function createSyncService(deps: SyncServiceDeps) {
     // Two instances claiming at once (and rewards inserting meanwhile) can deadlock on the sync index: retry.
     const rows = await retryOnConflict(() => claimBatch(db, { batchId, limit: deps.batchSize, now: clock(), claimTtlMs: deps.claimTtlMs }));
     if (rows.length === 0) return 0;
+    await failpoint('sync.afterClaim');
     let result;
     try {
       result = await finance.batchSync({ batchId, records: rows.map(toRecord) });
@@ -65,6 +67,7 @@ export function createSyncService(deps: SyncServiceDeps) {
       );
       throw error;
     }
+    await failpoint('sync.afterFinanceCommit');
     await retryOnConflict(() => markSynced(db, { batchId, now: clock() }));
     logger.info({ batchId, records: rows.length, accepted: result.accepted, duplicates: result.duplicates }, 'sync batch settled');
     return rows.length;

@@ -1,6 +1,7 @@
 import type { Db, Trx } from '../../../shared/db/knex';
 import { isDuplicateKey } from '../../../shared/db/failures';
 import { retryOnConflict } from '../../../shared/db/retry';
+import { failpoint } from '../../../shared/failpoints';
 import type { Logger } from '../../../shared/logger';
 import { splitByCommission } from '../../../shared/money';
 import type { Clock } from '../../../shared/module';
@@ -124,6 +125,7 @@ export function createSettlementService(deps: SettlementServiceDeps) {
         now,
       });
     }
+    await failpoint('settlement.beforeCommit');
     return { batchId: command.batchId, accepted: fresh.length, duplicates };
   }
 
