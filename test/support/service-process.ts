@@ -12,6 +12,12 @@ export interface LogEntry {
   line: Record<string, unknown>;
 }
 
+/** How a life ended: an exit code, or the signal that ended it. */
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 /**
  * A real service instance (`node --import tsx src/main.ts`, as production runs `node dist/src/main.js`)
  * on a fixed port, so nginx can list it and it can be SIGKILLed and started again at the same address.
@@ -22,12 +28,16 @@ export class ServiceProcess {
   private lives = 0;
   private partial = '';
   private output = '';
+  private partialError = '';
+  private lastExit: Promise<Exit> | null = null;
   readonly entries: LogEntry[] = [];
+  /** `failpoint <name>: <action>` lines it wrote to stderr (src/shared/failpoints.ts), with their life. */
+  readonly struck: Array<{ life: number; failpoint: string }> = [];
 
   private constructor(
     readonly name: string,
     readonly port: number,
-    private readonly env: Record<string, string>,
+    private env: Record<string, string>,
   ) {}
 
   /** Starts it and waits until it listens; `env` is its whole environment (PATH and HOME are added). */
@@ -49,6 +59,36 @@ export class ServiceProcess {
     return this.child !== null;
   }
 
+  /** The life the next start will be (the current one is this minus 1). */
+  get nextLife(): number {
+    return this.lives;
+  }
+
+  /** Changes the environment of the lives started from now on (undefined removes a variable), e.g. to arm FAILPOINTS. */
+  setEnvironment(changes: Record<string, string | undefined>): void {
+    const env = { ...this.env };
+    for (const [name, value] of Object.entries(changes)) {
+      if (value === undefined) delete env[name];
+      else env[name] = value;
+    }
+    this.env = env;
+  }
+
+  /** Waits until the current (or last) life ended by itself, and says how; all it printed is read by then. */
+  async exited(timeoutMs = 30_000): Promise<Exit> {
+    const exit = this.lastExit;
+    if (!exit) throw new Error(`${this.name} was never started`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.name} still running after ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([exit, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Lines of the current life and earlier ones whose `msg` is `message`. */
   linesWith(message: string): LogEntry[] {
     return this.entries.filter((entry) => entry.line['msg'] === message);
@@ -59,6 +99,7 @@ export class ServiceProcess {
     const life = this.lives;
     this.lives += 1;
     this.partial = '';
+    this.partialError = '';
     const child = spawn(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, 'src/main.ts')], {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? ROOT, ...this.env, PORT: String(this.port) },
@@ -66,10 +107,11 @@ export class ServiceProcess {
     });
     this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => this.take(chunk.toString(), life));
-    child.stderr?.on('data', (chunk: Buffer) => this.keep(chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => this.takeError(chunk.toString(), life));
     child.once('exit', () => {
       if (this.child === child) this.child = null;
     });
+    this.lastExit = new Promise((resolveExit) => child.once('close', (code, signal) => resolveExit({ code, signal })));
     const listening = () => this.entries.some((entry) => entry.life === life && String(entry.line['msg']).startsWith('listening on'));
     try {
       await waitUntil(
@@ -97,6 +139,13 @@ export class ServiceProcess {
   /** The tail of what it printed, for failure messages. */
   private keep(text: string): void {
     this.output = (this.output + text).slice(-16_000);
+  }
+
+  private takeError(text: string, life: number): void {
+    this.keep(text);
+    const lines = (this.partialError + text).split('\n');
+    this.partialError = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('failpoint ')) this.struck.push({ life, failpoint: line.slice('failpoint '.length) });
   }
 
   private take(text: string, life: number): void {
