@@ -1,17 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { claimBatch } from '../../src/modules/audience/sync/sync.repository';
-import type { FinanceServiceClient } from '../../src/modules/finance/contract';
-import { isoFromDb } from '../../src/shared/db/time';
 import { workerDatabaseUrl } from '../support/environment';
-import { createTestPlatform, liveStage, newTraceId, testEnvironment, type TestPlatform } from '../support/platform';
+import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
 import { TcpProxy } from '../support/tcp-proxy';
-
-const ROOT = resolve(__dirname, '../..');
-const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 
 let t: TestPlatform;
 
@@ -73,11 +63,6 @@ function yuan(fen: number): string {
   return `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
 }
 
-function financeOf(platform: TestPlatform): FinanceServiceClient {
-  const finance = platform.modules.find((m) => m.name === 'finance') as unknown as { client: FinanceServiceClient };
-  return finance.client;
-}
-
 describe('finance sync', () => {
   it('when the sync is triggered, then every reward is settled once, shares add up to the fen and the balance is credited', async () => {
     const { anchorId, ids, totalFen } = await rewards(120);
@@ -96,53 +81,6 @@ describe('finance sync', () => {
     for (const d of details) expect(d).toMatchObject({ rate_bp: 5000, anchor_amount: Math.floor(d.amount / 2) });
   });
 
-  it('when a sync claimed a batch and died, then the claim expires and a later run settles it exactly once', async () => {
-    const { anchorId, ids, totalFen } = await rewards(40);
-    const claimed = await claimBatch(t.db1, { batchId: 'DEAD-CLAIMER', limit: 10_000, now: new Date(), claimTtlMs: 60_000 });
-    expect(claimed.length).toBeGreaterThanOrEqual(40);
-    const early = await t.runSync();
-    expect((await settled(anchorId, ids)).n).toBe(0);
-    expect(early.pending).toBeGreaterThanOrEqual(40);
-
-    const later = await createTestPlatform({}, { clock: () => new Date(Date.now() + 61_000) });
-    try {
-      await later.runSync();
-    } finally {
-      await later.close();
-    }
-    const s = await settled(anchorId, ids);
-    expect(s).toMatchObject({ n: 40, distinct: 40, amount: totalFen, unsynced: 0 });
-  });
-
-  it('when finance committed but the sync died before marking, then the re-sent batch is all duplicates and nothing is settled twice', async () => {
-    const { anchorId, ids, totalFen } = await rewards(30);
-    const rows = await claimBatch(t.db1, { batchId: 'HALF-DONE', limit: 10_000, now: new Date(), claimTtlMs: 60_000 });
-    const first = await financeOf(t).batchSync({
-      batchId: 'HALF-DONE',
-      records: rows.map((r) => ({
-        rechargeId: r.id,
-        traceId: r.trace_id,
-        anchorId: r.anchor_id,
-        liveRoomId: r.live_room_id,
-        audienceId: r.audience_id,
-        amountFen: r.amount,
-        createdAt: isoFromDb(r.created_at),
-      })),
-    });
-    expect(first.accepted).toBe(rows.length);
-    const before = await settled(anchorId, ids);
-
-    const later = await createTestPlatform({}, { clock: () => new Date(Date.now() + 61_000) });
-    try {
-      await later.runSync();
-    } finally {
-      await later.close();
-    }
-    const after = await settled(anchorId, ids);
-    expect(after).toEqual({ ...before, unsynced: 0 });
-    expect(after).toMatchObject({ n: 30, amount: totalFen });
-  });
-
   it('when two syncs run at once, then no reward is settled twice', async () => {
     const { anchorId, ids, totalFen } = await rewards(600);
     const other = await createTestPlatform({ SYNC_BATCH_SIZE: '37' });
@@ -157,29 +95,6 @@ describe('finance sync', () => {
     expect(s).toMatchObject({ n: 600, distinct: 600, amount: totalFen, unsynced: 0 });
     expect(s.available).toBe(yuan(s.anchorShare));
   });
-
-  it('when the sync process is killed at random points many times, then a final run leaves Σ settled = Σ rewards to the fen', async () => {
-    const { anchorId, ids, totalFen } = await rewards(1500);
-    const env = { ...process.env, ...testEnvironment({ SYNC_BATCH_SIZE: '25', SYNC_CLAIM_TTL_MS: '1' }) } as Record<string, string>;
-    for (let round = 0; round < 8; round += 1) {
-      const child = spawn(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, 'src/cli.ts'), 'sync', 'run'], {
-        cwd: ROOT,
-        env,
-        stdio: 'ignore',
-      });
-      const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
-      await new Promise((r) => setTimeout(r, 700 + Math.floor(Math.random() * 900)));
-      child.kill('SIGKILL');
-      await exited;
-    }
-    const mid = await settled(anchorId, ids);
-    expect(mid.distinct).toBe(mid.n);
-    await promisify(execFile)(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, 'src/cli.ts'), 'sync', 'run'], { cwd: ROOT, env });
-    const s = await settled(anchorId, ids);
-    expect(s).toMatchObject({ n: 1500, distinct: 1500, amount: totalFen, unsynced: 0 });
-    expect(s.anchorShare + s.platformShare).toBe(totalFen);
-    expect(s.available).toBe(yuan(s.anchorShare));
-  }, 120_000);
 });
 
 describe('finance sync while DB2 is unreachable', () => {
