@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { addRewards } from '../../src/modules/anchor/realtime/realtime.repository';
-import { createRealtimeStore } from '../../src/modules/anchor/realtime/realtime.redis';
-import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
+import { createRealtimeStore, roomKeys } from '../../src/modules/anchor/realtime/realtime.redis';
+import { runCli } from '../support/cli-process';
+import { createTestPlatform, liveStage, newTraceId, testEnvironment, type TestPlatform } from '../support/platform';
 import { PrivateRedis, waitUntil } from '../support/private-redis';
 
 const REWARD = '/audience/api/v1/recharge';
@@ -295,45 +295,64 @@ describe('realtime figures with Redis', () => {
 
 describe('realtime flush crash safety', () => {
   let t: TestPlatform;
+  let redis: PrivateRedis;
   beforeAll(async () => {
-    t = await createTestPlatform({ REALTIME_FLUSH_THRESHOLD: '100000' });
+    // A Redis of its own: the CLI's flush must meet this file's rooms alone.
+    redis = await PrivateRedis.start();
+    t = await createTestPlatform({ REDIS_URL: redis.url, REALTIME_FLUSH_THRESHOLD: '100000' });
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    await redis.dispose();
+  });
 
   const store = () => createRealtimeStore(t.redis.client!, '');
+  /** `realtime flush` in a process of its own, on this describe's Redis, armed with `failpoints` if given. */
+  const flushCli = (failpoints?: string) =>
+    runCli(['realtime', 'flush'], testEnvironment({ REDIS_URL: redis.url, ...(failpoints ? { FAILPOINTS: failpoints } : {}) }));
+  const realtimeRow = async (roomId: number) =>
+    (await t.db1('live_room_realtime').where({ live_room_id: roomId }).first()) as { last_flush_id: number; recharge_count: number };
 
-  it('when a flush dies right after its snapshot, then reads stay exact and the next flush completes it once', async () => {
+  it('when `realtime flush` is SIGKILLed right after its snapshot (flush.afterSnapshot), then Redis holds the snapshot, DB1 is untouched, reads stay exact and the next flush completes it once', async () => {
     const stage = await liveStage(t, 2);
     await reward(t, stage, 15, 5);
-    const snap = await store().snapshot(stage.roomId, 1);
-    expect(snap).toMatchObject({ id: 1, count: 15 });
-    // ... the process dies here. New rewards keep coming.
+    const killed = await flushCli('flush.afterSnapshot=kill');
+    expect([killed.signal, killed.struck]).toEqual(['SIGKILL', ['flush.afterSnapshot: kill']]);
+    // Only between the snapshot and DB1's transaction: the delta moved aside in Redis, DB1 not yet moved.
+    expect(await t.redis.client!.hmget(roomKeys(stage.roomId).flushing, 'id', 'count')).toEqual(['1', '15']);
+    expect(await t.redis.client!.exists(roomKeys(stage.roomId).count)).toBe(0);
+    expect(await realtimeRow(stage.roomId)).toMatchObject({ last_flush_id: 0, recharge_count: 0 });
+    // New rewards keep coming meanwhile.
     await reward(t, stage, 6, 3);
     const all = await truth(t, stage.roomId);
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 21 });
 
-    await t.flushRealtime();
+    const after = await flushCli();
+    expect(after.code).toBe(0);
     expect(await flushed(t, stage.roomId)).toEqual({ fen: all.fen, count: 21, journalFen: all.fen, journalCount: 21 });
+    expect(await t.redis.client!.exists(roomKeys(stage.roomId).flushing)).toBe(0);
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 21 });
   });
 
-  it('when a flush dies after its DB1 commit but before the acknowledgement, then nothing is counted twice', async () => {
+  it('when `realtime flush` is SIGKILLed after its DB1 commit but before the acknowledgement (flush.afterDb1Commit), then DB1 and Redis both hold the delta and nothing is counted twice, then or after the next flush', async () => {
     const stage = await liveStage(t, 2);
     await reward(t, stage, 12, 4);
-    const s = store();
-    const snap = await s.snapshot(stage.roomId, 1);
-    const rewards = await s.flushingRewards(stage.roomId);
-    expect(rewards.size).toBe(12);
-    await t.db1.transaction((trx) => addRewards(trx, { liveRoomId: stage.roomId, rewards, flushId: snap!.id, now: new Date() }));
-    // ... the process dies here: DB1 holds the delta, Redis still has it as "flushing".
+    const killed = await flushCli('flush.afterDb1Commit=kill');
+    expect([killed.signal, killed.struck]).toEqual(['SIGKILL', ['flush.afterDb1Commit: kill']]);
+    // Only between DB1's commit and the acknowledgement: DB1's last_flush_id is the snapshot's, which Redis still holds.
+    const [snapshotId, snapshotCount] = await t.redis.client!.hmget(roomKeys(stage.roomId).flushing, 'id', 'count');
+    expect(snapshotCount).toBe('12');
+    expect(await realtimeRow(stage.roomId)).toMatchObject({ last_flush_id: Number(snapshotId), recharge_count: 12 });
     const all = await truth(t, stage.roomId);
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(all.fen), rechargeCount: 12 });
 
     await reward(t, stage, 4, 4);
-    await t.flushRealtime();
-    const after = await truth(t, stage.roomId);
-    expect(await flushed(t, stage.roomId)).toEqual({ fen: after.fen, count: 16, journalFen: after.fen, journalCount: 16 });
-    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(after.fen), rechargeCount: 16 });
+    const after = await flushCli();
+    expect(after.code).toBe(0);
+    const now = await truth(t, stage.roomId);
+    expect(await flushed(t, stage.roomId)).toEqual({ fen: now.fen, count: 16, journalFen: now.fen, journalCount: 16 });
+    expect(await t.redis.client!.exists(roomKeys(stage.roomId).flushing)).toBe(0);
+    expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: yuan(now.fen), rechargeCount: 16 });
   });
 
   it('when another instance snapshots with a flush id read before a flush was acknowledged, then the new delta still reaches DB1 once', async () => {
@@ -404,15 +423,27 @@ describe('realtime when Redis fails mid-load', () => {
     await redis.dispose();
   });
 
-  it('when Redis is killed in the middle of a load and restarted, then every reward is 201 and the figures end = Σ rewards', async () => {
+  it('when Redis is killed in the middle of a load and restarted, then every reward is 201, some met the outage (counted straight into DB1), and the figures end = Σ rewards', async () => {
     const stage = await liveStage(t, 4);
+    /** Rewards counted straight into DB1 (a journal line no flush wrote): those that met Redis down. */
+    const metOutage = async () =>
+      Number(
+        (await t.db1('live_room_applied_reward').where({ live_room_id: stage.roomId }).whereNull('flush_id').count({ n: '*' }).first())?.[
+          'n'
+        ],
+      );
     const load = reward(t, stage, 240, 16);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUntil(async () => (await truth(t, stage.roomId)).count >= 40, 'the load to be under way', 10_000);
     await redis.kill();
-    await new Promise((r) => setTimeout(r, 500));
+    const storedAtKill = (await truth(t, stage.roomId)).count;
+    // Down until rewards have met the outage, then back while the load goes on.
+    await waitUntil(async () => (await metOutage()) >= 5, 'rewards to meet Redis down', 10_000);
     await redis.restart();
     const created = await load;
     expect(created).toHaveLength(240);
+    expect(storedAtKill).toBeLessThan(240);
+    process.stdout.write(`realtime: Redis killed with ${storedAtKill} of 240 stored; ${await metOutage()} met it down\n`);
+    expect(await metOutage()).toBeGreaterThanOrEqual(5);
     await waitUntil(() => Promise.resolve(t.redis.isUsable()), 'Redis usable again', 10_000);
     await t.flushRealtime();
     const all = await truth(t, stage.roomId);
