@@ -128,21 +128,24 @@ export function parseFailpoints(spec: string): Map<FailpointName, Term[]> {
   return armed;
 }
 
-/** Tells whoever watches the process which point struck, before it acts (written synchronously: a kill follows). */
-function announce(name: FailpointName, action: FailpointAction): void {
+/** Where a struck point says so: `failpoint <name>: <action>` on stderr. */
+export type Announce = (line: string) => void;
+
+/** Written synchronously, before the point acts: a kill follows. */
+function toStderr(line: string): void {
   try {
-    writeSync(2, `failpoint ${name}: ${action}\n`);
+    writeSync(2, `${line}\n`);
   } catch {
     // stderr closed or full: the point still acts.
   }
 }
 
-function strike(armed: ReadonlyMap<FailpointName, Term[]>, name: FailpointName): Promise<never> | undefined {
+function strike(armed: ReadonlyMap<FailpointName, Term[]>, name: FailpointName, announce: Announce): Promise<never> | undefined {
   const term = armed.get(name)?.find((t) => t.remaining > 0);
   if (!term || (term.probability < 1 && Math.random() >= term.probability)) return undefined;
   term.remaining -= 1;
   if (term.action === 'off') return undefined;
-  announce(name, term.action);
+  announce(`failpoint ${name}: ${term.action}`);
   if (term.action === 'throw') throw new FailpointError(name);
   if (term.action === 'kill') process.kill(process.pid, 'SIGKILL');
   // hang, and a kill whose signal is still on its way: nothing after this point runs.
@@ -153,10 +156,10 @@ function strike(armed: ReadonlyMap<FailpointName, Term[]>, name: FailpointName):
  * Arms the points named in `spec` (the FAILPOINTS variable, read once by the entry point). Returns
  * the names armed. Refused in production and for unknown names or actions (a ConfigError).
  */
-export function armFailpoints(spec: string | undefined, env: string): FailpointName[] {
+export function armFailpoints(spec: string | undefined, env: string, announce: Announce = toStderr): FailpointName[] {
   if (spec === undefined || spec.trim() === '') return [];
   if (env === 'production') throw new ConfigError(['FAILPOINTS: failpoints are for tests; production refuses them']);
   const armed = parseFailpoints(spec);
-  if (armed.size > 0) failpoint = (name) => strike(armed, name);
+  if (armed.size > 0) failpoint = (name) => strike(armed, name, announce);
   return [...armed.keys()];
 }

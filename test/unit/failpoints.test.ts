@@ -7,6 +7,10 @@ import { armFailpoints, FAILPOINT_NAMES, FailpointError, failpoint, parseFailpoi
 
 /** The failpoints' own rules; what a point does to the real process is proven by the crash tests (test/e2e, test/integration). */
 
+/** What the armed points announced (instead of stderr). */
+const announced: string[] = [];
+const arm = (spec: string) => armFailpoints(spec, 'test', (line) => announced.push(line));
+
 function problemsOf(spec: string, env = 'test'): string[] {
   try {
     armFailpoints(spec, env);
@@ -71,11 +75,14 @@ describe('arming failpoints', () => {
 
 describe('an armed point', () => {
   it('when armed 2*off->1*throw, then it passes twice, throws once (an error callers take for a lost database connection), then passes; other points pass', async () => {
-    expect(armFailpoints('sync.afterClaim=2*off->1*throw', 'test')).toEqual(['sync.afterClaim']);
+    announced.length = 0;
+    expect(arm('sync.afterClaim=2*off->1*throw')).toEqual(['sync.afterClaim']);
     expect(await outcomes('sync.afterClaim', 5)).toEqual(['pass', 'pass', 'throw', 'pass', 'pass']);
     expect(await outcomes('sync.afterFinanceCommit', 2)).toEqual(['pass', 'pass']);
+    // Only what acts is announced, once each time, before it acts.
+    expect(announced).toEqual(['failpoint sync.afterClaim: throw']);
     let thrown: unknown;
-    armFailpoints('reward.beforeCommit=throw', 'test');
+    arm('reward.beforeCommit=throw');
     try {
       void failpoint('reward.beforeCommit');
     } catch (error) {
@@ -86,12 +93,14 @@ describe('an armed point', () => {
   });
 
   it('when armed 1*hang, then the first hit never settles and the next passes', async () => {
-    armFailpoints('flush.afterSnapshot=1*hang', 'test');
+    announced.length = 0;
+    arm('flush.afterSnapshot=1*hang');
     expect(await outcomes('flush.afterSnapshot', 2)).toEqual(['hang', 'pass']);
+    expect(announced).toEqual(['failpoint flush.afterSnapshot: hang']);
   });
 
   it('when armed 30%throw, then about 30 of 100 hits throw', async () => {
-    armFailpoints('flush.afterDb1Commit=30%throw', 'test');
+    arm('flush.afterDb1Commit=30%throw');
     const thrown = (await outcomes('flush.afterDb1Commit', 100)).filter((o) => o === 'throw').length;
     // Binomial(100, 0.3): 30 ± 4.6; the bounds are more than four deviations out.
     expect(thrown).toBeGreaterThanOrEqual(10);
