@@ -15,7 +15,7 @@ import { createLogger, type Logger } from './shared/logger';
 import { createMetrics, type Metrics } from './shared/metrics';
 import { systemClock, type Clock, type ModuleSurface } from './shared/module';
 import { createRedis, waitForRedis, type RedisHandle } from './shared/redis';
-import { createScheduler, type Scheduler } from './shared/scheduler';
+import { createScheduler, type Scheduler } from './shared/scheduler/scheduler';
 
 type SyncReport = { synced: number; batches: number; pending: number };
 type HealReport = { rooms: { redisReplaced: boolean; flushedRooms: number }; sweep: { examined: number; applied: number } };
@@ -251,7 +251,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     decorators: options.clientDecorators ?? {},
   });
   const app = createApp({ config, logger, metrics, tokens, probe, modules });
-  const scheduler = createScheduler({ jobs: modules.flatMap((m) => m.jobs), redis, logger });
+  const scheduler = createScheduler({ jobs: modules.flatMap((m) => m.jobs), redis, logger, leaseMs: config.cronLeaseMs });
 
   let closing: Promise<void> | undefined;
   return {

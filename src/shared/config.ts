@@ -90,6 +90,12 @@ const envSchema = z.object({
   DEFAULT_COMMISSION_RATE: decimalRate.default('0.5000').describe("Anchor's share when no per-anchor rate is in force."),
   MAX_REWARD_AMOUNT: rewardCeiling.default('100000.00').describe('Largest single reward (at most 10000000.00, the ceiling of any amount).'),
   CRON_ENABLED: booleanFlag.default(true).describe('Run the scheduled jobs in this process.'),
+  CRON_LEASE_MS: positiveInt
+    .pipe(z.number().min(1000, 'must be at least 1000'))
+    .default(5000)
+    .describe(
+      'A running job holds its Redis lease this long, renewed every third of it: a job of a killed instance runs elsewhere within this long plus one interval.',
+    ),
   SYNC_CRON: z.string().default('*/5 * * * *').describe('When the finance sync runs (cron, server time).'),
   SYNC_BATCH_SIZE: positiveInt.pipe(z.number().max(1000)).default(500).describe('Rewards per finance sync batch.'),
   SYNC_CLAIM_TTL_MS: positiveInt.default(120000).describe('A claimed sync batch not confirmed by then is claimed again (crash recovery).'),
@@ -157,6 +163,7 @@ export interface Config {
   defaultCommissionRate: string;
   maxRewardAmount: string;
   cronEnabled: boolean;
+  cronLeaseMs: number;
   sync: { cron: string; batchSize: number; claimTtlMs: number };
   realtime: {
     flushCron: string;
@@ -270,6 +277,7 @@ export function loadConfig(environment: Environment): Config {
     defaultCommissionRate: e.DEFAULT_COMMISSION_RATE,
     maxRewardAmount: e.MAX_REWARD_AMOUNT,
     cronEnabled: e.CRON_ENABLED,
+    cronLeaseMs: e.CRON_LEASE_MS,
     sync: { cron: e.SYNC_CRON, batchSize: e.SYNC_BATCH_SIZE, claimTtlMs: e.SYNC_CLAIM_TTL_MS },
     realtime: {
       flushCron: e.REALTIME_FLUSH_CRON,

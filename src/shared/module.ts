@@ -2,10 +2,17 @@ import type { ModuleName } from './config';
 import type { Store } from './health';
 import type { RouteGroup } from './http/routes';
 
-/** A job the scheduler runs on a cron expression (inside a lease, so one instance runs it at a time). */
+/** A job the scheduler runs on a cron expression: each tick on one instance, one run of it at a time. */
 export interface ScheduledJob {
   name: string;
   schedule: string;
+  /**
+   * A tick when Redis is configured but does not answer, so no instance can take the lease: `run`
+   * on every instance (a job that needs no Redis, is safe to run on several instances at once and
+   * must not stop for a Redis outage), or `skip` the tick (a job that works on Redis anyway, or
+   * should not run on every instance at once).
+   */
+  withoutLease: 'run' | 'skip';
   run(): Promise<void>;
 }
 

@@ -40,11 +40,13 @@ export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModul
     name: 'analytics',
     routes: [],
     health: { path: '/analysis/actuator/health', requires: ['db1', 'db2'] },
-    // Realtime drift is repaired on schedule (e.g. rewards made while the anchor module was down).
+    // Realtime drift is repaired on schedule (e.g. rewards made while the anchor module was down). While
+    // Redis does not answer its pending deltas cannot be read, and would look missing: the tick is skipped.
     jobs: [
       {
         name: 'reconcile',
         schedule: deps.settings.reconcileCron,
+        withoutLease: 'skip',
         run: async () => void (await reconciliation.reconcile({ repair: true })),
       },
     ],

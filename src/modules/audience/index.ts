@@ -128,8 +128,10 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     ],
     health: { path: '/audience/actuator/health', requires: ['db1'] },
     jobs: [
-      { name: 'finance-sync', schedule: settings.sync.cron, run: async () => void (await sync.runSync()) },
-      { name: 'reward-sweep', schedule: settings.sweep.cron, run: async () => void (await sweeper.sweep()) },
+      // Settlement needs no Redis and must not stop for it; runs on several instances share the work (expiring claims).
+      { name: 'finance-sync', schedule: settings.sync.cron, withoutLease: 'run', run: async () => void (await sync.runSync()) },
+      // Its cursor lives in Redis: without it the sweep cannot run, so the tick is skipped.
+      { name: 'reward-sweep', schedule: settings.sweep.cron, withoutLease: 'skip', run: async () => void (await sweeper.sweep()) },
     ],
     client: createInProcessAudienceClient(viewers, createRewardLedger({ db, reportsDb: deps.reportsDb })),
     runSync: () => sync.runSync(),
