@@ -46,7 +46,7 @@ const INSTANCE_ENV = {
   SYNC_CLAIM_TTL_MS: '5000',
   REALTIME_FLUSH_CRON: '*/2 * * * * *',
   REALTIME_FLUSH_THRESHOLD: '25',
-  // The reward sweeper's schedule (issue 8), named so its ticks can be placed too; unknown settings are ignored until then.
+  // The heal jobs (the reward sweep and the realtime heal), named here so the test does not lean on the default.
   REALTIME_HEAL_CRON: '*/2 * * * * *',
   // Reconciliation repairs realtime figures itself: run often, it would hide what this test measures.
   RECONCILE_CRON: '0 0 0 1 1 *',
@@ -432,36 +432,13 @@ interface JobRun {
   traceId: string;
 }
 
-/** Seconds between fires of a six-field `*\/N * * * * *` expression. */
-function secondsBetweenFires(schedule: string): number | null {
-  const fields = schedule.trim().split(/\s+/);
-  if (fields.length !== 6 || fields.slice(1).some((field) => field !== '*')) return null;
-  if (fields[0] === '*') return 1;
-  const every = /^\*\/(\d+)$/.exec(fields[0]!);
-  return every && 60 % Number(every[1]) === 0 ? Number(every[1]) : null;
-}
-
-/**
- * The runs an instance logged (`job finished` or `job failed`), each placed on its tick. A run's trace
- * id (`CRON-YYYYMMDD-HHMMSS-…`, UTC) is made when it starts, just after its fire: the tick is the last
- * fire at or before that second (fires of `*\/N` fall on multiples of N seconds).
- */
+/** The runs an instance logged (`job finished` or `job failed`), each on the tick its `slot` names: the fire it was scheduled for. */
 function jobRuns(instance: ServiceProcess): JobRun[] {
-  const schedules = new Map<string, string>();
-  for (const entry of instance.linesWith('scheduler started'))
-    for (const described of entry.line['jobs'] as string[]) {
-      const match = /^(\S+) \((.+)\)$/.exec(described);
-      if (match) schedules.set(match[1]!, match[2]!);
-    }
   return instance.entries.flatMap((entry: LogEntry) => {
     if (entry.line['msg'] !== 'job finished' && entry.line['msg'] !== 'job failed') return [];
     const job = String(entry.line['job']);
-    const traceId = String(entry.line['traceId']);
-    const stamp = /^CRON-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-/.exec(traceId);
-    const every = secondsBetweenFires(schedules.get(job) ?? '');
-    if (!stamp || every === null) throw new Error(`cannot place a run of ${job} (${schedules.get(job)}, trace ${traceId}) on its tick`);
-    const [year, month, day, hour, minute, second] = stamp.slice(1).map(Number) as [number, number, number, number, number, number];
-    const started = Date.UTC(year, month - 1, day, hour, minute, second) / 1000;
-    return [{ job, tick: started - (started % every), instance: `${instance.name}, life ${entry.life}`, traceId }];
+    const slot = Date.parse(String(entry.line['slot']));
+    if (Number.isNaN(slot)) throw new Error(`a run of ${job} logged no slot: ${JSON.stringify(entry.line)}`);
+    return [{ job, tick: slot / 1000, instance: `${instance.name}, life ${entry.life}`, traceId: String(entry.line['traceId']) }];
   });
 }
