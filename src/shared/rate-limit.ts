@@ -25,7 +25,7 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
   if (perMinute <= 0) return null;
   const log = options.logger.child({ component: 'rate-limit', limit: options.name });
   const memory = new RateLimiterMemory({ keyPrefix: `rl:${options.name}`, points: perMinute, duration: 60 });
-  const limiter: RateLimiterAbstract = redis.client
+  const shared: RateLimiterAbstract | null = redis.client
     ? new RateLimiterRedis({
         storeClient: redis.client,
         keyPrefix: `rl:${options.name}`,
@@ -34,10 +34,13 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
         rejectIfRedisNotReady: true,
         insuranceLimiter: memory,
       })
-    : memory;
+    : null;
+  // While Redis is known not to answer, straight to memory: the insurance would be reached only after the command timeout.
+  const limiterNow = (): RateLimiterAbstract => (shared && redis.isUsable() ? shared : memory);
 
   /** How many of `units` the key may use now, and when to retry for the rest. */
   async function consume(key: string, units: number): Promise<{ granted: number; retryAfterSeconds: number }> {
+    const limiter = limiterNow();
     try {
       await limiter.consume(key, units);
       return { granted: units, retryAfterSeconds: 0 };

@@ -3,7 +3,12 @@ import type { Logger } from './logger';
 
 /**
  * Redis, configured to fail fast: no offline queue, a short command timeout and bounded retries,
- * so a dead or frozen Redis never holds a request. Callers check `isUsable()` and fall back.
+ * so a dead or frozen Redis never holds a request. Callers check `isUsable()` and fall back. A
+ * command that timed out makes Redis unusable until it answers a PING (sent every
+ * `PROBE_INTERVAL_MS`): a frozen Redis keeps its connection open and answers nothing, and every
+ * caller would otherwise wait out the timeout again — twice over behind ioredis's auto-pipelining,
+ * which holds a command back until the pipeline ahead of it is answered. The PING is answered after
+ * every command sent before it, so by then the commands that timed out have run, or never will.
  */
 export interface RedisHandle {
   /** null when no REDIS_URL is configured. */
@@ -20,6 +25,22 @@ export interface RedisOptions {
   logger: Logger;
 }
 
+const PROBE_INTERVAL_MS = 100;
+
+/** ioredis's client, telling `onCommandTimeout` of each command that timed out (every command, pipelined ones too, passes sendCommand). */
+class TimeoutReportingRedis extends Redis {
+  onCommandTimeout: (() => void) | undefined;
+
+  override sendCommand(...args: Parameters<Redis['sendCommand']>): unknown {
+    const [command] = args;
+    const sent = super.sendCommand(...args);
+    command.promise.catch((error: unknown) => {
+      if (error instanceof Error && error.message === 'Command timed out') this.onCommandTimeout?.();
+    });
+    return sent;
+  }
+}
+
 const NO_REDIS: RedisHandle = {
   client: null,
   isUsable: () => false,
@@ -30,7 +51,7 @@ const NO_REDIS: RedisHandle = {
 export function createRedis(options: RedisOptions): RedisHandle {
   if (!options.url) return NO_REDIS;
   const log = options.logger.child({ component: 'redis' });
-  const client = new Redis(options.url, {
+  const client = new TimeoutReportingRedis(options.url, {
     keyPrefix: options.keyPrefix,
     enableOfflineQueue: false,
     commandTimeout: options.commandTimeoutMs,
@@ -50,11 +71,35 @@ export function createRedis(options: RedisOptions): RedisHandle {
       log.warn({ err: error.message }, 'redis unavailable; running degraded');
     }
   });
-  client.on('ready', () => log.info('redis ready'));
   let closed = false;
+  /** A command timed out and no PING has been answered since. */
+  let unanswered = false;
+  client.on('ready', () => {
+    unanswered = false;
+    log.info('redis ready');
+  });
+
+  async function probeUntilAnswered(): Promise<void> {
+    while (unanswered && !closed) {
+      await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS).unref());
+      if (closed || client.status !== 'ready') continue;
+      if ((await client.ping().catch(() => null)) === 'PONG' && unanswered) {
+        unanswered = false;
+        log.info('redis answers again');
+      }
+    }
+  }
+
+  client.onCommandTimeout = () => {
+    if (unanswered || closed) return;
+    unanswered = true;
+    log.warn({ timeoutMs: options.commandTimeoutMs }, 'redis command timed out; running without redis until it answers a PING');
+    void probeUntilAnswered();
+  };
+
   return {
     client,
-    isUsable: () => !closed && client.status === 'ready',
+    isUsable: () => !closed && client.status === 'ready' && !unanswered,
     async ping(timeoutMs = options.commandTimeoutMs) {
       if (closed || client.status !== 'ready') return false;
       let timer: NodeJS.Timeout | undefined;
