@@ -79,6 +79,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     anchor,
     logger,
     rememberMs: settings.roomFallbackMs,
+    callTimeoutMs: settings.anchorCallTimeoutMs,
     onCheck: (source, count) => metrics.countRoomChecks(source, count),
   });
   const rewards = createRewardsService({

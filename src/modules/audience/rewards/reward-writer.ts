@@ -17,12 +17,17 @@ import {
 } from './rewards.repository';
 import type { RewardInput } from './rewards.schemas';
 
+/** `roomCheckAnswered`: the anchor module answered the room check (false: the room was judged as last seen). */
 export type RewardOutcome =
-  { kind: 'created'; row: RechargeRow } | { kind: 'replayed'; row: RechargeRow } | { kind: 'rejected'; error: AppError };
+  | { kind: 'created'; row: RechargeRow; roomCheckAnswered: boolean }
+  | { kind: 'replayed'; row: RechargeRow }
+  | { kind: 'rejected'; error: AppError };
 
 interface Pending {
   input: RewardInput;
   receivedAt: Date;
+  /** `performance.now()` when it was handed to the writer: how long it has waited for the anchor module's room check. */
+  arrivedAt: number;
   resolve(outcome: RewardOutcome): void;
   reject(error: unknown): void;
 }
@@ -144,7 +149,7 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
 
   function submit(input: RewardInput, receivedAt: Date): Promise<RewardOutcome> {
     return new Promise((resolve, reject) => {
-      const pending = { input, receivedAt, resolve, reject };
+      const pending = { input, receivedAt, arrivedAt: performance.now(), resolve, reject };
       if (!queue.offer(pending)) {
         shed([pending], 'queue_full');
         return;
@@ -184,7 +189,7 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
         db,
         items.map((p) => p.input.audienceId),
       ),
-      options.rooms.lookup([...new Set(items.map((p) => p.input.liveRoomId))]),
+      options.rooms.lookup([...new Set(items.map((p) => p.input.liveRoomId))], Math.min(...items.map((p) => p.arrivedAt))),
     ]);
     const existing = new Map(stored.map((row) => [row.trace_id, row]));
     const fresh = items.filter((p) => {
@@ -228,20 +233,20 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
       const rowByTrace = new Map(rows.map((row) => [row.trace_id, row]));
       for (const { pending } of accepted) {
         const row = rowByTrace.get(pending.input.traceId);
-        if (row) pending.resolve({ kind: 'created', row });
+        if (row) pending.resolve({ kind: 'created', row, roomCheckAnswered: rooms.answered });
         else pending.reject(new Error(`reward ${pending.input.traceId} missing after commit`));
       }
     } catch (error) {
       if (isDatabaseUnavailable(error) || (accepted.length === 1 && !isDuplicateKey(error))) throw error;
-      await Promise.all(accepted.map((a) => settleAlone(a.pending, a.reward)));
+      await Promise.all(accepted.map((a) => settleAlone(a.pending, a.reward, rooms.answered)));
     }
   }
 
   /** One reward in its own transaction; a duplicate key means another writer stored it first. */
-  async function settleAlone(pending: Pending, reward: NewRecharge): Promise<void> {
+  async function settleAlone(pending: Pending, reward: NewRecharge, roomCheckAnswered: boolean): Promise<void> {
     try {
       const [row] = await retryOnConflict(() => db.transaction((trx) => writeRewards(trx, [reward])));
-      if (row) pending.resolve({ kind: 'created', row });
+      if (row) pending.resolve({ kind: 'created', row, roomCheckAnswered });
       else pending.reject(new Error(`reward ${reward.traceId} missing after commit`));
     } catch (error) {
       if (!isDuplicateKey(error)) {
