@@ -6,9 +6,8 @@ import type { Logger } from './logger';
  * so a dead or frozen Redis never holds a request. Callers check `isUsable()` and fall back. A
  * command that timed out makes Redis unusable until it answers a PING (sent every
  * `PROBE_INTERVAL_MS`): a frozen Redis keeps its connection open and answers nothing, and every
- * caller would otherwise wait out the timeout again — twice over behind ioredis's auto-pipelining,
- * which holds a command back until the pipeline ahead of it is answered. The PING is answered after
- * every command sent before it, so by then the commands that timed out have run, or never will.
+ * caller would otherwise wait out the timeout again. The PING is answered after every command sent
+ * before it, so by then the commands that timed out have run, or never will.
  */
 export interface RedisHandle {
   /** null when no REDIS_URL is configured. */
@@ -58,8 +57,10 @@ export function createRedis(options: RedisOptions): RedisHandle {
     connectTimeout: 1000,
     maxRetriesPerRequest: 0,
     enableReadyCheck: true,
-    // Commands issued in the same tick share one round trip: many concurrent rewards, few packets.
-    enableAutoPipelining: true,
+    // No auto-pipelining: it sends a tick's commands only once the pipeline ahead of them is answered,
+    // so when Redis freezes a command waits for the timeout of the one before it, then for its own.
+    // The realtime applies of a room and turn already go as one script call (realtime-apply-batch.ts).
+    enableAutoPipelining: false,
     // Keep reconnecting in the background (capped backoff) so the service switches back by itself.
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
