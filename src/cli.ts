@@ -4,7 +4,9 @@ import { parseDurationSeconds } from './shared/duration';
 import { armFailpoints } from './shared/failpoints';
 import { createTokenService, ROLES, type Role } from './shared/http/auth';
 import { createLogger } from './shared/logger';
+import { formatFen } from './shared/money';
 import { generateTraceId, runWithTrace } from './shared/trace';
+import type { QuarantineDto } from './modules/audience';
 import { createPlatform, migrateAll, type Platform } from './platform';
 
 /** Admin commands. Each runs under its own trace id, with the same configuration as the service. */
@@ -36,6 +38,14 @@ function cliLogger(cfg: Config) {
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Amounts as the API shows them ("12.34"), the rest as the contract gives it. */
+function quarantineView(quarantine: QuarantineDto) {
+  return {
+    total: { count: quarantine.total.count, amount: formatFen(quarantine.total.amountFen) },
+    rewards: quarantine.rewards.map(({ amountFen, ...reward }) => ({ ...reward, amount: formatFen(amountFen) })),
+  };
 }
 
 /** The service's own composition root, without a listener; closed when the command is done. */
@@ -81,6 +91,29 @@ export function buildCli(): Command {
     .command('run')
     .description('Settle every pending reward now, batch by batch; prints { synced, batches, pending }')
     .action(() => withPlatform(async (platform) => printJson(await platform.runSync())));
+  const quarantine = sync
+    .command('quarantine')
+    .description(
+      'Rewards the sync quarantined because finance refused them SYNC_QUARANTINE_AFTER times; they are not settled until put back',
+    );
+  quarantine
+    .command('list')
+    .description(
+      'Print { total: { count, amount }, rewards: [...] }: every quarantined reward counted, the first --limit listed with finance’s last refusal',
+    )
+    .option('--limit <n>', 'how many to list, in id order', positiveInteger, 100)
+    .action((options: { limit: number }) =>
+      withPlatform(async (platform) => printJson(quarantineView(await platform.listQuarantined(options.limit)))),
+    );
+  quarantine
+    .command('retry')
+    .description('Put a quarantined reward (or, with --all, every one) back in the queue with its refusals cleared; prints { requeued }')
+    .argument('[rechargeId]', 'the reward to put back', positiveInteger)
+    .option('--all', 'every quarantined reward', false)
+    .action((rechargeId: number | undefined, options: { all: boolean }) => {
+      if ((rechargeId === undefined) === !options.all) throw new InvalidArgumentError('name one reward id or --all, not both');
+      return withPlatform(async (platform) => printJson(await platform.requeueQuarantined(options.all ? 'all' : (rechargeId as number))));
+    });
 
   const realtime = program.command('realtime').description("Live rooms' realtime figures");
   realtime

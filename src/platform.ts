@@ -4,7 +4,7 @@ import { db2Migrations } from '../migrations/db2';
 import { createApp } from './app';
 import { createAnalyticsModule, type ReconciliationReport } from './modules/analytics';
 import { createAnchorModule, type AnchorServiceClient } from './modules/anchor';
-import { createAudienceModule, type AudienceServiceClient } from './modules/audience';
+import { createAudienceModule, type AudienceServiceClient, type QuarantineDto } from './modules/audience';
 import { createFinanceModule, type FinanceServiceClient } from './modules/finance';
 import type { Config, ModuleName } from './shared/config';
 import { createDb, dialectOf, type Db } from './shared/db/knex';
@@ -41,6 +41,10 @@ export interface Platform {
   scheduler: Scheduler;
   /** The finance sync, as the CLI and the trigger endpoint run it. */
   runSync: () => Promise<SyncReport>;
+  /** The rewards the sync quarantined (finance kept refusing them): every one counted, the first `limit` listed. */
+  listQuarantined: (limit: number) => Promise<QuarantineDto>;
+  /** Puts one quarantined reward, or every one, back in the sync queue. */
+  requeueQuarantined: (target: number | 'all') => Promise<{ requeued: number }>;
   /** Folds every pending realtime delta from Redis into DB1, as the flush job does. */
   flushRealtime: () => Promise<{ rooms: number }>;
   /** One run of the heal jobs: rooms flushed after a Redis fault, then the reward sweep. */
@@ -100,7 +104,10 @@ interface Infrastructure {
 }
 
 /** Builds every module, wiring each to the others' contracts; `MODULES` decides which are served. */
-function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushRealtime' | 'healRealtime' | 'reconcile'> & {
+function buildModules(infra: Infrastructure): Pick<
+  Platform,
+  'runSync' | 'listQuarantined' | 'requeueQuarantined' | 'flushRealtime' | 'healRealtime' | 'reconcile'
+> & {
   surfaces: ModuleSurface[];
 } {
   const { config, db1, db2, reports, redis, metrics, logger, clock, decorators } = infra;
@@ -184,6 +191,8 @@ function buildModules(infra: Infrastructure): Pick<Platform, 'runSync' | 'flushR
   return {
     surfaces,
     runSync: audience.runSync,
+    listQuarantined: audience.listQuarantined,
+    requeueQuarantined: audience.requeueQuarantined,
     flushRealtime: () => anchor.flushRealtime(),
     healRealtime: async () => ({ rooms: await anchor.healRealtime(), sweep: await audience.sweepRewards() }),
     reconcile: (options) => analytics.reconcile(options),
@@ -236,6 +245,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const {
     surfaces: modules,
     runSync,
+    listQuarantined,
+    requeueQuarantined,
     flushRealtime,
     healRealtime,
     reconcile,
@@ -268,6 +279,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     app,
     scheduler,
     runSync,
+    listQuarantined,
+    requeueQuarantined,
     flushRealtime,
     healRealtime,
     reconcile,

@@ -4,6 +4,14 @@ import { realtimeJournal } from './002_realtime_journal';
 import { caseSensitiveKeysDb1 } from './003_case_sensitive_keys';
 import { journalFloor } from './004_journal_floor';
 import { realtimeHeal } from './005_realtime_heal';
+import { syncQuarantine } from './006_sync_quarantine';
 
 /** DB1 migrations in the order they apply. */
-export const db1Migrations: readonly Migration[] = [initialDb1, realtimeJournal, caseSensitiveKeysDb1, journalFloor, realtimeHeal];
+export const db1Migrations: readonly Migration[] = [
+  initialDb1,
+  realtimeJournal,
+  caseSensitiveKeysDb1,
+  journalFloor,
+  realtimeHeal,
+  syncQuarantine,
+];

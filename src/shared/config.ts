@@ -99,6 +99,18 @@ const envSchema = z.object({
   SYNC_CRON: z.string().default('*/5 * * * *').describe('When the finance sync runs (cron, server time).'),
   SYNC_BATCH_SIZE: positiveInt.pipe(z.number().max(1000)).default(500).describe('Rewards per finance sync batch.'),
   SYNC_CLAIM_TTL_MS: positiveInt.default(120000).describe('A claimed sync batch not confirmed by then is claimed again (crash recovery).'),
+  SYNC_CLAIM_LOCKING: z
+    .enum(['skip-locked', 'plain'])
+    .default('skip-locked')
+    .describe(
+      'How concurrent syncs share the queue: skip-locked (SELECT … FOR UPDATE SKIP LOCKED; MySQL 8, MariaDB 10.6+) or plain (a conditional UPDATE on chosen ids, for databases that parse SKIP LOCKED without honouring it, such as TiDB).',
+    ),
+  SYNC_QUARANTINE_AFTER: positiveInt
+    .pipe(z.number().max(1000))
+    .default(5)
+    .describe(
+      'A reward finance refuses in this many sync runs (a 4xx for it alone; 503s and timeouts never count) is QUARANTINED: no longer sent until `sync quarantine retry`.',
+    ),
   REALTIME_FLUSH_CRON: z.string().default('*/5 * * * *').describe('When pending realtime deltas are flushed from Redis to DB1.'),
   REALTIME_FLUSH_THRESHOLD: positiveInt.default(100).describe('A room is flushed after this many pending rewards.'),
   REALTIME_HEAL_CRON: z
@@ -164,7 +176,7 @@ export interface Config {
   maxRewardAmount: string;
   cronEnabled: boolean;
   cronLeaseMs: number;
-  sync: { cron: string; batchSize: number; claimTtlMs: number };
+  sync: SyncSettings;
   realtime: {
     flushCron: string;
     flushThreshold: number;
@@ -180,6 +192,16 @@ export interface Config {
   roomFallbackMs: number;
   rewardQueueMax: number;
   rateLimitPerMinute: number;
+}
+
+export type SyncClaimLocking = 'skip-locked' | 'plain';
+
+export interface SyncSettings {
+  cron: string;
+  batchSize: number;
+  claimTtlMs: number;
+  claimLocking: SyncClaimLocking;
+  quarantineAfter: number;
 }
 
 export class ConfigError extends Error {
@@ -278,7 +300,13 @@ export function loadConfig(environment: Environment): Config {
     maxRewardAmount: e.MAX_REWARD_AMOUNT,
     cronEnabled: e.CRON_ENABLED,
     cronLeaseMs: e.CRON_LEASE_MS,
-    sync: { cron: e.SYNC_CRON, batchSize: e.SYNC_BATCH_SIZE, claimTtlMs: e.SYNC_CLAIM_TTL_MS },
+    sync: {
+      cron: e.SYNC_CRON,
+      batchSize: e.SYNC_BATCH_SIZE,
+      claimTtlMs: e.SYNC_CLAIM_TTL_MS,
+      claimLocking: e.SYNC_CLAIM_LOCKING,
+      quarantineAfter: e.SYNC_QUARANTINE_AFTER,
+    },
     realtime: {
       flushCron: e.REALTIME_FLUSH_CRON,
       flushThreshold: e.REALTIME_FLUSH_THRESHOLD,

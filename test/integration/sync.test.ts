@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { claimBatch } from '../../src/modules/audience/sync/sync.repository';
+import type { FinanceServiceClient } from '../../src/modules/finance/contract';
 import { workerDatabaseUrl } from '../support/environment';
 import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -63,6 +65,22 @@ function yuan(fen: number): string {
   return `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
 }
 
+/**
+ * Waits until `count` statements of this worker's DB1 wait for a row lock. InnoDB refreshes
+ * INNODB_TRX only after 100 ms without a read of it, so it is read every 200 ms.
+ */
+async function waitForLockWaits(count: number): Promise<void> {
+  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 200));
+    const [rows] = (await t.db1.raw(
+      `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+       WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()`,
+    )) as [Array<{ n: number }>];
+    if (Number(rows[0]?.n) >= count) return;
+  }
+  throw new Error(`timed out waiting for ${count} statements to wait for a row lock`);
+}
+
 describe('finance sync', () => {
   it('when the sync is triggered, then every reward is settled once, shares add up to the fen and the balance is credited', async () => {
     const { anchorId, ids, totalFen } = await rewards(120);
@@ -94,6 +112,74 @@ describe('finance sync', () => {
     const s = await settled(anchorId, ids);
     expect(s).toMatchObject({ n: 600, distinct: 600, amount: totalFen, unsynced: 0 });
     expect(s.available).toBe(yuan(s.anchorShare));
+  });
+
+  it.each(['skip-locked', 'plain'] as const)(
+    'when two syncs run at once with SYNC_CLAIM_LOCKING=%s, then their batches never share a reward: each is sent to finance once and settled once',
+    async (locking) => {
+      await t.runSync();
+      const { anchorId, ids, totalFen } = await rewards(600);
+      const sent: number[] = [];
+      const recordSends = {
+        finance: (client: FinanceServiceClient): FinanceServiceClient => ({
+          ...client,
+          batchSync: (command) => {
+            sent.push(...command.records.map((r) => r.rechargeId));
+            return client.batchSync(command);
+          },
+        }),
+      };
+      const syncs = await Promise.all(
+        ['37', '41'].map((size) =>
+          createTestPlatform({ SYNC_BATCH_SIZE: size, SYNC_CLAIM_LOCKING: locking }, { clientDecorators: recordSends }),
+        ),
+      );
+      try {
+        const reports = await Promise.all(syncs.map((sync) => sync.runSync()));
+        expect(reports.reduce((sum, r) => sum + r.synced, 0)).toBe(600);
+      } finally {
+        await Promise.all(syncs.map((sync) => sync.close()));
+      }
+      expect({ sent: sent.length, distinct: new Set(sent).size }).toEqual({ sent: 600, distinct: 600 });
+      expect(new Set(sent)).toEqual(new Set(ids));
+      const s = await settled(anchorId, ids);
+      expect(s).toMatchObject({ n: 600, amount: totalFen, unsynced: 0 });
+      expect(s.available).toBe(yuan(s.anchorShare));
+    },
+  );
+
+  it('when two plain claims (no SKIP LOCKED) choose the same rewards at once, then one takes them and the other finds them taken and chooses again: no reward in both batches, none left out', async () => {
+    await t.runSync();
+    const { anchorId, ids, totalFen } = await rewards(100);
+    const blocker = await t.db1.transaction();
+    let claims: Array<ReturnType<typeof claimBatch>> = [];
+    try {
+      // Hold the first reward: both claims choose the same 50 by a plain read, then wait for it in their UPDATE.
+      await blocker('recharge').where('id', ids[0]).forUpdate().first('id');
+      claims = ['PLAIN-A', 'PLAIN-B'].map((batchId) =>
+        claimBatch(t.db1, { batchId, limit: 50, now: new Date(), claimTtlMs: 1, locking: 'plain' }),
+      );
+      await waitForLockWaits(2);
+    } finally {
+      await blocker.commit();
+    }
+    const [a, b] = await Promise.all(claims);
+    const batchIds = (batch: { rows: Array<{ id: number }> }) => batch.rows.map((row) => row.id);
+    expect([a!.rows.length, b!.rows.length]).toEqual([50, 50]);
+    expect(batchIds(a!).filter((id) => batchIds(b!).includes(id))).toEqual([]);
+    expect(new Set([...batchIds(a!), ...batchIds(b!)])).toEqual(new Set(ids));
+    // The loser chose the winner's 50 first and won none of them.
+    expect(a!.lostToOthers + b!.lostToOthers).toBe(50);
+    expect(Math.min(a!.lostToOthers, b!.lostToOthers)).toBe(0);
+    const owners = await t.db1('recharge').whereIn('id', ids).groupBy('sync_batch_id').select('sync_batch_id', t.db1.raw('COUNT(*) AS n'));
+    expect(Object.fromEntries(owners.map((o: { sync_batch_id: string; n: number }) => [o.sync_batch_id, Number(o.n)]))).toEqual({
+      'PLAIN-A': 50,
+      'PLAIN-B': 50,
+    });
+
+    // Both claims expired at once (1 ms): a run takes them over and settles each reward once.
+    await t.runSync();
+    expect(await settled(anchorId, ids)).toMatchObject({ n: 100, distinct: 100, amount: totalFen, unsynced: 0 });
   });
 });
 

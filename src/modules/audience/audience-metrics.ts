@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CallOutcome } from '../../shared/resilience';
 import type { RoomCheckSource } from './rewards/reward-targets';
 import type { RewardQueueObserver } from './rewards/reward-writer';
+import type { SyncObserver } from './sync/sync.service';
 
 /** The audience side of the seed's indicators: reward outcomes and latency, anchor calls, sync backlog; and the reward queue. */
 export interface AudienceMetrics {
@@ -13,6 +14,14 @@ export interface AudienceMetrics {
   rewardQueue: RewardQueueObserver;
   /** Rewards the sweep applied because their own notification never counted them. */
   swept: Counter;
+  sync: SyncObserver;
+}
+
+/** The sync queue as the gauges show it: what waits for finance, and what waits for an operator. */
+export interface SyncBacklog {
+  /** PENDING or CLAIMED. */
+  unsynced: number;
+  quarantined: number;
 }
 
 /** Rewards waiting for a DB1 transaction, and those answered 503 without one (also counted as `error` in recharge_requests_total). */
@@ -28,10 +37,52 @@ function rewardQueueMetrics(registry: Registry): RewardQueueObserver {
     labelNames: ['reason'],
     registers: [registry],
   });
-  return { queueDepth: (waiting) => depth.set(waiting), shed: (reason, count) => shed.inc({ reason }, count) };
+  const insertRaces = new Counter({
+    name: 'reward_insert_races_total',
+    help: 'Rewards whose INSERT met the UNIQUE traceId index because another transaction (of this instance or another) stored that traceId first; answered from the stored row.',
+    registers: [registry],
+  });
+  return {
+    queueDepth: (waiting) => depth.set(waiting),
+    shed: (reason, count) => shed.inc({ reason }, count),
+    insertRaceLost: () => insertRaces.inc(),
+  };
 }
 
-export function createAudienceMetrics(registry: Registry, pendingCount: () => Promise<number>): AudienceMetrics {
+/** Both sync gauges from one query, refreshed on scrape at most every 5 s (a COUNT on the (sync_status, id) index). */
+function syncBacklogGauges(registry: Registry, backlog: () => Promise<SyncBacklog>): void {
+  let cached: { value: SyncBacklog; at: number } = { value: { unsynced: 0, quarantined: 0 }, at: 0 };
+  let refreshing: Promise<void> | null = null;
+  const refresh = async () => {
+    if (Date.now() - cached.at <= 5000) return;
+    refreshing ??= backlog()
+      .then((value) => void (cached = { value, at: Date.now() }))
+      // DB1 unreachable: keep the last value; health reports the outage.
+      .catch(() => undefined)
+      .finally(() => void (refreshing = null));
+    await refreshing;
+  };
+  new Gauge({
+    name: 'recharge_sync_pending',
+    help: 'Rewards stored but not yet settled by finance (PENDING or CLAIMED); quarantined ones are counted apart.',
+    registers: [registry],
+    async collect() {
+      await refresh();
+      this.set(cached.value.unsynced);
+    },
+  });
+  new Gauge({
+    name: 'recharge_sync_quarantined',
+    help: 'Rewards the finance sync quarantined because finance refused them SYNC_QUARANTINE_AFTER times: not settled, waiting for an operator (sync quarantine list / retry).',
+    registers: [registry],
+    async collect() {
+      await refresh();
+      this.set(cached.value.quarantined);
+    },
+  });
+}
+
+export function createAudienceMetrics(registry: Registry, syncBacklog: () => Promise<SyncBacklog>): AudienceMetrics {
   const rewards = new Counter({
     name: 'recharge_requests_total',
     help: 'Rewards by outcome: created, replayed, rejected (4xx), error (5xx).',
@@ -57,22 +108,12 @@ export function createAudienceMetrics(registry: Registry, pendingCount: () => Pr
     labelNames: ['source'],
     registers: [registry],
   });
-  // Refreshed on scrape, at most every 5 s: a COUNT on the (sync_status, id) index.
-  let cached = { value: 0, at: 0 };
-  new Gauge({
-    name: 'recharge_sync_pending',
-    help: 'Rewards stored but not yet settled by finance (PENDING or CLAIMED).',
+  syncBacklogGauges(registry, syncBacklog);
+  const refusals = new Counter({
+    name: 'recharge_sync_refusals_total',
+    help: 'Rewards finance refused when the sync sent them alone, by what became of them: retried (back to PENDING for the next run) or quarantined.',
+    labelNames: ['outcome'],
     registers: [registry],
-    async collect() {
-      if (Date.now() - cached.at > 5000) {
-        try {
-          cached = { value: await pendingCount(), at: Date.now() };
-        } catch {
-          // DB1 unreachable: keep the last value; health reports the outage.
-        }
-      }
-      this.set(cached.value);
-    },
   });
   return {
     rewards,
@@ -88,5 +129,6 @@ export function createAudienceMetrics(registry: Registry, pendingCount: () => Pr
       help: 'Rewards the sweep applied to their room because their own notification never counted them (an instance died, a timeout, Redis lost its memory).',
       registers: [registry],
     }),
+    sync: { refused: (outcome) => refusals.inc({ outcome }) },
   };
 }

@@ -32,6 +32,11 @@ export interface AnchorSyncTotalsDto {
   synced: RewardTotals;
   /** Rewards claimed by a sync that has not confirmed yet (finance may or may not hold them). */
   inFlight: RewardTotals;
+  /**
+   * Rewards the sync stopped sending because finance kept refusing them (QUARANTINED): normally not
+   * settled, but one finance settled before it began refusing it is possible, like an in-flight one.
+   */
+  quarantined: RewardTotals;
 }
 
 export interface RewardRefDto {
@@ -57,11 +62,28 @@ export interface StoredRewardDto {
   createdAt: string;
 }
 
-export type SyncStatus = 'PENDING' | 'CLAIMED' | 'SYNCED';
+export type SyncStatus = 'PENDING' | 'CLAIMED' | 'SYNCED' | 'QUARANTINED';
 
 /** A stored reward with how far the finance sync has taken it. */
 export interface SyncedRewardDto extends StoredRewardDto {
   syncStatus: SyncStatus;
+}
+
+/** A reward the finance sync no longer sends because finance refused it SYNC_QUARANTINE_AFTER times; it waits for an operator. */
+export interface QuarantinedRewardDto extends StoredRewardDto {
+  /** Runs in which finance refused it. */
+  refusals: number;
+  /** Finance's last answer, e.g. `409 REWARD_MISMATCH (records[0].amount: differs from the stored reward)`. */
+  lastRefusal: string | null;
+  /** ISO 8601 UTC. */
+  quarantinedAt: string | null;
+}
+
+export interface QuarantineDto {
+  /** Every quarantined reward, counted and summed. */
+  total: RewardTotals;
+  /** The first of them in id order, at most the limit asked. */
+  rewards: QuarantinedRewardDto[];
 }
 
 /** Most ids one `storedRewards` call takes (a settlement batch holds at most 1000). */
@@ -88,4 +110,6 @@ export interface AudienceServiceClient {
   roomRewards(liveRoomId: number, range: { afterId: number; upToRechargeId: number; limit: number }): Promise<RewardRefDto[]>;
   /** Per anchor: what the sync has handed to finance, among rewards with id <= upTo. */
   syncTotalsByAnchor(upToRechargeId: number): Promise<AnchorSyncTotalsDto[]>;
+  /** The rewards the sync quarantined (all of them counted, the first `limit` listed with why). */
+  quarantinedRewards(limit: number): Promise<QuarantineDto>;
 }

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { SyncSettings } from '../../shared/config';
 import type { Db } from '../../shared/db/knex';
 import type { RedisHandle } from '../../shared/redis';
 import type { Logger } from '../../shared/logger';
@@ -11,21 +12,22 @@ import type { AnchorServiceClient } from '../anchor/contract';
 import type { FinanceServiceClient } from '../finance/contract';
 import { createAudienceMetrics } from './audience-metrics';
 import { createInProcessAudienceClient } from './client/in-process';
-import type { AudienceServiceClient } from './contract';
+import type { AudienceServiceClient, QuarantineDto } from './contract';
 import { createRankingsService } from './rewards/rankings.service';
 import { createRewardLedger } from './rewards/reward-ledger.service';
 import { createRewardSweeper, type SweepReport } from './rewards/reward-sweeper';
 import { createRewardTargets } from './rewards/reward-targets';
 import { createRewardWriter } from './rewards/reward-writer';
-import { countUnsynced } from './rewards/rewards.repository';
 import { rewardRoutes } from './rewards/rewards.routes';
 import { createRewardsService } from './rewards/rewards.service';
+import { unsyncedByState } from './sync/sync-quarantine.repository';
+import { createSyncQuarantine } from './sync/sync-quarantine.service';
 import { syncRoutes } from './sync/sync.routes';
 import { createSyncService } from './sync/sync.service';
 import { viewerRoutes } from './viewers/viewers.routes';
 import { createViewersService } from './viewers/viewers.service';
 
-export type { AudienceServiceClient } from './contract';
+export type { AudienceServiceClient, QuarantineDto } from './contract';
 
 export interface AudienceModuleDeps {
   db1: Db;
@@ -46,7 +48,7 @@ export interface AudienceModuleDeps {
     moduleCallTimeoutMs: number;
     roomFallbackMs: number;
     rateLimitPerMinute: number;
-    sync: { cron: string; batchSize: number; claimTtlMs: number };
+    sync: SyncSettings;
     /** The outbox sweep of the realtime figures: when it runs, how old an uncounted reward must be, how far back after Redis lost its memory. */
     sweep: { cron: string; delayMs: number; rebuildWindowMs: number };
     rewardQueue: { max: number; maxWaitMs: number };
@@ -59,13 +61,20 @@ export interface AudienceModule extends ModuleSurface {
   runSync: () => Promise<{ synced: number; batches: number; pending: number }>;
   /** One run of the reward sweep (the `reward-sweep` job), for the CLI and tests. */
   sweepRewards: () => Promise<SweepReport>;
+  /** The rewards the sync quarantined, for the CLI (`sync quarantine list`). */
+  listQuarantined: (limit: number) => Promise<QuarantineDto>;
+  /** Puts one quarantined reward, or all of them, back in the sync queue (`sync quarantine retry`). */
+  requeueQuarantined: (target: number | 'all') => Promise<{ requeued: number }>;
 }
 
 /** Viewers, their rewards and consumption, TOP10, and the sync queue towards finance (DB1). */
 export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
   const { db1: db, clock, logger, settings } = deps;
   const maxRewardFen = parseAmountToFen(settings.maxRewardAmount) ?? 10_000_000;
-  const metrics = createAudienceMetrics(deps.registry, () => countUnsynced(db));
+  const metrics = createAudienceMetrics(deps.registry, async () => {
+    const states = await unsyncedByState(db);
+    return { unsynced: states.PENDING + states.CLAIMED, quarantined: states.QUARANTINED };
+  });
   const viewers = createViewersService({ db, clock });
   // Every call into another module has a breaker and a timeout: the reward path's short, the sync's long.
   const anchor = guardClient(deps.anchor, {
@@ -116,7 +125,18 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     rebuildWindowMs: settings.sweep.rebuildWindowMs,
     onApplied: (count) => metrics.swept.inc(count),
   });
-  const sync = createSyncService({ db, clock, logger, finance, batchSize: settings.sync.batchSize, claimTtlMs: settings.sync.claimTtlMs });
+  const sync = createSyncService({
+    db,
+    clock,
+    logger,
+    finance,
+    batchSize: settings.sync.batchSize,
+    claimTtlMs: settings.sync.claimTtlMs,
+    claimLocking: settings.sync.claimLocking,
+    quarantineAfter: settings.sync.quarantineAfter,
+    observer: metrics.sync,
+  });
+  const quarantine = createSyncQuarantine({ db, logger });
 
   return {
     name: 'audience',
@@ -134,8 +154,10 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       // Its cursor lives in Redis: without it the sweep cannot run, so the tick is skipped.
       { name: 'reward-sweep', schedule: settings.sweep.cron, withoutLease: 'skip', run: async () => void (await sweeper.sweep()) },
     ],
-    client: createInProcessAudienceClient(viewers, createRewardLedger({ db, reportsDb: deps.reportsDb })),
+    client: createInProcessAudienceClient(viewers, createRewardLedger({ db, reportsDb: deps.reportsDb }), quarantine),
     runSync: () => sync.runSync(),
     sweepRewards: () => sweeper.sweep(),
+    listQuarantined: (limit) => quarantine.list(limit),
+    requeueQuarantined: (target) => quarantine.requeue(target),
   };
 }

@@ -49,7 +49,7 @@ export function createFinanceModule(deps: FinanceModuleDeps): FinanceModule {
     rewards: guardClient(deps.rewards, { name: 'audience', logger, timeoutMs }),
     registry: deps.registry,
   });
-  const settlement = createSettlementService({ db: deps.db2, clock: deps.clock, logger, defaultRateBp, records });
+  const settlement = createSettlementService({ db: deps.db2, clock: deps.clock, logger, defaultRateBp, records, registry: deps.registry });
   const commission = createCommissionService({ db: deps.db2, clock: deps.clock, anchors });
   const balances = createBalancesService({ db: deps.db2, anchors });
   return {

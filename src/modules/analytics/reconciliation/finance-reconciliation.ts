@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import type { AudienceServiceClient, RewardTotals, StoredRewardDto, SyncedRewardDto } from '../../audience/contract';
+import type { AudienceServiceClient, QuarantineDto, RewardTotals, StoredRewardDto, SyncedRewardDto } from '../../audience/contract';
 import { STORED_REWARDS_MAX_IDS } from '../../audience/contract';
 import type { BalanceMismatchDto, FinanceServiceClient, SettledRecordDto, SettlementRecord } from '../../finance/contract';
 import { ZERO } from './totals';
 
 const PAGE = 1000;
+/** Quarantined rewards a report lists one by one (all of them are counted). */
+const QUARANTINE_LISTED = 100;
 
 export interface AnchorDrift {
   anchorId: number;
   synced: RewardTotals;
   inFlight: RewardTotals;
+  quarantined: RewardTotals;
   settled: RewardTotals;
 }
 
@@ -20,6 +23,8 @@ export interface FinanceDrift {
   /** Settlements above the newest reward that are not a stored reward as settled. */
   phantoms: SettledRecordDto[];
   balanceMismatches: BalanceMismatchDto[];
+  /** Rewards the sync quarantined: not settled (or settled before finance began refusing them), waiting for an operator. */
+  quarantine: QuarantineDto;
 }
 
 export interface FinanceRepair {
@@ -61,7 +66,9 @@ function toRecord(reward: StoredRewardDto): SettlementRecord {
 
 /**
  * Finance against the reward table: per anchor, what is settled must lie between what the sync
- * confirmed and what it has in flight; above the newest reward nothing may be settled at all. A
+ * confirmed and that plus what it has in flight or quarantined (finance may or may not hold those);
+ * above the newest reward nothing may be settled at all. Quarantined rewards are listed with
+ * finance's last refusal, so the report says why they are not settled. A
  * drifted anchor is compared reward by reward: a settlement that is not its stored reward is taken
  * back (finance checks again before it does), a SYNCED reward without one is settled.
  */
@@ -116,24 +123,32 @@ export function createFinanceReconciliation(deps: { audience: AudienceServiceCli
 
   return {
     async drift(upTo: number): Promise<FinanceDrift> {
-      const [sync, settled, balanceMismatches, phantoms] = await Promise.all([
+      const [sync, settled, balanceMismatches, phantoms, quarantine] = await Promise.all([
         audience.syncTotalsByAnchor(upTo),
         finance.settledTotalsByAnchor(upTo),
         finance.balanceMismatches(),
         phantomSettlements(),
+        audience.quarantinedRewards(QUARANTINE_LISTED),
       ]);
       const settledBy = new Map(settled.map((s) => [s.anchorId, s]));
       const syncBy = new Map(sync.map((s) => [s.anchorId, s]));
       const anchors = new Set([...syncBy.keys(), ...settledBy.keys()]);
       const drifted: AnchorDrift[] = [];
       for (const anchorId of [...anchors].sort((a, b) => a - b)) {
-        const s = syncBy.get(anchorId) ?? { synced: ZERO, inFlight: ZERO };
+        const s = syncBy.get(anchorId) ?? { synced: ZERO, inFlight: ZERO, quarantined: ZERO };
         const done = settledBy.get(anchorId) ?? ZERO;
-        const within = (key: 'count' | 'amountFen') => s.synced[key] <= done[key] && done[key] <= s.synced[key] + s.inFlight[key];
+        const within = (key: 'count' | 'amountFen') =>
+          s.synced[key] <= done[key] && done[key] <= s.synced[key] + s.inFlight[key] + s.quarantined[key];
         if (!within('count') || !within('amountFen'))
-          drifted.push({ anchorId, synced: s.synced, inFlight: s.inFlight, settled: { count: done.count, amountFen: done.amountFen } });
+          drifted.push({
+            anchorId,
+            synced: s.synced,
+            inFlight: s.inFlight,
+            quarantined: s.quarantined,
+            settled: { count: done.count, amountFen: done.amountFen },
+          });
       }
-      return { anchors: anchors.size, drifted, phantoms, balanceMismatches };
+      return { anchors: anchors.size, drifted, phantoms, balanceMismatches, quarantine };
     },
 
     async repair(drift: FinanceDrift, upTo: number): Promise<FinanceRepair> {

@@ -33,7 +33,7 @@ export interface ReconciliationReport {
   };
   finance: {
     anchors: number;
-    drifted: Array<{ anchorId: number; synced: TotalsView; inFlight: TotalsView; settled: TotalsView }>;
+    drifted: Array<{ anchorId: number; synced: TotalsView; inFlight: TotalsView; quarantined: TotalsView; settled: TotalsView }>;
     /** Settlements above the newest reward that are not a stored reward as settled. */
     phantoms: Array<{ rechargeId: number; anchorId: number; amount: string }>;
     balanceMismatches: Array<{
@@ -44,6 +44,23 @@ export interface ReconciliationReport {
       frozen: string;
       withdrawn: string;
     }>;
+    /**
+     * Rewards the sync quarantined because finance kept refusing them: not settled, waiting for an
+     * operator (`sync quarantine list`, `sync quarantine retry`). All counted, the first 100 listed
+     * with finance's last refusal. While any remain the report is not clean.
+     */
+    quarantined: {
+      count: number;
+      amount: string;
+      rewards: Array<{
+        rechargeId: number;
+        anchorId: number;
+        amount: string;
+        refusals: number;
+        lastRefusal: string | null;
+        quarantinedAt: string | null;
+      }>;
+    };
     repaired: FinanceRepair | null;
     /** Anchors still drifting after the repair. Balance mismatches are never repaired automatically: a human decides about money. */
     remaining: number;
@@ -51,13 +68,16 @@ export interface ReconciliationReport {
   clean: boolean;
 }
 
-function financeView(drift: FinanceDrift): Pick<ReconciliationReport['finance'], 'anchors' | 'drifted' | 'phantoms' | 'balanceMismatches'> {
+function financeView(
+  drift: FinanceDrift,
+): Pick<ReconciliationReport['finance'], 'anchors' | 'drifted' | 'phantoms' | 'balanceMismatches' | 'quarantined'> {
   return {
     anchors: drift.anchors,
     drifted: drift.drifted.map((d) => ({
       anchorId: d.anchorId,
       synced: view(d.synced),
       inFlight: view(d.inFlight),
+      quarantined: view(d.quarantined),
       settled: view(d.settled),
     })),
     phantoms: drift.phantoms.map((p) => ({ rechargeId: p.rechargeId, anchorId: p.anchorId, amount: formatFen(p.amountFen) })),
@@ -69,6 +89,18 @@ function financeView(drift: FinanceDrift): Pick<ReconciliationReport['finance'],
       frozen: formatFen(m.frozenFen),
       withdrawn: formatFen(m.withdrawnFen),
     })),
+    quarantined: {
+      count: drift.quarantine.total.count,
+      amount: formatFen(drift.quarantine.total.amountFen),
+      rewards: drift.quarantine.rewards.map((r) => ({
+        rechargeId: r.rechargeId,
+        anchorId: r.anchorId,
+        amount: formatFen(r.amountFen),
+        refusals: r.refusals,
+        lastRefusal: r.lastRefusal,
+        quarantinedAt: r.quarantinedAt,
+      })),
+    },
   };
 }
 
@@ -141,7 +173,11 @@ export function createReconciliation(deps: {
         checkedAt: now.toISOString(),
         realtime: realtimeReport,
         finance: financeReport,
-        clean: realtimeReport.remaining === 0 && financeReport.remaining === 0 && financeReport.balanceMismatches.length === 0,
+        clean:
+          realtimeReport.remaining === 0 &&
+          financeReport.remaining === 0 &&
+          financeReport.balanceMismatches.length === 0 &&
+          financeReport.quarantined.count === 0,
       };
       const summary = {
         upTo,
@@ -155,6 +191,7 @@ export function createReconciliation(deps: {
         voided: financeReport.repaired?.voided.length ?? 0,
         remainingAnchors: financeReport.remaining,
         balanceMismatches: financeReport.balanceMismatches.length,
+        quarantined: financeReport.quarantined.count,
       };
       if (report.clean && realtimeReport.drifted.length === 0 && financeReport.drifted.length === 0 && financeReport.phantoms.length === 0)
         logger.info(summary, 'reconciliation clean');

@@ -54,7 +54,7 @@ export async function syncTotalsByAnchor(
     .count({ n: '*' })
     .sum({ s: 'amount' })
     .where('id', '<=', upToId)
-    .whereIn('sync_status', ['SYNCED', 'CLAIMED'])
+    .whereIn('sync_status', ['SYNCED', 'CLAIMED', 'QUARANTINED'])
     .groupBy('anchor_id', 'sync_status')
     .orderBy('anchor_id') as unknown as Promise<Array<{ anchor_id: number; sync_status: string; n: Num; s: Num }>>;
 }

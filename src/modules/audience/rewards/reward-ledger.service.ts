@@ -81,9 +81,10 @@ export function createRewardLedger(deps: { db: Db; reportsDb: Db }): LedgerQueri
       const byAnchor = new Map<number, AnchorSyncTotalsDto>();
       const zero = (): RewardTotals => ({ count: 0, amountFen: 0 });
       for (const row of await syncTotalsByAnchor(db, upToRechargeId)) {
-        const entry = byAnchor.get(row.anchor_id) ?? { anchorId: row.anchor_id, synced: zero(), inFlight: zero() };
+        const entry = byAnchor.get(row.anchor_id) ?? { anchorId: row.anchor_id, synced: zero(), inFlight: zero(), quarantined: zero() };
         const totals = { count: Number(row.n), amountFen: Number(row.s ?? 0) };
         if (row.sync_status === 'SYNCED') entry.synced = totals;
+        else if (row.sync_status === 'QUARANTINED') entry.quarantined = totals;
         else entry.inFlight = totals;
         byAnchor.set(row.anchor_id, entry);
       }

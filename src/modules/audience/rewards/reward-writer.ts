@@ -45,6 +45,8 @@ const SHED_DETAIL: Record<ShedReason, string> = {
 export interface RewardQueueObserver {
   queueDepth(waiting: number): void;
   shed(reason: ShedReason, count: number): void;
+  /** A reward's INSERT met the UNIQUE traceId: another transaction, here or on another instance, stored it first. */
+  insertRaceLost(): void;
 }
 
 export interface RewardWriter {
@@ -254,6 +256,7 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
         shedWaitingIfUnavailable(error);
         return;
       }
+      observer?.insertRaceLost();
       const [row] = await findRechargesByTraceIds(db, [reward.traceId]);
       if (row) pending.resolve(answerForExisting(row, pending.input));
       else pending.reject(error);

@@ -1,3 +1,4 @@
+import { Counter, type Registry } from 'prom-client';
 import type { Db, Trx } from '../../../shared/db/knex';
 import { isDuplicateKey } from '../../../shared/db/failures';
 import { retryOnConflict } from '../../../shared/db/retry';
@@ -26,6 +27,7 @@ export interface SettlementServiceDeps {
   defaultRateBp: number;
   /** Checks each record against the reward table before anything is settled. */
   records: RecordCheck;
+  registry: Registry;
 }
 
 function totalsOf(details: readonly NewDetail[]): SettlementTotals {
@@ -53,6 +55,17 @@ function distinctRecords(records: readonly SettlementRecord[]): SettlementRecord
  */
 export function createSettlementService(deps: SettlementServiceDeps) {
   const { db, clock, logger } = deps;
+  const recordsSettled = new Counter({
+    name: 'settlement_records_total',
+    help: 'Records of batch-sync calls by result: settled now, or duplicate (settled before, by recharge id; left alone).',
+    labelNames: ['result'],
+    registers: [deps.registry],
+  });
+  const races = new Counter({
+    name: 'settlement_races_total',
+    help: 'Settlement transactions run again because a concurrent one won on a UNIQUE index: the same reward (settlement_detail.recharge_id) or the same batch and anchor (settlement).',
+    registers: [deps.registry],
+  });
 
   async function splitAll(trx: Trx, records: readonly SettlementRecord[]): Promise<Map<number, NewDetail[]>> {
     const latest = new Date(Math.max(...records.map((r) => Date.parse(r.createdAt))));
@@ -141,10 +154,14 @@ export function createSettlementService(deps: SettlementServiceDeps) {
         try {
           const result = await retryOnConflict(() => db.transaction((trx) => settle(trx, command, records)));
           logger.info({ batchId: command.batchId, accepted: result.accepted, duplicates: result.duplicates }, 'settlement batch applied');
+          recordsSettled.inc({ result: 'settled' }, result.accepted);
+          recordsSettled.inc({ result: 'duplicate' }, result.duplicates);
           return result;
         } catch (error) {
           attempts += 1;
           if (!isDuplicateKey(error) || attempts >= 3) throw error;
+          races.inc();
+          logger.info({ batchId: command.batchId, attempt: attempts }, 'settlement lost a race on a UNIQUE key; settling the batch again');
         }
       }
     },
