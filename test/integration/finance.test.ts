@@ -229,6 +229,73 @@ describe('batch-sync (internal)', () => {
     expect((await balance(stage.anchorId)).available).toBe('1.66');
   });
 
+  it('when a batchId is re-sent with other records, at times concurrently, then those not settled before are settled under that batch and the rest are duplicates, and each of its settlement rows adds up to its details', async () => {
+    const [one, two] = [await liveStage(t, 1), await liveStage(t, 1)];
+    await t.http
+      .post(RATES)
+      .set('Authorization', await t.auth('admin'))
+      .send({ anchorId: two.anchorId, rate: '0.7000' })
+      .expect(201);
+    const internal = await t.auth('internal');
+    const [a1, a2, a3, a4] = [
+      await storedRecord(one, '3.33'),
+      await storedRecord(one, '0.01'),
+      await storedRecord(one, '7.77'),
+      await storedRecord(one, '12.34'),
+    ];
+    const [b1, b2] = [await storedRecord(two, '9.99'), await storedRecord(two, '0.03')];
+    const batchId = newTraceId('RESENT');
+    const send = (records: unknown[]) => t.http.post(SYNC).set('Authorization', internal).send({ batchId, records });
+
+    expect((await send([a1, a2]).expect(200)).body).toEqual({ batchId, accepted: 2, duplicates: 0 });
+    // Same batch id, other records: a2 again, a3 new for the same anchor, b1 for an anchor new to the batch.
+    expect((await send([a2, a3, b1]).expect(200)).body).toEqual({ batchId, accepted: 2, duplicates: 1 });
+    // Twice at once with overlapping records: each reward is settled by one of them.
+    const racing = await Promise.all([send([a4, b2]), send([b2, a1, a4])]);
+    expect(racing.map((r) => r.status)).toEqual([200, 200]);
+    expect(racing.reduce((sum, r) => sum + (r.body.accepted as number), 0)).toBe(2);
+    expect(racing.reduce((sum, r) => sum + (r.body.duplicates as number), 0)).toBe(3);
+
+    const ours = [a1, a2, a3, a4, b1, b2].map((r) => r.rechargeId);
+    const details = await t.db2('settlement_detail').whereIn('recharge_id', ours);
+    expect(details.map((d) => d.recharge_id).sort((x, y) => x - y)).toEqual([...ours].sort((x, y) => x - y));
+    const settlements = await t.db2('settlement').where({ batch_id: batchId }).orderBy('anchor_id');
+    expect(settlements.map((row) => row.anchor_id)).toEqual([one.anchorId, two.anchorId]);
+    for (const settlement of settlements) {
+      const own = details.filter((d) => d.settlement_id === settlement.id);
+      const sum = (key: string) => own.reduce((total, d) => total + Number(d[key]), 0);
+      expect({
+        anchorId: settlement.anchor_id,
+        records: settlement.record_count,
+        total: settlement.total_amount,
+        anchorShare: settlement.anchor_amount,
+        platformShare: settlement.platform_amount,
+      }).toEqual({
+        anchorId: settlement.anchor_id,
+        records: own.length,
+        total: sum('amount'),
+        anchorShare: sum('anchor_amount'),
+        platformShare: sum('platform_amount'),
+      });
+      expect(settlement.anchor_amount + settlement.platform_amount).toBe(settlement.total_amount);
+    }
+    expect(settlements.map((row) => [row.record_count, row.total_amount])).toEqual([
+      [4, 333 + 1 + 777 + 1234],
+      [2, 999 + 3],
+    ]);
+    // Anchor two at 0.7000: floor(999 × 0.7) + floor(3 × 0.7).
+    expect(settlements[1].anchor_amount).toBe(699 + 2);
+    for (const stage of [one, two]) {
+      const own = details.filter((d) => d.anchor_id === stage.anchorId);
+      const share = own.reduce((total, d) => total + Number(d.anchor_amount), 0);
+      const ledger = await t.db2('balance_ledger').where({ anchor_id: stage.anchorId }).sum({ s: 'available_delta' }).first();
+      expect({ ledger: Number(ledger?.['s']), available: (await balance(stage.anchorId)).available }).toEqual({
+        ledger: share,
+        available: `${Math.trunc(share / 100)}.${String(share % 100).padStart(2, '0')}`,
+      });
+    }
+  });
+
   it('when a batch names a reward id that does not exist yet (10,000,000.00), then 409 REWARD_MISMATCH, no money moves, and the real reward that later gets the id is settled', async () => {
     const stage = await liveStage(t, 1);
     const before = await untouched(stage.anchorId);

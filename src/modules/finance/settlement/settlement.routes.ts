@@ -33,7 +33,7 @@ export function settlementRoutes(settlement: SettlementService): AnyRoute[] {
       path: '/recharge/batch-sync',
       summary: 'Settle a batch of rewards (internal; idempotent per rechargeId)',
       description:
-        'Every record is first checked against the reward table: a batch naming a reward that is not stored, or not as given, is refused whole with 409 REWARD_MISMATCH. Then one DB2 transaction: each reward not settled before is split with the anchor’s rate in force at its `createdAt`, recorded (settlement per anchor, detail per reward), journalled and credited. Rewards settled before count as `duplicates`.',
+        'Every record is first checked against the reward table: a batch naming a reward that is not stored, or not as given, is refused whole with 409 REWARD_MISMATCH. Then one DB2 transaction: each reward not settled before is split with the anchor’s rate in force at its `createdAt`, recorded (settlement per anchor, detail per reward), journalled and credited. Rewards settled before count as `duplicates`. The idempotency key is the reward id, not `batchId`: a `batchId` sent again with other records settles those not settled before under that batch (its settlement row per anchor grows by them and still adds up to its details) and counts the rest as `duplicates`; this is how the sync sends the parts of a batch it splits to find a refused reward.',
       access: INTERNAL_ONLY,
       body: batchSyncBody,
       responses: {
