@@ -42,9 +42,13 @@ async function main(): Promise<void> {
     try {
       await runFaults(world, faults, (fault) => {
         struck.push(fault);
-        process.stderr.write(
-          `chaos: step ${fault.step} ${fault.kind}${fault.kind === 'kill-instance' ? ` #${fault.instance}` : ''} for ${fault.durationMs} ms\n`,
-        );
+        const what =
+          fault.kind === 'kill-instance'
+            ? ` #${fault.instance}`
+            : fault.kind === 'failpoint-kill'
+              ? ` #${fault.instance} at ${fault.failpoint}`
+              : '';
+        process.stderr.write(`chaos: step ${fault.step} ${fault.kind}${what} for ${fault.durationMs} ms\n`);
       });
     } finally {
       loadOver = true;
@@ -69,6 +73,7 @@ async function main(): Promise<void> {
       seconds: totalMs / 1000,
       faults: struck.length,
       faultsByKind,
+      failpoints: struck.filter((f) => f.kind === 'failpoint-kill').map((f) => ({ point: f.failpoint, struck: f.struck === true })),
       acknowledged: load.acknowledged.size,
       load: load.counts,
       realtimeExactAfterMs: realtime.ms,
