@@ -1,12 +1,12 @@
 /**
- * Three projects: `unit` (pure rules and checks of the repository's own files: no server, no
+ * Four projects: `unit` (pure rules and checks of the repository's own files: no server, no
  * database), `integration` (HTTP through supertest against real MariaDB and Redis; each worker gets
- * its own databases, created and migrated by the global setup) and `e2e` (real processes: nginx with
+ * its own databases, created and migrated by the global setup), `e2e` (real processes: nginx with
  * nginx.conf in front of `src/main.ts` instances, killed with SIGKILL; the same databases, a Redis of
- * each test's own).
+ * each test's own) and `latency` (wall-clock bounds under faults, like integration but run alone).
  *
- * The global setup and teardown belong to the two projects that need servers, not to the root: jest
- * runs a project's hook only when that project has tests in the run (once when both name the same
+ * The global setup and teardown belong to the three projects that need servers, not to the root: jest
+ * runs a project's hook only when that project has tests in the run (once when several name the same
  * file), so `npm run test:unit` needs no server and never drops the databases of a full run.
  */
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
@@ -32,6 +32,16 @@ module.exports = {
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      ...withServers,
+      transform,
+      transformIgnorePatterns,
+      testEnvironment: 'node',
+    },
+    {
+      // Wall-clock bounds under faults: `npm test` runs this project on its own, after the others, so
+      // what it measures is the service, not the neighbouring test files' load on the machine.
+      displayName: 'latency',
+      testMatch: ['<rootDir>/test/latency/**/*.test.ts'],
       ...withServers,
       transform,
       transformIgnorePatterns,

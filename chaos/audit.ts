@@ -1,3 +1,5 @@
+import { auditLedger } from '../src/modules/finance';
+import { toDbTime } from '../src/shared/db/time';
 import { fetchJson } from '../test/support/fetch-json';
 import type { Acknowledged, Stage } from './load';
 import type { World } from './world';
@@ -127,6 +129,8 @@ export async function audit(world: World, acknowledged: ReadonlyMap<string, Ackn
     (b) => b.total_income !== (shares.get(b.anchor_id) ?? 0) || b.available + b.frozen + b.total_withdrawn !== b.total_income,
   );
   const consumption = (await db1('audience').sum({ s: 'total_amount' }).first()) as { s: Num } | undefined;
+  // The same audit as `npm run cli -- audit`: every ledger line, balance and split.
+  const ledger = await auditLedger(db2);
   return [
     {
       name: 'every acknowledged reward is stored once, under the id and with the amount and room it was answered with',
@@ -147,9 +151,85 @@ export async function audit(world: World, acknowledged: ReadonlyMap<string, Ackn
     { name: 'anchor share + platform share = amount, for every settlement', ok: badSplits.length === 0, detail: badSplits.slice(0, 5) },
     { name: 'every balance = Σ its anchor shares, and its parts add up', ok: badBalances.length === 0, detail: badBalances.slice(0, 5) },
     {
+      name: 'the ledger audit (cli audit) finds no breach: balance = Σ ledger line by line, income = Σ shares, splits add up',
+      ok: ledger.clean,
+      detail: { anchors: ledger.anchors, ledgerLines: ledger.ledgerLines, breaches: ledger.breaches.slice(0, 5) },
+    },
+    {
       name: 'Σ viewers consumption = Σ rewards',
       ok: Number(consumption?.s ?? 0) === rewardsFen,
       detail: { consumption: Number(consumption?.s ?? 0), rewardsFen },
     },
   ];
+}
+
+interface BoardAnswer {
+  from: string | null;
+  to: string | null;
+  items: Array<{ audienceId: number | null; totalAmount: string; rewardCount: number }>;
+}
+
+interface BoardTruthRow {
+  audience_id: number;
+  s: Num;
+  n: Num;
+}
+
+/** A board as the reward rows make it: the 10 largest totals, ties to the earlier first reward, then the lower id. */
+async function boardTruth(world: World, liveRoomId: number | null, answer: BoardAnswer): Promise<Array<[number, number, number]>> {
+  const query = world.direct
+    .db1('recharge')
+    .select('audience_id')
+    .sum({ s: 'amount' })
+    .count({ n: '*' })
+    .min({ f: 'created_at' })
+    .groupBy('audience_id')
+    .orderBy([
+      { column: 's', order: 'desc' },
+      { column: 'f', order: 'asc' },
+      { column: 'audience_id', order: 'asc' },
+    ])
+    .limit(10);
+  if (liveRoomId !== null) void query.where('live_room_id', liveRoomId);
+  if (answer.from) void query.where('created_at', '>=', toDbTime(new Date(answer.from)));
+  if (answer.to) void query.where('created_at', '<', toDbTime(new Date(answer.to)));
+  return ((await query) as BoardTruthRow[]).map((r) => [r.audience_id, Number(r.s ?? 0), Number(r.n)]);
+}
+
+/**
+ * Waits (up to `timeoutMs`) until every TOP10 board — each room's and the platform's, for the day
+ * and for all time, read from every instance — equals the reward rows; returns how long it took, or
+ * the last differences.
+ */
+export async function boardsSettle(world: World, stage: Stage, timeoutMs = 60_000): Promise<{ ms: number; differences: unknown[] }> {
+  const started = Date.now();
+  const paths = [
+    ...stage.roomIds.flatMap((id) =>
+      ['day', 'all'].map((period) => ({ liveRoomId: id, path: `/audience/api/v1/recharge/top10?liveRoomId=${id}&period=${period}` })),
+    ),
+    ...['day', 'all'].map((period) => ({ liveRoomId: null, path: `/audience/api/v1/recharge/top10/viewers?period=${period}` })),
+  ];
+  let differences: unknown[] = [];
+  while (Date.now() - started < timeoutMs) {
+    differences = [];
+    for (const instance of world.instances) {
+      for (const { liveRoomId, path } of paths) {
+        const res = await fetchJson<BoardAnswer>(instance.url, 'GET', path).catch(() => null);
+        if (res?.status !== 200) {
+          differences.push({ instance: instance.name, path, status: res?.status ?? null });
+          continue;
+        }
+        const shown = res.body.items.map((i): [number, number, number] => [
+          i.audienceId ?? 0,
+          Math.round(Number(i.totalAmount) * 100),
+          i.rewardCount,
+        ]);
+        const truth = await boardTruth(world, liveRoomId, res.body);
+        if (JSON.stringify(shown) !== JSON.stringify(truth)) differences.push({ instance: instance.name, path, shown, truth });
+      }
+    }
+    if (differences.length === 0) return { ms: Date.now() - started, differences };
+    await sleep(1000);
+  }
+  return { ms: Number.NaN, differences: differences.slice(0, 5) };
 }

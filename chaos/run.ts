@@ -9,7 +9,7 @@
  * an invariant fails, so `--seed` replays the same choices.
  */
 import { parseArgs } from 'node:util';
-import { audit, realtimeSettles, settleEverything } from './audit';
+import { audit, boardsSettle, realtimeSettles, settleEverything } from './audit';
 import { planFaults, runFaults, type Fault } from './faults';
 import { createStage, startLoad } from './load';
 import { seededRandom } from './random';
@@ -56,11 +56,17 @@ async function main(): Promise<void> {
     }
     const pending = await settleEverything(world);
     const realtime = await realtimeSettles(world, stage);
+    const boards = await boardsSettle(world, stage);
     const invariants = [
       {
         name: 'every room shows the reward table within 20 s of the last fault',
         ok: realtime.differences.length === 0,
         detail: { ms: realtime.ms, differences: realtime.differences },
+      },
+      {
+        name: "every TOP10 board (each room's and the platform's, day and all time, on every instance) equals the reward rows within 60 s",
+        ok: boards.differences.length === 0,
+        detail: { ms: boards.ms, differences: boards.differences },
       },
       { name: 'nothing left pending after the final sync', ok: pending === 0, detail: { pending } },
       ...(await audit(world, load.acknowledged)),
@@ -77,6 +83,7 @@ async function main(): Promise<void> {
       acknowledged: load.acknowledged.size,
       load: load.counts,
       realtimeExactAfterMs: realtime.ms,
+      boardsExactAfterMs: boards.ms,
       invariants,
       ok,
     };

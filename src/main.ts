@@ -21,8 +21,9 @@ async function main(): Promise<void> {
     useExit0: true,
     beforeShutdown: () => {
       platform.probe.markShuttingDown();
-      logger.info('shutting down: no new connections, draining requests');
-      return Promise.resolve();
+      logger.info('shutting down: no new connections, draining requests, ending event streams');
+      // Event streams never finish by themselves: ended here, their clients reconnect to another instance.
+      return platform.endStreams();
     },
     onSignal: () => platform.close(),
     onShutdown: () => {

@@ -2,10 +2,10 @@ import type { Express } from 'express';
 import { db1Migrations } from '../migrations/db1';
 import { db2Migrations } from '../migrations/db2';
 import { createApp } from './app';
-import { createAnalyticsModule, type ReconciliationReport } from './modules/analytics';
+import { createAnalyticsModule, type ReconciliationReport, type SyncDayComparison } from './modules/analytics';
 import { createAnchorModule, type AnchorServiceClient } from './modules/anchor';
-import { createAudienceModule, type AudienceServiceClient, type QuarantineDto } from './modules/audience';
-import { createFinanceModule, type FinanceServiceClient } from './modules/finance';
+import { createAudienceModule, type AudienceServiceClient, type QuarantineDto, type RewardAggregateQueries } from './modules/audience';
+import { createFinanceModule, type FinanceOperations, type FinanceServiceClient } from './modules/finance';
 import type { Config, ModuleName } from './shared/config';
 import { createDb, dialectOf, type Db } from './shared/db/knex';
 import { ensureDatabaseExists, migrateToLatest } from './shared/db/migrate';
@@ -51,6 +51,12 @@ export interface Platform {
   healRealtime: () => Promise<HealReport>;
   /** Compares realtime figures and finance with the reward table; repairs realtime drift when asked. */
   reconcile: (options: { repair: boolean }) => Promise<ReconciliationReport>;
+  /** One calendar day (YYYY-MM-DD in TIME_ZONE) of rewards: DB1's sync states next to DB2's settlements, per anchor. */
+  compareSyncDay: (date: string) => Promise<SyncDayComparison>;
+  /** Withdrawal review and commission rates for the CLI, through the services the HTTP API uses. */
+  finance: FinanceOperations;
+  /** Ends the modules' open event streams and refuses new ones: before the HTTP server stops, so it need not wait for them. */
+  endStreams(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,7 +112,7 @@ interface Infrastructure {
 /** Builds every module, wiring each to the others' contracts; `MODULES` decides which are served. */
 function buildModules(infra: Infrastructure): Pick<
   Platform,
-  'runSync' | 'listQuarantined' | 'requeueQuarantined' | 'flushRealtime' | 'healRealtime' | 'reconcile'
+  'runSync' | 'listQuarantined' | 'requeueQuarantined' | 'flushRealtime' | 'healRealtime' | 'reconcile' | 'compareSyncDay' | 'finance'
 > & {
   surfaces: ModuleSurface[];
 } {
@@ -115,12 +121,41 @@ function buildModules(infra: Infrastructure): Pick<
   const seen = <T>(client: T, decorate: ((client: T) => T) | undefined): T => (decorate ? decorate(client) : client);
   // Audience owns the reward table that anchor and finance check records against, and itself needs
   // both of them: it is built last and reached through this late-bound reference until then.
-  const late: { audience?: AudienceServiceClient } = {};
-  const rewards: Pick<AudienceServiceClient, 'storedRewards'> = {
-    storedRewards: (ids) => {
+  const late: { audience?: AudienceServiceClient; finance?: FinanceServiceClient } = {};
+  const sessionRewards: Pick<AudienceServiceClient, 'sessionRewardTotals'> = {
+    sessionRewardTotals: (ids) => {
       if (!late.audience) throw new Error('the audience module is not built yet');
-      return late.audience.storedRewards(ids);
+      return late.audience.sessionRewardTotals(ids);
     },
+  };
+  const financeNow = (): FinanceServiceClient => {
+    if (!late.finance) throw new Error('the finance module is not built yet');
+    return late.finance;
+  };
+  const anchorFinance: Pick<
+    FinanceServiceClient,
+    'anchorBalance' | 'effectiveRate' | 'rateHistory' | 'applyWithdrawal' | 'listWithdrawals' | 'cancelWithdrawal'
+  > = {
+    anchorBalance: (anchorId) => financeNow().anchorBalance(anchorId),
+    effectiveRate: (anchorId) => financeNow().effectiveRate(anchorId),
+    rateHistory: (anchorId, paging) => financeNow().rateHistory(anchorId, paging),
+    applyWithdrawal: (command) => financeNow().applyWithdrawal(command),
+    listWithdrawals: (query) => financeNow().listWithdrawals(query),
+    cancelWithdrawal: (anchorId, withdrawalId) => financeNow().cancelWithdrawal(anchorId, withdrawalId),
+  };
+  const audienceNow = (): AudienceServiceClient => {
+    if (!late.audience) throw new Error('the audience module is not built yet');
+    return late.audience;
+  };
+  const rewards: Pick<
+    AudienceServiceClient,
+    'storedRewards' | 'viewerProfiles' | 'rewardRecords' | 'rewardTotalsByBucket' | 'exportRewardRecords'
+  > = {
+    storedRewards: (ids) => audienceNow().storedRewards(ids),
+    viewerProfiles: (ids) => audienceNow().viewerProfiles(ids),
+    rewardRecords: (query) => audienceNow().rewardRecords(query),
+    rewardTotalsByBucket: (owner, boundaries) => audienceNow().rewardTotalsByBucket(owner, boundaries),
+    exportRewardRecords: (range) => audienceNow().exportRewardRecords(range),
   };
   const anchor = createAnchorModule({
     db1,
@@ -130,6 +165,9 @@ function buildModules(infra: Infrastructure): Pick<
     logger,
     registry: metrics.registry,
     rewards,
+    rewardAggregates: lateRewardAggregates(() => late.audience),
+    sessionRewards,
+    finance: anchorFinance,
     settings: {
       redisKeyPrefix: config.redis.keyPrefix,
       flushThreshold: config.realtime.flushThreshold,
@@ -137,6 +175,13 @@ function buildModules(infra: Infrastructure): Pick<
       healCron: config.realtime.healCron,
       rewardPathTimeoutMs: config.anchorCallTimeoutMs,
       journalRetentionMs: config.realtime.journalRetentionMs,
+      timeZone: config.timeZone,
+      insightsCacheTtlMs: config.top10CacheTtlMs,
+      moduleCallTimeoutMs: config.moduleCallTimeoutMs,
+      sessionSettleMs: config.liveSessions.settleMs,
+      sessionTotalsCron: config.liveSessions.totalsCron,
+      liveEvents: config.liveEvents,
+      recordsCallTimeoutMs: config.moduleCallTimeoutMs,
     },
   });
   const anchorClient = seen(anchor.client, decorators.anchor);
@@ -148,9 +193,15 @@ function buildModules(infra: Infrastructure): Pick<
     registry: metrics.registry,
     anchors: anchorClient,
     rewards,
-    settings: { defaultCommissionRate: config.defaultCommissionRate, moduleCallTimeoutMs: config.moduleCallTimeoutMs },
+    settings: {
+      defaultCommissionRate: config.defaultCommissionRate,
+      moduleCallTimeoutMs: config.moduleCallTimeoutMs,
+      timeZone: config.timeZone,
+      withdrawals: { ...config.withdrawals, timeZone: config.timeZone },
+    },
   });
   const financeClient = seen(finance.client, decorators.finance);
+  late.finance = financeClient;
   const audience = createAudienceModule({
     db1,
     reportsDb: reports.db1,
@@ -164,14 +215,17 @@ function buildModules(infra: Infrastructure): Pick<
       maxRewardAmount: config.maxRewardAmount,
       timeZone: config.timeZone,
       top10CacheTtlMs: config.top10CacheTtlMs,
+      top10SettleDelayMs: config.top10SettleDelayMs,
       anchorCallTimeoutMs: config.anchorCallTimeoutMs,
       moduleCallTimeoutMs: config.moduleCallTimeoutMs,
       roomFallbackMs: config.roomFallbackMs,
       rateLimitPerMinute: config.rateLimitPerMinute,
+      dailyRewardCap: config.dailyRewardCap,
       sync: config.sync,
       sweep: { cron: config.realtime.healCron, delayMs: config.realtime.sweepDelayMs, rebuildWindowMs: config.realtime.rebuildWindowMs },
       // As long as a batch may take to fail on a DB1 that hangs: one connection wait, one unanswered statement.
       rewardQueue: { max: config.rewardQueueMax, maxWaitMs: config.dbPool.acquireTimeoutMs + config.dbPool.queryTimeoutMs },
+      exportPageTimeoutMs: config.dbPool.queryTimeoutMs,
     },
   });
   late.audience = seen(audience.client, decorators.audience);
@@ -181,7 +235,7 @@ function buildModules(infra: Infrastructure): Pick<
     finance: financeClient,
     clock,
     logger,
-    settings: { reconcileCron: config.reconcileCron, reportTimeoutMs: config.reportTimeoutMs },
+    settings: { reconcileCron: config.reconcileCron, reportTimeoutMs: config.reportTimeoutMs, timeZone: config.timeZone },
   });
   const surfaces: ModuleSurface[] = [];
   if (enabled('anchor')) surfaces.push(anchor);
@@ -196,6 +250,24 @@ function buildModules(infra: Infrastructure): Pick<
     flushRealtime: () => anchor.flushRealtime(),
     healRealtime: async () => ({ rooms: await anchor.healRealtime(), sweep: await audience.sweepRewards() }),
     reconcile: (options) => analytics.reconcile(options),
+    compareSyncDay: (date) => analytics.compareSyncDay(date),
+    finance: finance.operations,
+  };
+}
+
+/** The audience module's aggregates, reached through `audience()` once it is built (it is built after the anchor module). */
+function lateRewardAggregates(audience: () => AudienceServiceClient | undefined): RewardAggregateQueries {
+  const built = (): AudienceServiceClient => {
+    const client = audience();
+    if (!client) throw new Error('the audience module is not built yet');
+    return client;
+  };
+  return {
+    anchorRewardStats: (anchorId) => built().anchorRewardStats(anchorId),
+    topSupportersOfAnchor: (anchorId, window, limit) => built().topSupportersOfAnchor(anchorId, window, limit),
+    topSupportersOfRoom: (liveRoomId, window, limit) => built().topSupportersOfRoom(liveRoomId, window, limit),
+    anchorsByEarnings: (window, page) => built().anchorsByEarnings(window, page),
+    supporterSummary: (anchorId, window) => built().supporterSummary(anchorId, window),
   };
 }
 
@@ -250,6 +322,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     flushRealtime,
     healRealtime,
     reconcile,
+    compareSyncDay,
+    finance,
   } = buildModules({
     config,
     db1,
@@ -265,6 +339,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const scheduler = createScheduler({ jobs: modules.flatMap((m) => m.jobs), redis, logger, leaseMs: config.cronLeaseMs });
 
   let closing: Promise<void> | undefined;
+  const endStreams = async () => void (await Promise.all(modules.map((m) => m.beforeShutdown?.() ?? Promise.resolve())));
   return {
     config,
     logger,
@@ -284,9 +359,14 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     flushRealtime,
     healRealtime,
     reconcile,
+    compareSyncDay,
+    finance,
+    endStreams,
     close() {
       const pools = [...new Set([db1, db2, reports.db1, reports.db2])];
-      closing ??= scheduler.stop().then(() => Promise.all([redis.close(), ...pools.map((pool) => pool.destroy())]).then(() => undefined));
+      closing ??= Promise.all([scheduler.stop(), endStreams()]).then(() =>
+        Promise.all([redis.close(), ...pools.map((pool) => pool.destroy())]).then(() => undefined),
+      );
       return closing;
     },
   };

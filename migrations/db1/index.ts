@@ -5,6 +5,11 @@ import { caseSensitiveKeysDb1 } from './003_case_sensitive_keys';
 import { journalFloor } from './004_journal_floor';
 import { realtimeHeal } from './005_realtime_heal';
 import { syncQuarantine } from './006_sync_quarantine';
+import { viewerAnonymous } from './007_viewer_anonymous';
+import { viewerLists } from './008_viewer_lists';
+import { liveRoomManagement } from './009_live_room_management';
+import { top10ConsumptionIndex } from './011_top10_consumption_index';
+import { rewardAggregateIndexes } from './013_reward_aggregate_indexes';
 
 /** DB1 migrations in the order they apply. */
 export const db1Migrations: readonly Migration[] = [
@@ -14,4 +19,9 @@ export const db1Migrations: readonly Migration[] = [
   journalFloor,
   realtimeHeal,
   syncQuarantine,
+  viewerAnonymous,
+  viewerLists,
+  liveRoomManagement,
+  top10ConsumptionIndex,
+  rewardAggregateIndexes,
 ];

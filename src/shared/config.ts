@@ -43,6 +43,14 @@ const rewardCeiling = z.string().refine(
   `must be an amount like 100000.00, above 0 and at most ${formatFen(MAX_AMOUNT_FEN)}`,
 );
 
+const dailyCapAmount = z.string().refine(
+  (value) => {
+    const fen = parseAmountToFen(value);
+    return fen !== null && fen <= MAX_AMOUNT_FEN;
+  },
+  `must be an amount like 5000.00, at most ${formatFen(MAX_AMOUNT_FEN)} (0 = no cap)`,
+);
+
 const envSchema = z.object({
   NODE_ENV: z
     .enum(['development', 'test', 'production'])
@@ -143,6 +151,15 @@ const envSchema = z.object({
   MODULE_CALL_TIMEOUT_MS: positiveInt
     .default(30000)
     .describe('Breaker timeout of the other calls between modules (settlement batches, reconciliation).'),
+  SESSION_SETTLE_MS: positiveInt
+    .default(60000)
+    .describe(
+      "A live session's totals are stored for good once it ended this long ago (a reward judged just before the stop may commit just after it); until then reads count its reward rows.",
+    ),
+  SESSION_TOTALS_CRON: z
+    .string()
+    .default('*/15 * * * * *')
+    .describe('When ended live sessions get their final totals (seconds field first).'),
   ROOM_FALLBACK_MS: wholeNumber
     .default(600000)
     .describe(
@@ -152,7 +169,42 @@ const envSchema = z.object({
     .default(2000)
     .describe('Rewards waiting for a DB1 transaction at most (each batch item counts); beyond it a reward is answered 503 at once.'),
   RATE_LIMIT_PER_MINUTE: wholeNumber.default(600).describe('Rewards per viewer per minute (0 = no limit).'),
+  DAILY_REWARD_CAP: dailyCapAmount
+    .default('0')
+    .describe(
+      'Most a viewer may reward per calendar day in TIME_ZONE, e.g. 5000.00; a reward that would exceed it is 409 DAILY_LIMIT_EXCEEDED (0 or empty = no cap).',
+    ),
+  WITHDRAWAL_MIN_AMOUNT: dailyCapAmount
+    .default('10.00')
+    .describe('Smallest amount one withdrawal may ask for; less is 409 WITHDRAWAL_BELOW_MINIMUM (0 = any amount above zero).'),
+  WITHDRAWAL_MAX_OPEN: wholeNumber
+    .default(0)
+    .describe('Most withdrawals an anchor may have PENDING or APPROVED at once; one more is 409 TOO_MANY_OPEN_WITHDRAWALS (0 = no limit).'),
+  WITHDRAWAL_DAILY_CAP: dailyCapAmount
+    .default('0')
+    .describe(
+      'Most an anchor may ask to withdraw per calendar day in TIME_ZONE, rejected and cancelled requests left out; more is 409 DAILY_WITHDRAWAL_LIMIT (0 = no cap).',
+    ),
+  INCOME_HOLD_MS: wholeNumber
+    .default(0)
+    .describe(
+      'Settled income becomes withdrawable this long after its settlement; until then the balance shows it as `pending` (0 = at once, and the balance has no `pending` field).',
+    ),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10000).describe('Grace period for in-flight requests on SIGTERM.'),
+  LIVE_EVENTS_HEARTBEAT_MS: positiveInt
+    .pipe(z.number().max(15000))
+    .default(10000)
+    .describe('A live-room event stream gets a comment line this often (at most 15 s), so proxies and clients see it alive.'),
+  LIVE_EVENTS_MAX_SUBSCRIBERS: positiveInt
+    .default(10000)
+    .describe('Live-room event streams one instance serves at most; one more is answered 503.'),
+  LIVE_EVENTS_MAX_BUFFERED_BYTES: positiveInt
+    .default(262144)
+    .describe('Bytes a stream client may leave unread in the process; past it the client is disconnected (it reconnects and replays).'),
+  LIVE_EVENTS_KEPT: positiveInt
+    .pipe(z.number().min(1000))
+    .default(1000)
+    .describe('Events kept per room for replay to a reconnecting client (Last-Event-ID), at least 1000.'),
 });
 
 export type Environment = Record<string, string | undefined>;
@@ -172,6 +224,8 @@ export interface Config {
   modules: ModuleName[];
   timeZone: string;
   top10CacheTtlMs: number;
+  /** How old a reward must be before the TOP10 boards take it as committed or never to be: derived from the DB timeouts. */
+  top10SettleDelayMs: number;
   defaultCommissionRate: string;
   maxRewardAmount: string;
   cronEnabled: boolean;
@@ -190,8 +244,14 @@ export interface Config {
   moduleCallTimeoutMs: number;
   reportTimeoutMs: number;
   roomFallbackMs: number;
+  liveSessions: { settleMs: number; totalsCron: string };
   rewardQueueMax: number;
   rateLimitPerMinute: number;
+  /** Most a viewer may reward per day in `timeZone`, as an amount ("5000.00"); null = no cap. */
+  dailyRewardCap: string | null;
+  liveEvents: { heartbeatMs: number; maxSubscribers: number; maxBufferedBytes: number; kept: number };
+  /** Withdrawal guards in fen; 0 turns a guard off. */
+  withdrawals: { minFen: number; maxOpen: number; dailyCapFen: number; holdMs: number };
 }
 
 export type SyncClaimLocking = 'skip-locked' | 'plain';
@@ -238,6 +298,15 @@ function isValidTimeZone(zone: string): boolean {
   }
 }
 
+/**
+ * The longest a reward can take from arrival (its created_at) to commit, plus a margin: waiting in
+ * the queue (one connection wait and one statement), its batch's reads, the anchor module's room
+ * check, then a connection and three statements (INSERT, UPDATE, COMMIT). Never less than 30 s.
+ */
+function slowestCommitMs(e: z.infer<typeof envSchema>): number {
+  return Math.max(30_000, 2 * e.DB_ACQUIRE_TIMEOUT_MS + 5 * e.DB_QUERY_TIMEOUT_MS + e.ANCHOR_CALL_TIMEOUT_MS + 5000);
+}
+
 export function loadConfig(environment: Environment): Config {
   const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== undefined && v !== '')));
   if (!parsed.success) {
@@ -276,6 +345,7 @@ export function loadConfig(environment: Environment): Config {
     ['REALTIME_FLUSH_CRON', e.REALTIME_FLUSH_CRON],
     ['RECONCILE_CRON', e.RECONCILE_CRON],
     ['REALTIME_HEAL_CRON', e.REALTIME_HEAL_CRON],
+    ['SESSION_TOTALS_CRON', e.SESSION_TOTALS_CRON],
   ] as const;
   for (const [name, expression] of crons) {
     if (!validate(expression)) problems.push(`${name}: "${expression}" is not a cron expression`);
@@ -296,6 +366,7 @@ export function loadConfig(environment: Environment): Config {
     modules: modules as ModuleName[],
     timeZone: e.TIME_ZONE,
     top10CacheTtlMs: e.TOP10_CACHE_TTL_MS,
+    top10SettleDelayMs: slowestCommitMs(e),
     defaultCommissionRate: e.DEFAULT_COMMISSION_RATE,
     maxRewardAmount: e.MAX_REWARD_AMOUNT,
     cronEnabled: e.CRON_ENABLED,
@@ -320,7 +391,21 @@ export function loadConfig(environment: Environment): Config {
     moduleCallTimeoutMs: e.MODULE_CALL_TIMEOUT_MS,
     reportTimeoutMs: e.REPORT_TIMEOUT_MS,
     roomFallbackMs: e.ROOM_FALLBACK_MS,
+    liveSessions: { settleMs: e.SESSION_SETTLE_MS, totalsCron: e.SESSION_TOTALS_CRON },
     rewardQueueMax: e.REWARD_QUEUE_MAX,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    dailyRewardCap: parseAmountToFen(e.DAILY_REWARD_CAP) ? e.DAILY_REWARD_CAP : null,
+    withdrawals: {
+      minFen: parseAmountToFen(e.WITHDRAWAL_MIN_AMOUNT) ?? 0,
+      maxOpen: e.WITHDRAWAL_MAX_OPEN,
+      dailyCapFen: parseAmountToFen(e.WITHDRAWAL_DAILY_CAP) ?? 0,
+      holdMs: e.INCOME_HOLD_MS,
+    },
+    liveEvents: {
+      heartbeatMs: e.LIVE_EVENTS_HEARTBEAT_MS,
+      maxSubscribers: e.LIVE_EVENTS_MAX_SUBSCRIBERS,
+      maxBufferedBytes: e.LIVE_EVENTS_MAX_BUFFERED_BYTES,
+      kept: e.LIVE_EVENTS_KEPT,
+    },
   };
 }

@@ -23,6 +23,8 @@ export interface ModuleSurface {
   /** `/anchor/actuator/health` and the stores whose loss makes this module DOWN. */
   health?: { path: string; requires: readonly Store[] };
   jobs: ScheduledJob[];
+  /** Ends what the module keeps open towards clients (event streams) before the HTTP server stops. */
+  beforeShutdown?(): Promise<void>;
 }
 
 /** Injected time source: tests and reports never depend on the wall clock directly. */

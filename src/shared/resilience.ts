@@ -7,6 +7,8 @@ export type CallOutcome = 'success' | 'failure' | 'timeout' | 'short_circuit';
 export interface BreakerOptions {
   name: string;
   timeoutMs: number;
+  /** How long the breaker stays open before it lets one trial call through (5 s unless given). */
+  resetTimeoutMs?: number;
   logger: Logger;
   /** Errors the caller caused (4xx): they are answers, not failures, and never open the breaker. */
   isClientError?: (error: unknown) => boolean;
@@ -16,7 +18,7 @@ export interface BreakerOptions {
 /**
  * Wraps a cross-module call in an opossum circuit breaker: a short timeout, opens at 50 % failures
  * once at least 10 calls were seen in the rolling window (one failure never opens it), half-opens
- * after 5 s to let one trial call through.
+ * after 5 s (or `resetTimeoutMs`) to let one trial call through.
  */
 export function createBreaker<A extends unknown[], R>(call: (...args: A) => Promise<R>, options: BreakerOptions): CircuitBreaker<A, R> {
   const breaker = new CircuitBreaker<A, R>(call, {
@@ -24,7 +26,7 @@ export function createBreaker<A extends unknown[], R>(call: (...args: A) => Prom
     timeout: options.timeoutMs,
     errorThresholdPercentage: 50,
     volumeThreshold: 10,
-    resetTimeout: 5000,
+    resetTimeout: options.resetTimeoutMs ?? 5000,
     rollingCountTimeout: 10_000,
     rollingCountBuckets: 10,
     errorFilter: (error: unknown) => options.isClientError?.(error) ?? false,
@@ -50,9 +52,13 @@ export function createBreaker<A extends unknown[], R>(call: (...args: A) => Prom
 export interface GuardOptions {
   /** The module called, e.g. `anchor`; each method gets a breaker named `anchor.<method>`. */
   name: string;
+  /** Names the breakers instead of `name` (`<breakerPrefix>.<method>`), for a second set of breakers on the same module. */
+  breakerPrefix?: string;
   logger: Logger;
   /** Timeout per method; methods not named use `default`. */
   timeoutMs: { default: number } & Record<string, number>;
+  /** How long an open breaker waits before its trial call (5 s unless given). */
+  resetTimeoutMs?: number;
   onOutcome?: (method: string, outcome: CallOutcome) => void;
 }
 
@@ -84,8 +90,9 @@ export function guardClient<T extends object>(client: T, options: GuardOptions):
   for (const name of methodNames(client)) {
     const method = (client as Record<string, Method>)[name] as Method;
     const breaker = createBreaker((...args: unknown[]) => method.apply(client, args), {
-      name: `${options.name}.${name}`,
+      name: `${options.breakerPrefix ?? options.name}.${name}`,
       timeoutMs: options.timeoutMs[name] ?? options.timeoutMs.default,
+      resetTimeoutMs: options.resetTimeoutMs,
       logger: options.logger,
       isClientError: (error) => error instanceof AppError && error.status < 500,
       onOutcome: options.onOutcome ? (outcome) => options.onOutcome?.(name, outcome) : undefined,

@@ -61,3 +61,36 @@ export function periodStart(period: Period, now: Date, timeZone: string): Date |
   const monday = new Date(Date.UTC(local.year, local.month - 1, local.day - (local.weekday - 1)));
   return localMidnight(monday.getUTCFullYear(), monday.getUTCMonth() + 1, monday.getUTCDate(), timeZone);
 }
+
+/** A period as the half-open range `[from, to)` of UTC instants; both null for `all`. */
+export interface PeriodBounds {
+  from: Date | null;
+  to: Date | null;
+}
+
+/** The period containing `now` as a half-open range `[from, to)`: `to` is the next period's start; both null for `all`. */
+export function periodBounds(period: Period, now: Date, timeZone: string): PeriodBounds {
+  const from = periodStart(period, now, timeZone);
+  if (from === null) return { from: null, to: null };
+  const start = wallTime(from, timeZone);
+  const next =
+    period === 'day'
+      ? new Date(Date.UTC(start.year, start.month - 1, start.day + 1))
+      : period === 'week'
+        ? new Date(Date.UTC(start.year, start.month - 1, start.day + 7))
+        : new Date(Date.UTC(start.year, start.month, 1));
+  return { from, to: localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone) };
+}
+
+/** The calendar day containing `instant` in the zone: its date (`YYYY-MM-DD`) and its span `[start, end)` as UTC instants. */
+export function calendarDay(instant: Date, timeZone: string): { date: string; start: Date; end: Date } {
+  const { year, month, day } = wallTime(instant, timeZone);
+  const date = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  return { date, start: localMidnight(year, month, day, timeZone), end: localMidnight(year, month, day + 1, timeZone) };
+}
+
+/** The calendar date (`YYYY-MM-DD`) that an instant falls on in the zone. */
+export function localDateOf(instant: Date, timeZone: string): string {
+  const { year, month, day } = wallTime(instant, timeZone);
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}

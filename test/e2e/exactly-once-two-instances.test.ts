@@ -4,8 +4,8 @@ import { createTokenService } from '../../src/shared/http/auth';
 import { workerDatabaseUrl } from '../support/environment';
 import { expectJson, fetchJson, type JsonAnswer } from '../support/fetch-json';
 import { TEST_JWT_SECRET } from '../support/platform';
-import { freePort, PrivateRedis } from '../support/private-redis';
-import { ServiceProcess } from '../support/service-process';
+import { distinctFreePorts, PrivateRedis } from '../support/private-redis';
+import { instanceEnvironment, ServiceProcess } from '../support/service-process';
 
 /**
  * Exactly-once across processes: two real instances on one DB pair and one Redis get the same
@@ -26,22 +26,8 @@ let db1: Db | undefined;
 
 beforeAll(async () => {
   redis = await PrivateRedis.start();
-  const env = {
-    NODE_ENV: 'test',
-    DB1_URL: workerDatabaseUrl('db1'),
-    DB2_URL: workerDatabaseUrl('db2'),
-    REDIS_URL: redis.url,
-    JWT_SECRET: TEST_JWT_SECRET,
-    HOST: '127.0.0.1',
-    // ServiceProcess waits for the info line `listening on …`.
-    LOG_LEVEL: 'info',
-    AUTO_MIGRATE: 'false',
-    CRON_ENABLED: 'false',
-    RATE_LIMIT_PER_MINUTE: '0',
-  };
-  const first = await freePort();
-  let second = await freePort();
-  while (second === first) second = await freePort();
+  const env = instanceEnvironment({ REDIS_URL: redis.url, CRON_ENABLED: 'false' });
+  const [first, second] = (await distinctFreePorts(2)) as [number, number];
   // Each one kept as soon as it runs, so afterAll stops it even when the other failed to start.
   await Promise.all(
     [

@@ -8,8 +8,8 @@ import { workerDatabaseUrl } from '../support/environment';
 import { expectJson, fetchJson } from '../support/fetch-json';
 import { Nginx, type AccessLine } from '../support/nginx';
 import { TEST_JWT_SECRET } from '../support/platform';
-import { freePort, PrivateRedis, waitUntil } from '../support/private-redis';
-import { ServiceProcess, type LogEntry } from '../support/service-process';
+import { distinctFreePorts, PrivateRedis, waitUntil } from '../support/private-redis';
+import { instanceEnvironment, type LogEntry, NEVER, ServiceProcess } from '../support/service-process';
 
 /**
  * The production shape, for real: the project's nginx.conf run by nginx in front of two instances
@@ -32,14 +32,7 @@ const CLIENT_GIVE_UP_MS = 45_000;
 const MIN_TICKS = 4;
 
 /** Both instances' settings (no REDIS_KEY_PREFIX: the Redis is the test's own, its keys read as the code names them). */
-const INSTANCE_ENV = {
-  NODE_ENV: 'test',
-  DB1_URL: workerDatabaseUrl('db1'),
-  DB2_URL: workerDatabaseUrl('db2'),
-  JWT_SECRET: TEST_JWT_SECRET,
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'info',
-  AUTO_MIGRATE: 'false',
+const INSTANCE_ENV = instanceEnvironment({
   CRON_ENABLED: 'true',
   // node-cron's six fields: ticks every few seconds, so many happen during the test.
   SYNC_CRON: '*/3 * * * * *',
@@ -49,9 +42,8 @@ const INSTANCE_ENV = {
   // The heal jobs (the reward sweep and the realtime heal), named here so the test does not lean on the default.
   REALTIME_HEAL_CRON: '*/2 * * * * *',
   // Reconciliation repairs realtime figures itself: run often, it would hide what this test measures.
-  RECONCILE_CRON: '0 0 0 1 1 *',
-  RATE_LIMIT_PER_MINUTE: '0',
-};
+  RECONCILE_CRON: NEVER,
+});
 
 const tokens = createTokenService(TEST_JWT_SECRET);
 let redis: PrivateRedis | undefined;
@@ -67,18 +59,10 @@ let tornDown = false;
 /** The killed instance's restart: null once it listens again, else why it did not. */
 let restarted: Promise<unknown> = Promise.resolve(new Error('the instance was never killed'));
 
-/** Two distinct free ports (the kernel may hand the same one out twice in a row). */
-async function twoPorts(): Promise<[number, number]> {
-  const first = await freePort();
-  let second = await freePort();
-  while (second === first) second = await freePort();
-  return [first, second];
-}
-
 beforeAll(async () => {
   redis = await PrivateRedis.start();
   redisClient = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-  const [victimPort, survivorPort] = await twoPorts();
+  const [victimPort, survivorPort] = (await distinctFreePorts(2)) as [number, number];
   const env = { ...INSTANCE_ENV, REDIS_URL: redis.url };
   [victim, survivor] = await Promise.all([
     ServiceProcess.start('instance A (killed mid-load)', victimPort, env),

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { workerDatabaseUrl } from '../support/environment';
-import { createTestPlatform, liveStage, newTraceId, TEST_JWT_SECRET, type TestPlatform } from '../support/platform';
+import { createTestPlatform, liveStage, newTraceId, storeBatch, TEST_JWT_SECRET, type TestPlatform } from '../support/platform';
 
 /**
  * Two `sync run` processes at once over thousands of PENDING rewards, in both claim modes
@@ -88,7 +88,6 @@ async function stage(): Promise<Stage> {
       await t.http.post('/finance/api/v1/commission-rates').set('Authorization', admin).send({ anchorId: room.anchorId, rate }).expect(201);
     rooms.push(room);
   }
-  const auth = await t.auth('service');
   const ids: number[] = [];
   let totalFen = 0;
   for (let start = 0; start < REWARDS; start += 500) {
@@ -99,11 +98,7 @@ async function stage(): Promise<Stage> {
       totalFen += fen;
       return { traceId: newTraceId('OVL'), audienceId: room.viewerIds[n % 2], liveRoomId: room.roomId, amount: (fen / 100).toFixed(2) };
     });
-    const res = await t.http.post('/audience/api/v1/recharge/batch').set('Authorization', auth).send({ items }).expect(200);
-    for (const r of res.body.results as Array<{ status: number; rechargeId: number }>) {
-      expect(r.status).toBe(201);
-      ids.push(r.rechargeId);
-    }
+    ids.push(...(await storeBatch(t, items)));
   }
   return { anchorIds: rooms.map((r) => r.anchorId), ids, totalFen };
 }

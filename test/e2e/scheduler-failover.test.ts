@@ -4,8 +4,8 @@ import { createTokenService } from '../../src/shared/http/auth';
 import { workerDatabaseUrl } from '../support/environment';
 import { expectJson } from '../support/fetch-json';
 import { TEST_JWT_SECRET } from '../support/platform';
-import { freePort, PrivateRedis, waitUntil } from '../support/private-redis';
-import { ServiceProcess, type LogEntry } from '../support/service-process';
+import { distinctFreePorts, freePort, PrivateRedis, waitUntil } from '../support/private-redis';
+import { instanceEnvironment, type LogEntry, ServiceProcess } from '../support/service-process';
 
 /**
  * The scheduler in two real instances (`src/main.ts` processes) on one DB pair and a Redis of the
@@ -24,16 +24,7 @@ const FAILOVER_BOUND_MS = LEASE_MS + SYNC_EVERY_MS + 1000;
 const KILL_AFTER_RUNNING_MS = 1500;
 const VIEWERS = 10;
 
-const BASE_ENV = {
-  NODE_ENV: 'test',
-  DB1_URL: workerDatabaseUrl('db1'),
-  DB2_URL: workerDatabaseUrl('db2'),
-  JWT_SECRET: TEST_JWT_SECRET,
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'info',
-  AUTO_MIGRATE: 'false',
-  RATE_LIMIT_PER_MINUTE: '0',
-};
+const BASE_ENV = instanceEnvironment();
 
 const CRON_ENV = {
   ...BASE_ENV,
@@ -161,10 +152,10 @@ describe('the scheduler in two real instances, the one running a long finance sy
     instances.push(stager);
     rechargeIds = await stageRewards(stager.url);
     await stager.kill();
-    const [first, second] = [await freePort(), await freePort()];
+    const [first, second] = (await distinctFreePorts(2)) as [number, number];
     instances = await Promise.all([
       ServiceProcess.start('instance A', first, { ...CRON_ENV, REDIS_URL: redis.url }),
-      ServiceProcess.start('instance B', second === first ? await freePort() : second, { ...CRON_ENV, REDIS_URL: redis.url }),
+      ServiceProcess.start('instance B', second, { ...CRON_ENV, REDIS_URL: redis.url }),
     ]);
     const longRun = (): { run: LoggedRun; holder: ServiceProcess; other: ServiceProcess } | null => {
       for (const [self, other] of [instances, [...instances].reverse()] as Array<[ServiceProcess, ServiceProcess]>) {

@@ -8,7 +8,7 @@ import { workerDatabaseUrl } from '../support/environment';
 import { expectJson, fetchJson, type JsonAnswer } from '../support/fetch-json';
 import { TEST_JWT_SECRET } from '../support/platform';
 import { freePort, PrivateRedis, waitUntil } from '../support/private-redis';
-import { ServiceProcess } from '../support/service-process';
+import { instanceEnvironment, NEVER, ServiceProcess } from '../support/service-process';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /**
@@ -20,26 +20,16 @@ import { TcpProxy } from '../support/tcp-proxy';
  * REALTIME_HEAL_CRON's default), Σ settled = Σ rewards.
  */
 const HEAL_LIMIT_MS = 10_000;
-/** A cron expression that does not fire during a test (1 January, midnight). */
-const NEVER = '0 0 0 1 1 *';
 const REWARD = '/audience/api/v1/recharge';
 
-const BASE_ENV = {
-  NODE_ENV: 'test',
-  DB1_URL: workerDatabaseUrl('db1'),
-  DB2_URL: workerDatabaseUrl('db2'),
-  JWT_SECRET: TEST_JWT_SECRET,
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'info',
-  AUTO_MIGRATE: 'false',
+const BASE_ENV = instanceEnvironment({
   // The heal jobs (reward sweep, realtime heal) keep their default schedule; the jobs that would
   // settle, flush or repair behind a test's back never fire.
   CRON_ENABLED: 'true',
   SYNC_CRON: NEVER,
   REALTIME_FLUSH_CRON: NEVER,
   RECONCILE_CRON: NEVER,
-  RATE_LIMIT_PER_MINUTE: '0',
-};
+});
 /** What a life may change; every start begins from these, so a life's arming never leaks into the next. */
 const RESETTABLE = {
   FAILPOINTS: undefined,

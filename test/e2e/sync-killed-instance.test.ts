@@ -5,7 +5,7 @@ import { workerDatabaseUrl } from '../support/environment';
 import { expectJson, fetchJson } from '../support/fetch-json';
 import { TEST_JWT_SECRET } from '../support/platform';
 import { freePort, PrivateRedis, waitUntil } from '../support/private-redis';
-import { ServiceProcess } from '../support/service-process';
+import { instanceEnvironment, ServiceProcess } from '../support/service-process';
 
 /**
  * A real instance SIGKILLed in the middle of a finance sync (claim -> finance settles -> mark SYNCED,
@@ -36,21 +36,17 @@ let admin: string;
 
 beforeAll(async () => {
   redis = await PrivateRedis.start();
-  instance = await ServiceProcess.start('instance', await freePort(), {
-    NODE_ENV: 'test',
-    DB1_URL: workerDatabaseUrl('db1'),
-    DB2_URL: workerDatabaseUrl('db2'),
-    REDIS_URL: redis.url,
-    JWT_SECRET: TEST_JWT_SECRET,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    AUTO_MIGRATE: 'false',
-    // Only the syncs this test starts run.
-    CRON_ENABLED: 'false',
-    SYNC_BATCH_SIZE: String(BATCH_SIZE),
-    SYNC_CLAIM_TTL_MS: String(CLAIM_TTL_MS),
-    RATE_LIMIT_PER_MINUTE: '0',
-  });
+  instance = await ServiceProcess.start(
+    'instance',
+    await freePort(),
+    instanceEnvironment({
+      REDIS_URL: redis.url,
+      // Only the syncs this test starts run.
+      CRON_ENABLED: 'false',
+      SYNC_BATCH_SIZE: String(BATCH_SIZE),
+      SYNC_CLAIM_TTL_MS: String(CLAIM_TTL_MS),
+    }),
+  );
   db1 = createDb(workerDatabaseUrl('db1'), { poolMax: 2, acquireTimeoutMs: 5000 });
   db2 = createDb(workerDatabaseUrl('db2'), { poolMax: 2, acquireTimeoutMs: 5000 });
   admin = `Bearer ${await tokens.sign({ role: 'admin', id: 1 }, 3600)}`;

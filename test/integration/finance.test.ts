@@ -458,3 +458,100 @@ describe('balances', () => {
       .expect(403);
   });
 });
+
+describe('commission rates in force, history and withdrawal of a future rate', () => {
+  const setRate = async (anchorId: number, rate: string, effectiveFrom?: string) =>
+    (
+      await t.http
+        .post(RATES)
+        .set('Authorization', await t.auth('admin'))
+        .send({ anchorId, rate, ...(effectiveFrom ? { effectiveFrom } : {}) })
+        .expect(201)
+    ).body as { rateId: number; effectiveFrom: string };
+
+  it('when an anchor has no rate of its own, then its effective rate is the default with source "default"; once set, its own with source "anchor"', async () => {
+    const anchorId = await createAnchor(t);
+    const read = async (path: string) =>
+      (
+        await t.http
+          .get(path)
+          .set('Authorization', await t.auth('anchor', anchorId))
+          .expect(200)
+      ).body;
+    expect(await read(`${RATES}/${anchorId}`)).toEqual({ anchorId, rate: '0.5000', source: 'default', effectiveFrom: null });
+    const own = await setRate(anchorId, '0.6500');
+    await setRate(anchorId, '0.9000', new Date(Date.now() + 3_600_000).toISOString());
+    const effective = { anchorId, rate: '0.6500', source: 'anchor', effectiveFrom: own.effectiveFrom };
+    expect(await read(`${RATES}/${anchorId}`)).toEqual(effective);
+    // The anchor module's facade answers the same.
+    expect(await read(`/anchor/api/v1/anchors/${anchorId}/commission-rate`)).toEqual(effective);
+    const other = await createAnchor(t);
+    const foreign = await t.http.get(`${RATES}/${anchorId}`).set('Authorization', await t.auth('anchor', other));
+    expect(foreign.status).toBe(403);
+    const missing = await t.http.get(`${RATES}/987654321`).set('Authorization', await t.auth('admin'));
+    expect({ status: missing.status, code: missing.body.code }).toEqual({ status: 404, code: 'ANCHOR_NOT_FOUND' });
+  });
+
+  it('when the history is read, then every rate newest effectiveFrom first, the future ones included, paged; the facade answers the same', async () => {
+    const anchorId = await createAnchor(t);
+    const now = await setRate(anchorId, '0.6000');
+    const soon = await setRate(anchorId, '0.7000', new Date(Date.now() + 60_000).toISOString());
+    const later = await setRate(anchorId, '0.8000', new Date(Date.now() + 120_000).toISOString());
+    const auth = await t.auth('admin');
+    const page1 = (await t.http.get(`${RATES}/${anchorId}/history`).query({ pageSize: 2 }).set('Authorization', auth).expect(200)).body;
+    expect(page1).toMatchObject({ page: 1, pageSize: 2, total: 3 });
+    expect(page1.items.map((r: { rateId: number }) => r.rateId)).toEqual([later.rateId, soon.rateId]);
+    expect(page1.items[0]).toEqual({
+      rateId: later.rateId,
+      anchorId,
+      rate: '0.8000',
+      effectiveFrom: later.effectiveFrom,
+      createdAt: expect.any(String),
+    });
+    const page2 = (await t.http.get(`${RATES}/${anchorId}/history`).query({ pageSize: 2, page: 2 }).set('Authorization', auth).expect(200))
+      .body;
+    expect(page2.items.map((r: { rateId: number }) => r.rateId)).toEqual([now.rateId]);
+    const facade = (
+      await t.http
+        .get(`/anchor/api/v1/anchors/${anchorId}/commission-rate/history`)
+        .query({ pageSize: 2 })
+        .set('Authorization', auth)
+        .expect(200)
+    ).body;
+    expect(facade).toEqual(page1);
+  });
+
+  it('when a rate not yet in force is deleted, then 204 and it is gone; one in force is 409 RATE_ALREADY_EFFECTIVE; another anchor’s id is 404', async () => {
+    const anchorId = await createAnchor(t);
+    const other = await createAnchor(t);
+    const current = await setRate(anchorId, '0.6000');
+    const future = await setRate(anchorId, '0.7000', new Date(Date.now() + 3_600_000).toISOString());
+    const auth = await t.auth('admin');
+    const wrongAnchor = await t.http.delete(`${RATES}/${other}/${future.rateId}`).set('Authorization', auth);
+    expect({ status: wrongAnchor.status, code: wrongAnchor.body.code }).toEqual({ status: 404, code: 'RATE_NOT_FOUND' });
+    await t.http.delete(`${RATES}/${anchorId}/${future.rateId}`).set('Authorization', auth).expect(204);
+    const again = await t.http.delete(`${RATES}/${anchorId}/${future.rateId}`).set('Authorization', auth);
+    expect(again.status).toBe(404);
+    const effective = await t.http.delete(`${RATES}/${anchorId}/${current.rateId}`).set('Authorization', auth);
+    expect({ status: effective.status, code: effective.body.code }).toEqual({ status: 409, code: 'RATE_ALREADY_EFFECTIVE' });
+    const history = (await t.http.get(`${RATES}/${anchorId}/history`).set('Authorization', auth).expect(200)).body;
+    expect(history.items.map((r: { rateId: number }) => r.rateId)).toEqual([current.rateId]);
+  });
+
+  it('when the rates in force are listed, then one per anchor with its own: the latest started, not a future one', async () => {
+    const anchorId = await createAnchor(t);
+    await setRate(anchorId, '0.6000');
+    const second = await setRate(anchorId, '0.6100');
+    await setRate(anchorId, '0.9900', new Date(Date.now() + 3_600_000).toISOString());
+    const auth = await t.auth('admin');
+    const items: Array<{ anchorId: number; rateId: number; rate: string }> = [];
+    for (let page = 1; ; page += 1) {
+      const body = (await t.http.get(RATES).query({ page, pageSize: 100 }).set('Authorization', auth).expect(200)).body;
+      items.push(...body.items);
+      if (page * 100 >= body.total) break;
+    }
+    const mine = items.filter((r) => r.anchorId === anchorId);
+    expect(mine).toEqual([expect.objectContaining({ rateId: second.rateId, rate: '0.6100' })]);
+    expect(new Set(items.map((r) => r.anchorId)).size).toBe(items.length);
+  });
+});

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import type { Response } from 'supertest';
+import request, { type Response } from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { createHttpServer } from '../../src/shared/http/server';
+import { readingStreamsHeadersOnly } from '../support/stream-safe';
 import { createTokenService, ROLES, type Role } from '../../src/shared/http/auth';
 import { requestArbitrary, type FuzzRequest, type Operation } from '../support/fuzz-requests';
 import type { FuzzContext, FuzzFixtures, JsonSchema } from '../support/fuzz-values';
@@ -35,11 +38,16 @@ let doc: OpenApiDocument;
 let fixtures: FuzzFixtures;
 /** `Bearer <token>` per role, for the fixture ids. */
 let authorizationsByRole: Map<Role, string[]>;
-/** The fixture room, started again before each operation (fuzzing `/stop` leaves it idle). */
+/** The fixture room and its anchor, set back to live before each operation (fuzzing `/stop`, `/close`, `/disable` or `DELETE` changes them). */
 let liveRoomId: number;
+let fixtureAnchorId: number;
+
+/** The service's own HTTP server around the app, as `src/main.ts` builds it: what Node's parser refuses gets its problem+json too. */
+let http: TestAgent;
 
 beforeAll(async () => {
   t = await createTestPlatform({}, { logLines });
+  http = request(createHttpServer(t.app));
   doc = (await t.http.get('/openapi.json').expect(200)).body as OpenApiDocument;
   fixtures = await buildFixtures();
   // The document leaves a batch's items open (each is judged on its own); generate them as rewards.
@@ -55,6 +63,7 @@ afterAll(async () => {
 async function buildFixtures(): Promise<FuzzFixtures> {
   const { anchorId, roomId, viewerIds } = await liveStage(t, 2);
   liveRoomId = roomId;
+  fixtureAnchorId = anchorId;
   const viewerId = viewerIds[0]!;
   const traceId = newTraceId('FZ');
   const reward = await t.http
@@ -99,8 +108,18 @@ function documentedOperations(): Operation[] {
   );
 }
 
+/**
+ * The fixture anchor active and its room live again: set in DB1 directly, since a soft-deleted anchor
+ * or a closed room has no way back through the API (by design).
+ */
+async function restoreFixtures(): Promise<void> {
+  await t.db1('anchor').where({ id: fixtureAnchorId }).update({ status: 'ACTIVE', deleted_at: null });
+  await t.db1('live_room').where({ id: liveRoomId, status: 'CLOSED' }).update({ status: 'IDLE', current_session_id: null });
+  await startRoom(t, liveRoomId);
+}
+
 async function send(request: FuzzRequest): Promise<Response> {
-  const test = t.http[request.method as HttpMethod](request.url);
+  const test = readingStreamsHeadersOnly(http[request.method as HttpMethod](request.url));
   for (const [name, value] of Object.entries(request.headers)) test.set(name, value);
   // Byte for byte: superagent would JSON-encode a Buffer sent under a JSON Content-Type.
   if (request.body !== undefined) test.serialize((value) => value as string).send(request.body);
@@ -151,7 +170,8 @@ async function checkAnswer(res: Response, request: FuzzRequest, before: Record<s
   const traceHeader = res.headers['x-trace-id'];
   expect({ ...seen, traceHeader: typeof traceHeader }).toEqual({ ...seen, traceHeader: 'string' });
   const offered = request.headers['X-Trace-Id'];
-  if (offered !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(offered))
+  // 431: the header block was too large to be read at all, the offered trace id with it.
+  if (offered !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(offered) && res.status !== 431)
     expect({ ...seen, traceHeader }).toEqual({ ...seen, traceHeader: offered });
   if (res.status >= 400) {
     const problem = {
@@ -198,7 +218,7 @@ describe('fuzzing every documented operation', () => {
     expect(operations.length).toBeGreaterThan(20);
     const statuses = new Set<number>();
     for (const [index, operation] of operations.entries()) {
-      await startRoom(t, liveRoomId);
+      await restoreFixtures();
       const property = fc.asyncProperty(
         requestArbitrary(operation, contextFor(operation)),
         fc.constantFrom(1, 1, 1, 2, 3),
@@ -216,5 +236,7 @@ describe('fuzzing every documented operation', () => {
     }
     // The generators reach the handlers: some requests succeed, others are refused at each layer.
     expect([...statuses]).toEqual(expect.arrayContaining([200, 201, 400, 401, 403, 404]));
-  }, 120_000);
+    // Jest's limit for the whole sweep, not a bound on the service: the work grows with the document
+    // (30 runs per operation), and 2 min was 108-131 s on the 2-CPU CI machine once finance grew.
+  }, 240_000);
 });

@@ -114,10 +114,11 @@ describe('routing errors', () => {
 
   it('when the method is wrong on a known path, then 405 METHOD_NOT_ALLOWED with Allow listing the right methods', async () => {
     const cases: Array<[method: 'get' | 'put' | 'delete' | 'patch', path: string, allow: string[]]> = [
-      ['delete', '/anchor/api/v1/anchors', ['POST']],
-      ['put', '/anchor/api/v1/live-rooms/123', ['GET', 'HEAD']],
+      ['delete', '/anchor/api/v1/anchors', ['GET', 'HEAD', 'POST']],
+      ['get', '/anchor/api/v1/anchors/5/disable', ['POST']],
+      ['put', '/anchor/api/v1/live-rooms/123', ['GET', 'HEAD', 'PATCH']],
       ['get', '/anchor/api/v1/live-rooms/123/start', ['POST']],
-      ['patch', '/audience/api/v1/audiences/5', ['GET', 'HEAD']],
+      ['put', '/audience/api/v1/audiences/5', ['GET', 'HEAD', 'PATCH']],
       ['delete', '/health', ['GET', 'HEAD']],
     ];
     for (const [method, path, allow] of cases) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runCli, type CliRun } from '../support/cli-process';
-import { createTestPlatform, liveStage, newTraceId, testEnvironment, type TestPlatform } from '../support/platform';
+import { createTestPlatform, liveStage, newTraceId, storeBatch, testEnvironment, type TestPlatform } from '../support/platform';
 
 /**
  * The finance sync (claim -> finance settles in one DB2 transaction -> mark SYNCED) run by the real
@@ -36,7 +36,6 @@ interface Staged {
 async function stage(count: number): Promise<Staged> {
   await t.runSync();
   const { anchorId, roomId, viewerIds } = await liveStage(t, 3);
-  const auth = await t.auth('service');
   const ids: number[] = [];
   let totalFen = 0;
   let anchorFen = 0;
@@ -47,11 +46,7 @@ async function stage(count: number): Promise<Staged> {
       anchorFen += Math.floor(fen / 2);
       return { traceId: newTraceId('SF'), audienceId: viewerIds[(start + i) % 3], liveRoomId: roomId, amount: (fen / 100).toFixed(2) };
     });
-    const res = await t.http.post('/audience/api/v1/recharge/batch').set('Authorization', auth).send({ items }).expect(200);
-    for (const r of res.body.results as Array<{ status: number; rechargeId: number }>) {
-      expect(r.status).toBe(201);
-      ids.push(r.rechargeId);
-    }
+    ids.push(...(await storeBatch(t, items)));
   }
   return { anchorId, ids, totalFen, anchorFen };
 }

@@ -80,8 +80,15 @@ describe('TOP10 with the default cache lifetime (1 s)', () => {
   });
 
   it('when a room does not exist, then 200 with no items, as before the cache', async () => {
-    expect(await top10(t, 999_999_997)).toEqual({ liveRoomId: 999_999_997, period: 'all', items: [] });
-    expect(await top10(t, 999_999_997, 'week')).toEqual({ liveRoomId: 999_999_997, period: 'week', items: [] });
+    expect(await top10(t, 999_999_997)).toEqual({ liveRoomId: 999_999_997, period: 'all', from: null, to: null, items: [] });
+    // The clock's Wednesday 11 November 2026: the week from Monday the 9th, local midnight in Shanghai.
+    expect(await top10(t, 999_999_997, 'week')).toEqual({
+      liveRoomId: 999_999_997,
+      period: 'week',
+      from: '2026-11-08T16:00:00.000Z',
+      to: '2026-11-15T16:00:00.000Z',
+      items: [],
+    });
     await t.http.get(`${TOP10}?liveRoomId=abc`).expect(400);
   });
 });

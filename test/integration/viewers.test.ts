@@ -41,6 +41,7 @@ describe('creating viewers', () => {
         audienceId: expect.any(Number),
         nickname: `By ${role}`,
         status: 'ACTIVE',
+        anonymous: false,
         createdAt: expect.stringMatching(ISO_UTC),
         updatedAt: expect.stringMatching(ISO_UTC),
       });

@@ -59,7 +59,7 @@ function checkNginx(): void {
   }
 }
 
-async function recreateDatabase(url: string, migrations: Parameters<typeof migrateToLatest>[1]): Promise<void> {
+export async function recreateDatabase(url: string, migrations: Parameters<typeof migrateToLatest>[1]): Promise<void> {
   const target = parseMysqlUrl(url);
   const admin = knex({ client: 'mysql2', connection: mysqlConnection(target, false), pool: { min: 0, max: 1 } });
   try {

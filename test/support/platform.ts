@@ -104,3 +104,57 @@ export function newTraceId(prefix = 'T'): string {
   traceCounter += 1;
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${traceCounter}`;
 }
+
+/**
+ * An anchor whose available balance is exactly `available` (an amount string): one reward of twice
+ * that, settled by the sync at the default rate 0.5000.
+ */
+export async function fundedAnchor(t: TestPlatform, available: string): Promise<{ anchorId: number; roomId: number; viewerIds: number[] }> {
+  const stage = await liveStage(t, 1);
+  const fen = Math.round(Number(available) * 100) * 2;
+  await t.http
+    .post('/audience/api/v1/recharge')
+    .set('Authorization', await t.auth('service'))
+    .send({
+      traceId: newTraceId('FUND'),
+      audienceId: stage.viewerIds[0],
+      liveRoomId: stage.roomId,
+      amount: `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`,
+    })
+    .expect(201);
+  await t.runSync();
+  const balance = (
+    await t.http
+      .get(`/finance/api/v1/balances/${stage.anchorId}`)
+      .set('Authorization', await t.auth('admin'))
+      .expect(200)
+  ).body as {
+    available: string;
+  };
+  if (balance.available !== available)
+    throw new Error(`anchor ${stage.anchorId} holds ${balance.available}, not ${available}, after the sync`);
+  return stage;
+}
+
+/**
+ * Stores rewards through the batch endpoint as a careful client does: a 503 (the anchor module did
+ * not answer a room check in time on a loaded machine) may have stored part of the batch, so the
+ * same items are sent again, and the stored ones answer as replays. Gives every item's rechargeId,
+ * in order; fails on any other answer.
+ */
+export async function storeBatch(t: TestPlatform, items: readonly object[], attempts = 5): Promise<number[]> {
+  const auth = await t.auth('service');
+  for (let attempt = 1; ; attempt += 1) {
+    const res = await t.http.post('/audience/api/v1/recharge/batch').set('Authorization', auth).send({ items });
+    if (res.status === 503 && attempt < attempts) {
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      continue;
+    }
+    if (res.status !== 200) throw new Error(`batch answered ${res.status}: ${JSON.stringify(res.body)}`);
+    const results = (res.body as { results: Array<{ status: number; rechargeId?: number }> }).results;
+    const refused = results.filter((r) => r.status !== 201 && r.status !== 200);
+    if (refused.length > 0 && refused.every((r) => r.status === 503) && attempt < attempts) continue;
+    if (refused.length > 0) throw new Error(`batch items refused: ${JSON.stringify(refused.slice(0, 3))}`);
+    return results.map((r) => r.rechargeId as number);
+  }
+}

@@ -28,6 +28,13 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** `count` distinct free ports (the kernel may hand the same one out twice in a row). */
+export async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
 /** Polls `check` every 50 ms until it holds; fails naming `what` after `timeoutMs`. */
 export async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { workerDatabaseUrl } from './environment';
+import { TEST_JWT_SECRET } from './platform';
 import { waitUntil } from './private-redis';
 
 const ROOT = resolve(__dirname, '../..');
@@ -161,4 +163,26 @@ export class ServiceProcess {
       }
     }
   }
+}
+
+/** A cron expression that does not fire during a test (1 January, midnight). */
+export const NEVER = '0 0 0 1 1 *';
+
+/**
+ * What every real instance of a test starts with: the worker's DB pair, the test secret, loopback,
+ * migrations left to the global setup, no rate limit, and `info` logs (start waits for the
+ * `listening on …` line). `overrides` adds the Redis, the crons and whatever the test is about.
+ */
+export function instanceEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    DB1_URL: workerDatabaseUrl('db1'),
+    DB2_URL: workerDatabaseUrl('db2'),
+    JWT_SECRET: TEST_JWT_SECRET,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    AUTO_MIGRATE: 'false',
+    RATE_LIMIT_PER_MINUTE: '0',
+    ...overrides,
+  };
 }

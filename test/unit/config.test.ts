@@ -255,3 +255,18 @@ describe('describeConfig', () => {
     expect(() => loadConfig(environment)).not.toThrow();
   });
 });
+
+describe('DAILY_REWARD_CAP', () => {
+  it('when it is unset, empty or zero, then there is no cap; when an amount, then that amount', () => {
+    expect(loadConfig({}).dailyRewardCap).toBeNull();
+    expect(loadConfig({ DAILY_REWARD_CAP: '' }).dailyRewardCap).toBeNull();
+    expect(loadConfig({ DAILY_REWARD_CAP: '0' }).dailyRewardCap).toBeNull();
+    expect(loadConfig({ DAILY_REWARD_CAP: '0.00' }).dailyRewardCap).toBeNull();
+    expect(loadConfig({ DAILY_REWARD_CAP: '5000.00' }).dailyRewardCap).toBe('5000.00');
+    expect(loadConfig({ DAILY_REWARD_CAP: '0.01' }).dailyRewardCap).toBe('0.01');
+  });
+
+  it.each(['-1', '5000.001', '1e3', 'lots', '10000000.01'])('when it is %j, then a ConfigError names it', (value) => {
+    expect(configErrorFor({ DAILY_REWARD_CAP: value }).problems.some((p) => p.startsWith('DAILY_REWARD_CAP:'))).toBe(true);
+  });
+});

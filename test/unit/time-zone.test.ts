@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { localMidnight, periodStart } from '../../src/shared/time-zone';
+import { calendarDay, localMidnight, periodStart } from '../../src/shared/time-zone';
 
 describe('calendar periods in a time zone', () => {
   // 2026-11-24T20:30Z is Wednesday 2026-11-25 04:30 in Shanghai (UTC+8).
@@ -24,5 +24,30 @@ describe('calendar periods in a time zone', () => {
 
   it('when the month rolls over a year, then January starts in the new year', () => {
     expect(periodStart('month', new Date('2027-01-01T00:30:00Z'), 'Asia/Shanghai')?.toISOString()).toBe('2026-12-31T16:00:00.000Z');
+  });
+});
+
+describe('calendarDay', () => {
+  it('when an instant is on either side of midnight in Shanghai, then it falls in that local day, with its UTC span', () => {
+    expect(calendarDay(new Date('2026-11-11T15:59:59.999Z'), 'Asia/Shanghai')).toEqual({
+      date: '2026-11-11',
+      start: new Date('2026-11-10T16:00:00.000Z'),
+      end: new Date('2026-11-11T16:00:00.000Z'),
+    });
+    expect(calendarDay(new Date('2026-11-11T16:00:00.000Z'), 'Asia/Shanghai').date).toBe('2026-11-12');
+  });
+
+  it('when the day ends a month or a year, then the next day is the first of the next one', () => {
+    expect(calendarDay(new Date('2026-12-31T12:00:00Z'), 'Asia/Shanghai')).toMatchObject({
+      date: '2026-12-31',
+      end: new Date('2026-12-31T16:00:00.000Z'),
+    });
+    expect(calendarDay(new Date('2027-01-01T00:00:00Z'), 'UTC').date).toBe('2027-01-01');
+  });
+
+  it('when daylight saving starts that day, then the day is 23 hours long', () => {
+    const day = calendarDay(new Date('2026-03-08T12:00:00Z'), 'America/New_York');
+    expect(day.date).toBe('2026-03-08');
+    expect(day.end.getTime() - day.start.getTime()).toBe(23 * 3600 * 1000);
   });
 });

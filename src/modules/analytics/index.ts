@@ -5,8 +5,10 @@ import type { AnchorServiceClient } from '../anchor/contract';
 import type { AudienceServiceClient } from '../audience/contract';
 import type { FinanceServiceClient } from '../finance/contract';
 import { createReconciliation, type ReconciliationReport } from './reconciliation/reconciliation.service';
+import { createSyncDayComparison, type SyncDayComparison } from './reconciliation/sync-day-comparison';
 
 export type { ReconciliationReport } from './reconciliation/reconciliation.service';
+export type { SyncDayComparison } from './reconciliation/sync-day-comparison';
 
 export interface AnalyticsModuleDeps {
   audience: AudienceServiceClient;
@@ -15,11 +17,13 @@ export interface AnalyticsModuleDeps {
   clock: Clock;
   logger: Logger;
   /** reportTimeoutMs: reconciliation reads whole tables through the other modules; its calls may take that long. */
-  settings: { reconcileCron: string; reportTimeoutMs: number };
+  settings: { reconcileCron: string; reportTimeoutMs: number; timeZone: string };
 }
 
 export interface AnalyticsModule extends ModuleSurface {
   reconcile(options: { repair: boolean }): Promise<ReconciliationReport>;
+  /** One calendar day (YYYY-MM-DD in TIME_ZONE): what DB1 handed to finance next to what DB2 settled, per anchor. */
+  compareSyncDay(date: string): Promise<SyncDayComparison>;
 }
 
 /**
@@ -29,10 +33,12 @@ export interface AnalyticsModule extends ModuleSurface {
 export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModule {
   const logger = deps.logger.child({ module: 'analytics' });
   const timeoutMs = { default: deps.settings.reportTimeoutMs };
+  const audience = guardClient(deps.audience, { name: 'audience', logger, timeoutMs });
+  const finance = guardClient(deps.finance, { name: 'finance', logger, timeoutMs });
   const reconciliation = createReconciliation({
-    audience: guardClient(deps.audience, { name: 'audience', logger, timeoutMs }),
+    audience,
     anchor: guardClient(deps.anchor, { name: 'anchor', logger, timeoutMs }),
-    finance: guardClient(deps.finance, { name: 'finance', logger, timeoutMs }),
+    finance,
     clock: deps.clock,
     logger,
   });
@@ -51,5 +57,6 @@ export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModul
       },
     ],
     reconcile: (options) => reconciliation.reconcile(options),
+    compareSyncDay: createSyncDayComparison({ audience, finance, timeZone: deps.settings.timeZone }),
   };
 }

@@ -4,7 +4,8 @@
  * Mirrors the anchor and live-room reads and POST /anchor/api/v1/live-rooms/realtime/reward.
  */
 
-export type AnchorStatus = 'ACTIVE' | 'DISABLED';
+/** DELETED: soft-deleted; only admins read it, and its rooms refuse rewards like a disabled anchor's. */
+export type AnchorStatus = 'ACTIVE' | 'DISABLED' | 'DELETED';
 export type LiveRoomStatus = 'IDLE' | 'LIVE' | 'CLOSED';
 
 export interface AnchorDto {
@@ -21,6 +22,7 @@ export interface LiveRoomDto {
   anchorId: number;
   title: string;
   category: string | null;
+  coverUrl: string | null;
   status: LiveRoomStatus;
   currentSessionId: number | null;
   createdAt: string;

@@ -14,6 +14,8 @@ export interface AudienceMetrics {
   rewardQueue: RewardQueueObserver;
   /** Rewards the sweep applied because their own notification never counted them. */
   swept: Counter;
+  /** Rows the CSV exports have taken from their statements (pulled only as the downloads are read). */
+  exportedRows: Counter;
   sync: SyncObserver;
 }
 
@@ -130,5 +132,10 @@ export function createAudienceMetrics(registry: Registry, syncBacklog: () => Pro
       registers: [registry],
     }),
     sync: { refused: (outcome) => refusals.inc({ outcome }) },
+    exportedRows: new Counter({
+      name: 'reward_export_rows_total',
+      help: 'Rewards the CSV exports have read from the database. Rows are taken only as the downloads are read, so a stalled client stops it.',
+      registers: [registry],
+    }),
   };
 }

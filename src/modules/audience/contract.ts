@@ -9,6 +9,8 @@ export interface AudienceDto {
   audienceId: number;
   nickname: string;
   status: AudienceStatus;
+  /** Leaderboards and live-room events show this viewer as `audienceId: null, nickname: null`. */
+  anonymous: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -86,10 +88,88 @@ export interface QuarantineDto {
   rewards: QuarantinedRewardDto[];
 }
 
+/** What a live-room event shows of a viewer: an anonymous one appears as `audienceId: null, nickname: null`. */
+export interface ViewerProfileDto {
+  audienceId: number;
+  nickname: string;
+  anonymous: boolean;
+}
+
+/** Most ids one `viewerProfiles` call takes. */
+export const VIEWER_PROFILES_MAX_IDS = 1000;
+
 /** Most ids one `storedRewards` call takes (a settlement batch holds at most 1000). */
 export const STORED_REWARDS_MAX_IDS = 1000;
 
-export interface AudienceServiceClient {
+/** A live session's rewards, counted and summed from the reward rows (`recharge.live_session_id`). */
+export interface SessionRewardTotalsDto extends RewardTotals {
+  liveSessionId: number;
+}
+
+/** Most session ids one `sessionRewardTotals` call takes (a page of sessions holds at most 100). */
+export const SESSION_TOTALS_MAX_IDS = 500;
+
+/** Whose rewards a record query reads: one anchor's, one live room's or one viewer's. */
+export type RewardOwner = { anchorId: number } | { liveRoomId: number } | { audienceId: number };
+
+/** A reward's state as records show it: every stored reward is SUCCESS until refunds exist. */
+export type RewardRecordStatus = 'SUCCESS' | 'REFUNDED';
+
+/** A reward as the record lists and the CSV export show it. */
+export interface RewardRecordDto {
+  rechargeId: number;
+  traceId: string;
+  audienceId: number;
+  liveRoomId: number;
+  anchorId: number;
+  amountFen: number;
+  status: RewardRecordStatus;
+  /** ISO 8601 UTC, to the millisecond. */
+  createdAt: string;
+}
+
+/** An owner's rewards created in `[from, to)` (ISO 8601; either bound may be left out). */
+export interface RewardRecordRange {
+  owner: RewardOwner;
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+export interface RewardRecordPageQuery extends RewardRecordRange {
+  page: number;
+  pageSize: number;
+  /**
+   * Only rewards with rechargeId <= snapshot, so that later pages do not shift while rewards arrive.
+   * Left out: the largest id among the matching rewards stored now is taken, and returned.
+   */
+  snapshot?: number | undefined;
+}
+
+/** One page, newest first (createdAt desc, then rechargeId desc). */
+export interface RewardRecordPageDto {
+  items: RewardRecordDto[];
+  /** Matching rewards with rechargeId <= snapshot. */
+  total: number;
+  /** The id bound the page was read under: pass it back for the next pages. */
+  snapshot: number;
+}
+
+/** Totals of the rewards in one bucket `[boundaries[bucket], boundaries[bucket + 1])`. */
+export interface RewardBucketTotalsDto {
+  bucket: number;
+  amountFen: number;
+  rewardCount: number;
+  /** Distinct viewers among them. */
+  supporterCount: number;
+}
+
+/** Most boundaries one `rewardTotalsByBucket` call takes (a year of days, or two weeks of hours, and then some). */
+export const REWARD_BUCKET_MAX_BOUNDARIES = 1000;
+
+/** Rewards per page of an export: large enough to amortise a remote call, small enough to hold. */
+export const REWARD_EXPORT_PAGE_SIZE = 500;
+
+export interface AudienceServiceClient extends RewardAggregateQueries {
   /** The stored rewards among `rechargeIds` (at most STORED_REWARDS_MAX_IDS); unknown ids are simply absent. One call per batch. */
   storedRewards(rechargeIds: readonly number[]): Promise<StoredRewardDto[]>;
   /** The viewer, or null when there is none with this id. */
@@ -110,6 +190,90 @@ export interface AudienceServiceClient {
   roomRewards(liveRoomId: number, range: { afterId: number; upToRechargeId: number; limit: number }): Promise<RewardRefDto[]>;
   /** Per anchor: what the sync has handed to finance, among rewards with id <= upTo. */
   syncTotalsByAnchor(upToRechargeId: number): Promise<AnchorSyncTotalsDto[]>;
+  /** Per anchor: what the sync has handed to finance, among rewards created in [from, to) (ISO instants). */
+  syncTotalsByAnchorBetween(from: string, to: string): Promise<AnchorSyncTotalsDto[]>;
   /** The rewards the sync quarantined (all of them counted, the first `limit` listed with why). */
   quarantinedRewards(limit: number): Promise<QuarantineDto>;
+  /** Per session asked (at most SESSION_TOTALS_MAX_IDS), the count and sum of its rewards; a session without any gets zeros. */
+  sessionRewardTotals(sessionIds: readonly number[]): Promise<SessionRewardTotalsDto[]>;
+  /** Nickname and anonymity of these viewers (at most VIEWER_PROFILES_MAX_IDS) in one query; unknown ids are simply absent. */
+  viewerProfiles(audienceIds: readonly number[]): Promise<ViewerProfileDto[]>;
+  /** One page of an owner's rewards in a time range, newest first, under a snapshot bound (see RewardRecordPageQuery). */
+  rewardRecords(query: RewardRecordPageQuery): Promise<RewardRecordPageDto>;
+  /**
+   * An owner's rewards summed per bucket between consecutive `boundaries` (ISO instants, strictly
+   * ascending, 2 to REWARD_BUCKET_MAX_BOUNDARIES): the caller draws the buckets (days in a time zone),
+   * the database sums them in one statement. Empty buckets are absent.
+   */
+  rewardTotalsByBucket(owner: RewardOwner, boundaries: readonly string[]): Promise<RewardBucketTotalsDto[]>;
+  /**
+   * Every reward of the range, oldest first (createdAt asc, then rechargeId asc), in pages of at most
+   * REWARD_EXPORT_PAGE_SIZE read from one database statement as the consumer pulls them: nothing
+   * beyond a page or so is held, however many rows there are. A failure before the first page
+   * rejects the iteration's first step; one later throws from it. Stopping early releases the statement.
+   */
+  exportRewardRecords(range: RewardRecordRange): Promise<AsyncIterable<RewardRecordDto[]>>;
+}
+
+/** A half-open time range `[from, to)` of ISO 8601 instants; null leaves that side open. */
+export interface RewardWindow {
+  from: string | null;
+  to: string | null;
+}
+
+/** Every reward to an anchor (refunds, once they exist, left out), counted and summed. */
+export interface AnchorRewardStatsDto {
+  anchorId: number;
+  amountFen: number;
+  rewardCount: number;
+  /** Distinct viewers who rewarded the anchor. */
+  supporterCount: number;
+}
+
+/** One viewer's rewards within a window; `audienceId` and `nickname` are null for an anonymous viewer. */
+export interface SupporterTotalsDto {
+  audienceId: number | null;
+  nickname: string | null;
+  amountFen: number;
+  rewardCount: number;
+}
+
+/** One anchor's rewards within a window. */
+export interface AnchorEarningsDto {
+  anchorId: number;
+  amountFen: number;
+  rewardCount: number;
+}
+
+/** An anchor's supporters within a window, split by whether they had rewarded the anchor before it. */
+export interface SupporterSummaryDto {
+  supporterCount: number;
+  /** Supporters whose first reward to this anchor ever lies in the window. */
+  newSupporterCount: number;
+  amountFen: number;
+  /** What the new supporters gave within the window. */
+  newSupporterAmountFen: number;
+  /** What the ten largest supporters of the window gave within it. */
+  top10AmountFen: number;
+}
+
+/** Most rows one aggregate list call returns. */
+export const REWARD_AGGREGATES_MAX_ROWS = 100;
+
+/**
+ * Aggregates over the reward table for the anchor module's insights, each one GROUP BY in DB1.
+ * Lists are largest amount first, ties by the earlier first reward (then the smaller id); `limit` is
+ * at most REWARD_AGGREGATES_MAX_ROWS.
+ */
+export interface RewardAggregateQueries {
+  /** An anchor's totals over all its rewards. */
+  anchorRewardStats(anchorId: number): Promise<AnchorRewardStatsDto>;
+  /** The viewers who gave an anchor the most within the window. */
+  topSupportersOfAnchor(anchorId: number, window: RewardWindow, limit: number): Promise<SupporterTotalsDto[]>;
+  /** The viewers who gave a room the most within the window. */
+  topSupportersOfRoom(liveRoomId: number, window: RewardWindow, limit: number): Promise<SupporterTotalsDto[]>;
+  /** Anchors by what they earned within the window, skipping the first `offset` (the caller filters some out and asks for more). */
+  anchorsByEarnings(window: RewardWindow, page: { offset: number; limit: number }): Promise<AnchorEarningsDto[]>;
+  /** New versus returning supporters of an anchor within the window, and the top ten's part. */
+  supporterSummary(anchorId: number, window: RewardWindow): Promise<SupporterSummaryDto>;
 }

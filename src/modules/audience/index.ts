@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { SyncSettings } from '../../shared/config';
 import type { Db } from '../../shared/db/knex';
+import { fromDbTime } from '../../shared/db/time';
 import type { RedisHandle } from '../../shared/redis';
 import type { Logger } from '../../shared/logger';
 import { cacheRequestsCounter } from '../../shared/metrics';
@@ -11,10 +12,20 @@ import { guardClient } from '../../shared/resilience';
 import type { AnchorServiceClient } from '../anchor/contract';
 import type { FinanceServiceClient } from '../finance/contract';
 import { createAudienceMetrics } from './audience-metrics';
+import { createBoardKeeper } from './boards/board-keeper';
+import { createBoardRecorder } from './boards/board-recorder';
+import { createBoardMetrics } from './boards/boards.metrics';
+import { createBoardStore } from './boards/boards.redis';
+import { boardRoutes } from './boards/boards.routes';
+import { createLeaderboardsService } from './boards/leaderboards.service';
+import { createPeriodCalendar } from './boards/period-calendar';
 import { createInProcessAudienceClient } from './client/in-process';
 import type { AudienceServiceClient, QuarantineDto } from './contract';
-import { createRankingsService } from './rewards/rankings.service';
+import { createDailyRewardCap } from './rewards/daily-reward-cap';
+import { createRewardAggregates } from './rewards/reward-aggregates.service';
 import { createRewardLedger } from './rewards/reward-ledger.service';
+import { rewardRecordRoutes } from './rewards/reward-records.routes';
+import { createRewardRecords, createViewerRewards } from './rewards/reward-records.service';
 import { createRewardSweeper, type SweepReport } from './rewards/reward-sweeper';
 import { createRewardTargets } from './rewards/reward-targets';
 import { createRewardWriter } from './rewards/reward-writer';
@@ -26,8 +37,9 @@ import { syncRoutes } from './sync/sync.routes';
 import { createSyncService } from './sync/sync.service';
 import { viewerRoutes } from './viewers/viewers.routes';
 import { createViewersService } from './viewers/viewers.service';
+import { createSessionTotals } from './rewards/session-totals.service';
 
-export type { AudienceServiceClient, QuarantineDto } from './contract';
+export type { AudienceServiceClient, QuarantineDto, RewardAggregateQueries } from './contract';
 
 export interface AudienceModuleDeps {
   db1: Db;
@@ -44,14 +56,20 @@ export interface AudienceModuleDeps {
     maxRewardAmount: string;
     timeZone: string;
     top10CacheTtlMs: number;
+    /** How old a reward must be before the TOP10 boards take it as committed or never to be (TOP10_SETTLE_DELAY_MS). */
+    top10SettleDelayMs: number;
     anchorCallTimeoutMs: number;
     moduleCallTimeoutMs: number;
     roomFallbackMs: number;
     rateLimitPerMinute: number;
+    /** DAILY_REWARD_CAP as an amount ("5000.00"); null = no cap. */
+    dailyRewardCap: string | null;
     sync: SyncSettings;
     /** The outbox sweep of the realtime figures: when it runs, how old an uncounted reward must be, how far back after Redis lost its memory. */
     sweep: { cron: string; delayMs: number; rebuildWindowMs: number };
     rewardQueue: { max: number; maxWaitMs: number };
+    /** A page of a reward export not filled by the database within this long fails the export (a dropped connection is not always reported). */
+    exportPageTimeoutMs: number;
   };
 }
 
@@ -71,6 +89,7 @@ export interface AudienceModule extends ModuleSurface {
 export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
   const { db1: db, clock, logger, settings } = deps;
   const maxRewardFen = parseAmountToFen(settings.maxRewardAmount) ?? 10_000_000;
+  const dailyCapFen = settings.dailyRewardCap === null ? 0 : (parseAmountToFen(settings.dailyRewardCap) ?? 0);
   const metrics = createAudienceMetrics(deps.registry, async () => {
     const states = await unsyncedByState(db);
     return { unsynced: states.PENDING + states.CLAIMED, quarantined: states.QUARANTINED };
@@ -91,6 +110,17 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     callTimeoutMs: settings.anchorCallTimeoutMs,
     onCheck: (source, count) => metrics.countRoomChecks(source, count),
   });
+  const boardMetrics = createBoardMetrics(deps.registry);
+  const calendar = createPeriodCalendar(settings.timeZone);
+  const boardStore = deps.redis.client ? createBoardStore(deps.redis.client) : null;
+  const boardRecorder = createBoardRecorder({
+    redis: deps.redis,
+    store: boardStore,
+    calendar,
+    clock,
+    logger,
+    onOutcome: boardMetrics.record,
+  });
   const rewards = createRewardsService({
     db,
     clock,
@@ -103,22 +133,46 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       maxQueued: settings.rewardQueue.max,
       maxQueueWaitMs: settings.rewardQueue.maxWaitMs,
       observer: metrics.rewardQueue,
+      dailyCap: dailyCapFen > 0 ? createDailyRewardCap({ capFen: dailyCapFen, timeZone: settings.timeZone }) : null,
     }),
     notifyAnchor: (command) => anchor.applyReward(command),
     rateLimit: createRateLimit({ name: 'rewards', perMinute: settings.rateLimitPerMinute, redis: deps.redis, logger }),
     rateLimitPerMinute: settings.rateLimitPerMinute,
+    onRewardStored: (row) =>
+      boardRecorder.record({
+        rechargeId: row.id,
+        liveRoomId: row.live_room_id,
+        audienceId: row.audience_id,
+        amountFen: row.amount,
+        createdAtMs: fromDbTime(row.created_at).getTime(),
+      }),
   });
-  const rankings = createRankingsService({
+  const leaderboards = createLeaderboardsService({
     db,
     clock,
-    timeZone: settings.timeZone,
+    logger,
+    calendar,
+    redis: deps.redis,
+    keeper: boardStore
+      ? createBoardKeeper({ db, clock, store: boardStore, recorder: boardRecorder, settleDelayMs: settings.top10SettleDelayMs })
+      : null,
     cacheTtlMs: settings.top10CacheTtlMs,
     cacheRequests: cacheRequestsCounter(deps.registry),
+    onLoad: boardMetrics.load,
   });
   const sweeper = createRewardSweeper({
     db,
     redis: deps.redis,
-    anchor,
+    // Breakers of its own: a sweep's burst of applies never opens the reward path's breaker, and an
+    // open one tries again after a second (the sweep runs that often), so the rewards a hung module
+    // missed are applied about a second after it answers again, not after the reward path's 5 s.
+    anchor: guardClient(deps.anchor, {
+      name: 'anchor',
+      breakerPrefix: 'anchor-sweep',
+      logger,
+      timeoutMs: { default: settings.anchorCallTimeoutMs },
+      resetTimeoutMs: 1000,
+    }),
     clock,
     logger,
     delayMs: settings.sweep.delayMs,
@@ -137,6 +191,13 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     observer: metrics.sync,
   });
   const quarantine = createSyncQuarantine({ db, logger });
+  // Exports stream on the reports pool: a download read slowly holds none of the request pool's connections.
+  const records = createRewardRecords({
+    db,
+    exportDb: deps.reportsDb,
+    exportPageTimeoutMs: settings.exportPageTimeoutMs,
+    onExportRows: (count) => metrics.exportedRows.inc(count),
+  });
 
   return {
     name: 'audience',
@@ -144,7 +205,14 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       {
         prefix: '/audience/api/v1',
         tag: 'audience',
-        routes: [...viewerRoutes(viewers), ...rewardRoutes(rewards, rankings, { maxRewardFen }), ...syncRoutes(sync)],
+        // The boards first: `/recharge/top10` would otherwise match `/recharge/{rechargeId}`.
+        routes: [
+          ...viewerRoutes(viewers),
+          ...boardRoutes(leaderboards),
+          ...rewardRoutes(rewards, { maxRewardFen }),
+          ...syncRoutes(sync),
+          ...rewardRecordRoutes(createViewerRewards({ db, records })),
+        ],
       },
     ],
     health: { path: '/audience/actuator/health', requires: ['db1'] },
@@ -154,7 +222,14 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       // Its cursor lives in Redis: without it the sweep cannot run, so the tick is skipped.
       { name: 'reward-sweep', schedule: settings.sweep.cron, withoutLease: 'skip', run: async () => void (await sweeper.sweep()) },
     ],
-    client: createInProcessAudienceClient(viewers, createRewardLedger({ db, reportsDb: deps.reportsDb }), quarantine),
+    client: createInProcessAudienceClient(
+      viewers,
+      createRewardLedger({ db, reportsDb: deps.reportsDb }),
+      quarantine,
+      createRewardAggregates({ db }),
+      createSessionTotals({ db }),
+      records,
+    ),
     runSync: () => sync.runSync(),
     sweepRewards: () => sweeper.sweep(),
     listQuarantined: (limit) => quarantine.list(limit),

@@ -54,6 +54,64 @@ export interface SettledRecordDto extends SettlementRecord {
   anchorShareFen: number;
 }
 
+/** An anchor's balance in fen; mirrors GET /finance/api/v1/balances/{anchorId}. */
+export interface AnchorBalanceDto {
+  anchorId: number;
+  availableFen: number;
+  frozenFen: number;
+  totalIncomeFen: number;
+  totalWithdrawnFen: number;
+  /** Only with a hold period (INCOME_HOLD_MS): the part of available settled too recently to be withdrawn. */
+  pendingFen?: number;
+}
+
+/** A withdrawal request; mirrors GET /finance/api/v1/withdrawals/{withdrawalId} with the amount in fen. */
+export interface WithdrawalDto {
+  withdrawalId: number;
+  anchorId: number;
+  amountFen: number;
+  status: 'PENDING' | 'APPROVED' | 'REJECTED' | 'PAID' | 'CANCELLED';
+  requestId: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Why it was rejected; null otherwise. */
+  reason: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  page: number;
+  pageSize: number;
+  total: number;
+}
+
+/** A commission rate as stored (the anchor's share in basis points); mirrors the POST /commission-rates answer. */
+export interface CommissionRateDto {
+  rateId: number;
+  anchorId: number;
+  rateBp: number;
+  effectiveFrom: string;
+  createdAt: string;
+}
+
+/** The rate that applies to an anchor's rewards now; mirrors GET /finance/api/v1/commission-rates/{anchorId}. */
+export interface EffectiveRateDto {
+  anchorId: number;
+  rateBp: number;
+  source: 'anchor' | 'default';
+  /** Null for the default. */
+  effectiveFrom: string | null;
+}
+
+/** One anchor's settled rewards of a time span (by the rewards' createdAt), in fen. */
+export interface SettledDayTotalsDto {
+  anchorId: number;
+  count: number;
+  amountFen: number;
+  anchorFen: number;
+  platformFen: number;
+}
+
 export interface FinanceServiceClient {
   /** Settles each record not yet settled, in one DB2 transaction; idempotent per rechargeId. */
   batchSync(command: BatchSyncCommand): Promise<BatchSyncResult>;
@@ -70,4 +128,31 @@ export interface FinanceServiceClient {
    * alone whatever the caller says. Returns the reward ids whose settlement was taken back.
    */
   voidSettlements(rechargeIds: readonly number[], reason: string): Promise<{ voided: number[] }>;
+  /** The anchor's balance; all zeros when finance has never credited it. Whether the anchor exists is the caller's concern. */
+  anchorBalance(anchorId: number): Promise<AnchorBalanceDto>;
+  /** The rate in force for the anchor now, its own or the default. Whether the anchor exists is the caller's concern. */
+  effectiveRate(anchorId: number): Promise<EffectiveRateDto>;
+  /** The anchor's rates, newest effectiveFrom first, those not yet in force included. */
+  rateHistory(anchorId: number, paging: { page: number; pageSize: number }): Promise<Page<CommissionRateDto>>;
+  /**
+   * Freezes `amountFen` of the anchor's available balance for a new PENDING withdrawal; idempotent on
+   * (anchorId, requestId): the same content again answers the first withdrawal with `replayed`.
+   * 409 INSUFFICIENT_BALANCE, WITHDRAWAL_BELOW_MINIMUM, TOO_MANY_OPEN_WITHDRAWALS, DAILY_WITHDRAWAL_LIMIT, IDEMPOTENCY_CONFLICT.
+   */
+  applyWithdrawal(command: {
+    anchorId: number;
+    amountFen: number;
+    requestId: string;
+  }): Promise<{ withdrawal: WithdrawalDto; replayed: boolean }>;
+  /** The anchor's withdrawals (of one status when given), newest first. */
+  listWithdrawals(query: {
+    anchorId: number;
+    status?: WithdrawalDto['status'] | undefined;
+    page: number;
+    pageSize: number;
+  }): Promise<Page<WithdrawalDto>>;
+  /** The anchor cancels its PENDING withdrawal: the amount goes back to available. 404 WITHDRAWAL_NOT_FOUND, 409 INVALID_STATE. */
+  cancelWithdrawal(anchorId: number, withdrawalId: number): Promise<WithdrawalDto>;
+  /** Per anchor: the settled rewards created in [from, to) (ISO instants); mirrors GET /finance/api/v1/recharge/sync-summary. */
+  settledBetween(from: string, to: string): Promise<SettledDayTotalsDto[]>;
 }

@@ -233,6 +233,8 @@ function registerDocumentation(spec: AnyRoute, fullPath: string, tag: string, re
     description: spec.description,
     tags: [tag],
     security: spec.access === 'public' ? [] : [{ bearerAuth: [] }],
+    // The roles a token must have: clients and the authorisation tests read them from the document.
+    'x-roles': spec.access === 'public' ? [] : [...spec.access],
     request,
     responses,
   });

@@ -84,3 +84,19 @@ export function pageOf<T extends z.ZodType>(item: T) {
 export function text(max: number) {
   return z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 }
+
+/**
+ * The one way to filter by time: `from`/`to` in ISO 8601, half-open `[from, to)`, either may be left
+ * out; `from` must lie before `to`. Spread into a list's query object with `pagingQuery`.
+ */
+export const timeRangeQuery = {
+  from: isoTimeIn().optional().meta({ description: 'Inclusive lower bound (ISO 8601).' }),
+  to: isoTimeIn().optional().meta({ description: 'Exclusive upper bound (ISO 8601).' }),
+};
+
+/** A refinement for a query holding `timeRangeQuery`: `from` before `to`, reported on `to`. */
+export function fromBeforeTo(query: { from?: string | undefined; to?: string | undefined }): boolean {
+  return query.from === undefined || query.to === undefined || Date.parse(query.from) < Date.parse(query.to);
+}
+
+export const FROM_BEFORE_TO = { path: ['to'], message: 'must be after from' };

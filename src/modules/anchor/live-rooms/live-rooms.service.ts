@@ -6,7 +6,15 @@ import type { Clock } from '../../../shared/module';
 import { findAnchor } from '../anchors/anchors.repository';
 import { anchorNotFound } from '../anchors/anchors.service';
 import type { AnchorStatus, LiveRoomDto, RewardTargetDto } from '../contract';
-import { closeSession, findLiveRoom, findRewardTargets, insertLiveRoom, openSession, type LiveRoomRow } from './live-rooms.repository';
+import {
+  closeSession,
+  findLiveRoom,
+  findRewardTargets,
+  insertLiveRoom,
+  openSession,
+  updateLiveRoomDetails,
+  type LiveRoomRow,
+} from './live-rooms.repository';
 
 export function toLiveRoomDto(row: LiveRoomRow): LiveRoomDto {
   return {
@@ -14,6 +22,7 @@ export function toLiveRoomDto(row: LiveRoomRow): LiveRoomDto {
     anchorId: row.anchor_id,
     title: row.title,
     category: row.category,
+    coverUrl: row.cover_url,
     status: row.status,
     currentSessionId: row.current_session_id,
     createdAt: isoFromDb(row.created_at),
@@ -21,7 +30,7 @@ export function toLiveRoomDto(row: LiveRoomRow): LiveRoomDto {
   };
 }
 
-function liveRoomNotFound(id: number): AppError {
+export function liveRoomNotFound(id: number): AppError {
   return AppError.notFound('LIVE_ROOM_NOT_FOUND', `There is no live room ${id}.`);
 }
 
@@ -46,6 +55,13 @@ export function createLiveRoomsService(deps: LiveRoomsServiceDeps) {
     const row = await findLiveRoom(trxOrDb, id);
     if (!row) throw liveRoomNotFound(id);
     return toLiveRoomDto(row);
+  }
+
+  /** Runs a state change of one room, then tells `onRoomChanged` once it committed. */
+  async function changeRoom(id: number, change: (trx: Db) => Promise<LiveRoomDto>): Promise<LiveRoomDto> {
+    const dto = await db.transaction(change);
+    await roomChanged(id);
+    return dto;
   }
 
   /** Loads the room for a state change and checks the caller owns it (or is admin). */
@@ -112,6 +128,33 @@ export function createLiveRoomsService(deps: LiveRoomsServiceDeps) {
           await roomChanged(id);
           return dto;
         });
+    },
+
+    /** Title, category, cover (owner or admin); a CLOSED room no longer changes (409 INVALID_STATE). */
+    async updateLiveRoom(
+      principal: Principal | null,
+      id: number,
+      patch: { title?: string | undefined; category?: string | null | undefined; coverUrl?: string | null | undefined },
+    ): Promise<LiveRoomDto> {
+      return db.transaction(async (trx) => {
+        const room = await lockOwnedRoom(trx, principal, id);
+        if (room.status === 'CLOSED') throw AppError.conflict('INVALID_STATE', 'The live room is closed.');
+        await updateLiveRoomDetails(trx, { id, ...patch, now: clock() });
+        return reload(trx, id);
+      });
+    },
+
+    /**
+     * Closes the room for good (owner or admin): a LIVE room's session ends first. Closing a CLOSED
+     * room is a 200 no-op. A closed room refuses rewards (409 LIVE_ROOM_NOT_LIVE) and cannot start again.
+     */
+    async closeLiveRoom(principal: Principal | null, id: number): Promise<LiveRoomDto> {
+      return changeRoom(id, async (trx) => {
+        const room = await lockOwnedRoom(trx, principal, id);
+        if (room.status === 'CLOSED') return toLiveRoomDto(room);
+        await closeSession(trx, { liveRoomId: id, sessionId: room.current_session_id, now: clock(), roomStatus: 'CLOSED' });
+        return reload(trx, id);
+      });
     },
 
     async getRewardTargets(ids: readonly number[]): Promise<RewardTargetDto[]> {

@@ -1,7 +1,6 @@
 import { chunks } from '../../../shared/chunks';
-import type { Clock } from '../../../shared/module';
 import type { ApplyRewardCommand } from '../contract';
-import type { RealtimeStore, RedisView } from './realtime.redis';
+import type { RealtimeStore, RedisView, RewardToApply } from './realtime.redis';
 
 /** Rewards per script call at most: a room's larger group goes as several calls, keeping each call short. */
 const REWARDS_PER_CALL = 500;
@@ -23,7 +22,9 @@ interface Waiting {
  * rewards notifies together) go to Redis as one script call instead of one each. Each caller gets
  * its own reward's flag and the view after the call; a failed call fails every reward in it.
  */
-export function createApplyGrouping(clock: Clock): (store: RealtimeStore, command: ApplyRewardCommand) => Promise<GroupedApply> {
+export function createApplyGrouping(
+  applyToRoom: (store: RealtimeStore, liveRoomId: number, rewards: RewardToApply[]) => Promise<{ fresh: boolean[]; view: RedisView }>,
+): (store: RealtimeStore, command: ApplyRewardCommand) => Promise<GroupedApply> {
   const waiting = new Map<number, Waiting[]>();
   let drainScheduled = false;
 
@@ -33,16 +34,14 @@ export function createApplyGrouping(clock: Clock): (store: RealtimeStore, comman
     waiting.clear();
     for (const [liveRoomId, list] of groups) {
       for (const part of chunks(list, REWARDS_PER_CALL)) {
-        store
-          .apply(
-            liveRoomId,
-            part.map((w) => w.command),
-            clock(),
-          )
-          .then(
-            ({ fresh, view }) => part.forEach((w, i) => w.resolve({ fresh: fresh[i] ?? false, view })),
-            (error: unknown) => part.forEach((w) => w.reject(error)),
-          );
+        applyToRoom(
+          store,
+          liveRoomId,
+          part.map(({ command }) => ({ rechargeId: command.rechargeId, amountFen: command.amountFen, audienceId: command.audienceId })),
+        ).then(
+          ({ fresh, view }) => part.forEach((w, i) => w.resolve({ fresh: fresh[i] ?? false, view })),
+          (error: unknown) => part.forEach((w) => w.reject(error)),
+        );
       }
     }
   }

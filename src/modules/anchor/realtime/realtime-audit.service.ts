@@ -95,15 +95,17 @@ export function createRealtimeAudit(deps: { db: Db; clock: Clock; realtime: Real
       const forget = [...wrong, ...elsewhere.map(([id]) => id)];
       if (forget.length > 0) await retryOnConflict(() => db.transaction((trx) => forgetApplied(trx, forget)));
       // Straight into DB1: whatever Redis still remembers of an id (a just-flushed copy) cannot refuse it there.
-      for (const r of missing)
-        await realtime.countInDb({
+      const applied = await realtime.countInDb(
+        liveRoomId,
+        missing.map((r) => ({
           rechargeId: r.rechargeId,
           traceId: r.traceId,
           liveRoomId,
           audienceId: r.audienceId,
           amountFen: r.amountFen,
-        });
-      return { applied: missing.length, removed: forget.length, otherRooms: [...new Set(elsewhere.map(([, room]) => room))] };
+        })),
+      );
+      return { applied, removed: forget.length, otherRooms: [...new Set(elsewhere.map(([, room]) => room))] };
     },
 
     async setRealtimeFloor(liveRoomId: number, truth: { floorId: number; count: number; amountFen: number }): Promise<boolean> {

@@ -16,6 +16,9 @@ import { defineLuaCommand, readLuaScript } from '../../../shared/lua-script';
  *   live:room:meta:{id}            last_acked flush id, updated_at (ms) of the last reward, and
  *                                  floor: DB1's journal floor (ids at or below it are counted)
  *   live:room:base:{id}            a short-lived cache of the DB1 row (and the room's status)
+ *   live:room:events:{id}          the room's reward events (a stream capped at the last EVENTS_KEPT,
+ *                                  ids = the room's reward count then): the SSE replay log
+ * and the channel live:room:event_notify:{id}, on which each apply that added events publishes the last id.
  */
 export function roomKeys(liveRoomId: number) {
   const tag = `{${liveRoomId}}`;
@@ -28,7 +31,26 @@ export function roomKeys(liveRoomId: number) {
     flushedIds: `live:room:flushed_ids:${tag}`,
     meta: `live:room:meta:${tag}`,
     base: `live:room:base:${tag}`,
+    events: `live:room:events:${tag}`,
   };
+}
+
+/** The pub/sub channel announcing a room's new events (channels are not prefixed by ioredis: the prefix is added here). */
+export function eventChannel(keyPrefix: string, liveRoomId: number): string {
+  return `${keyPrefix}live:room:event_notify:{${liveRoomId}}`;
+}
+
+/** How the event log of a room is kept: at least its last `kept` events, the whole log dropped after `ttlMs` without one. */
+export interface EventLogSettings {
+  kept: number;
+  ttlMs: number;
+}
+
+/** A reward as the apply script counts it and logs its event. */
+export interface RewardToApply {
+  rechargeId: number;
+  amountFen: number;
+  audienceId: number;
 }
 
 /** Key patterns that mark a room with something to flush (for the flush cron's SCAN). */
@@ -90,12 +112,17 @@ function parseView(reply: Reply, offset = 0): RedisView {
 }
 
 export interface RealtimeStore {
-  /** Adds rewards of one room in one atomic call; `fresh[i]` says whether the i-th was new to Redis. */
+  /**
+   * Adds rewards of one room in one atomic call, logging an event for each added one; `fresh[i]`
+   * says whether the i-th was new to Redis. 'need-base' (nothing changed) when Redis holds no base
+   * of the room and `base` is null or older than a flush acknowledged since: read DB1, call again.
+   */
   apply(
     liveRoomId: number,
-    rewards: ReadonlyArray<{ rechargeId: number; amountFen: number }>,
+    rewards: readonly RewardToApply[],
     now: Date,
-  ): Promise<{ fresh: boolean[]; view: RedisView }>;
+    base: { value: NonNullable<RedisView['base']>; ttlMs: number } | null,
+  ): Promise<{ fresh: boolean[]; view: RedisView } | 'need-base'>;
   read(liveRoomId: number): Promise<RedisView>;
   /** `read` of several rooms in one round trip (a pipeline: each room's keys share a slot, rooms do not). Fails if any read fails. */
   readMany(liveRoomIds: readonly number[]): Promise<RedisView[]>;
@@ -124,10 +151,13 @@ export interface RealtimeStore {
   roomsToFlush(): Promise<number[]>;
 }
 
-export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeStore {
+/** The API's floor: a reconnecting client finds at least the room's last 1000 events. */
+export const DEFAULT_EVENT_LOG: EventLogSettings = { kept: 1000, ttlMs: 24 * 3600_000 };
+
+export function createRealtimeStore(client: Redis, keyPrefix: string, events: EventLogSettings = DEFAULT_EVENT_LOG): RealtimeStore {
   const define = (name: string, numberOfKeys: number, ...files: string[]) =>
     defineLuaCommand(client, name, numberOfKeys, readLuaScript(LUA_DIR, ...files));
-  const applyScript = define('liveRoomApplyReward', 8, 'view.lua', 'apply.lua');
+  const applyScript = define('liveRoomApplyReward', 9, 'view.lua', 'apply.lua');
   const readScript = define(READ_SCRIPT, 5, 'view.lua', 'read.lua');
   const primeScript = define(PRIME_SCRIPT, 2, 'prime.lua');
   const snapshotScript = define('liveRoomSnapshotDelta', 6, 'snapshot.lua');
@@ -159,9 +189,11 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
   }
 
   return {
-    async apply(liveRoomId, rewards, now) {
+    async apply(liveRoomId, rewards, now, base) {
       const k = roomKeys(liveRoomId);
-      const pairs = rewards.flatMap((r) => [r.rechargeId, r.amountFen]);
+      const b = base?.value;
+      const baseArgs = b ? [1, b.earnings, b.count, b.flushId, b.anchorId, b.status, b.updatedAtMs, base.ttlMs] : [0, 0, 0, 0, 0, '', 0, 0];
+      const triples = rewards.flatMap((r) => [r.rechargeId, r.amountFen, r.audienceId]);
       const reply = (await applyScript(
         k.earnings,
         k.count,
@@ -171,9 +203,15 @@ export function createRealtimeStore(client: Redis, keyPrefix: string): RealtimeS
         k.base,
         k.flushing,
         k.flushedIds,
+        k.events,
         now.getTime(),
-        ...pairs,
+        eventChannel(keyPrefix, liveRoomId),
+        events.kept,
+        events.ttlMs,
+        ...baseArgs,
+        ...triples,
       )) as Reply;
+      if (reply.length === 1 && reply[0] === -1) return 'need-base';
       return { fresh: reply.slice(0, rewards.length).map((flag) => flag === 1), view: parseView(reply, rewards.length) };
     },
     async read(liveRoomId) {

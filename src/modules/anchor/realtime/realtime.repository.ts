@@ -52,7 +52,7 @@ async function alreadyApplied(trx: Db, rechargeIds: readonly number[]): Promise<
 
 /**
  * Counts rewards into the room's row, each at most once ever (the journal decides). Call inside a
- * transaction; returns what was actually added.
+ * transaction; returns what was actually added (`counted`: rechargeId and amount, in the order given).
  */
 export async function addRewards(
   trx: Db,
@@ -64,7 +64,7 @@ export async function addRewards(
     /** Marks the room for the heal job's flush: its Redis apply failed and may still run late. */
     wantFlush?: boolean;
   },
-): Promise<{ earnings: number; count: number } | 'already-flushed' | 'no-room'> {
+): Promise<{ earnings: number; count: number; counted: Array<[number, number]> } | 'already-flushed' | 'no-room'> {
   const locked = await lockRealtime(trx, args.liveRoomId);
   if (!locked) return 'no-room';
   if (args.flushId !== null && locked.last_flush_id >= args.flushId) return 'already-flushed';
@@ -92,7 +92,7 @@ export async function addRewards(
   if (fresh.length > 0 || args.flushId !== null || args.wantFlush) {
     await trx('live_room_realtime').where({ live_room_id: args.liveRoomId }).update(update);
   }
-  return { earnings, count: fresh.length };
+  return { earnings, count: fresh.length, counted: fresh };
 }
 
 export async function lastFlushId(db: Db, liveRoomId: number): Promise<number | null> {

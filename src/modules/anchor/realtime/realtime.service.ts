@@ -8,13 +8,16 @@ import { createRoomBases } from './realtime-base';
 import { createRealtimeFlush } from './realtime-flush';
 import { createRealtimeReads } from './realtime-read';
 import type { RealtimeMetrics } from './realtime.metrics';
-import { createRealtimeStore, type RealtimeStore } from './realtime.redis';
+import type { RoomEvent } from '../live-events/room-event';
+import { createRealtimeStore, type EventLogSettings, type RealtimeStore } from './realtime.redis';
 
 export interface RealtimeSettings {
   /** A room is flushed once this many rewards are pending in Redis. */
   flushThreshold: number;
   /** How long the cached copy of a room's DB1 row lives in Redis. */
   baseTtlMs?: number;
+  /** Each room's reward events in Redis (the SSE replay log). */
+  eventLog: EventLogSettings;
 }
 
 export interface RealtimeServiceDeps {
@@ -25,6 +28,8 @@ export interface RealtimeServiceDeps {
   logger: Logger;
   metrics: RealtimeMetrics;
   settings: RealtimeSettings;
+  /** A reward counted straight into DB1: its event, for this instance's own event log. */
+  onCountedInDb: (event: Omit<RoomEvent, 'id'>) => void;
 }
 
 /**
@@ -40,12 +45,12 @@ export interface RealtimeServiceDeps {
 export function createRealtimeService(deps: RealtimeServiceDeps) {
   const { db, redis, clock, logger, metrics } = deps;
   const baseTtlMs = deps.settings.baseTtlMs ?? 30_000;
-  const store: RealtimeStore | null = redis.client ? createRealtimeStore(redis.client, deps.keyPrefix) : null;
+  const store: RealtimeStore | null = redis.client ? createRealtimeStore(redis.client, deps.keyPrefix, deps.settings.eventLog) : null;
   /** The Redis side when Redis answers now, else null: then the parts fall back to DB1 or do without. */
   const usableStore = (): RealtimeStore | null => (store && redis.isUsable() ? store : null);
   const bases = createRoomBases({ db, metrics, baseTtlMs });
   const flush = createRealtimeFlush({ db, clock, logger, metrics, store, usableStore });
-  const { applyReward, applyInDb } = createRealtimeApply({
+  const { applyReward, countManyInDb } = createRealtimeApply({
     db,
     clock,
     logger,
@@ -55,6 +60,8 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     bases,
     flushThreshold: deps.settings.flushThreshold,
     onFlushDue: flush.scheduleFlush,
+    baseTtlMs,
+    onCountedInDb: deps.onCountedInDb,
   });
   const { getRealtime, getMany } = createRealtimeReads({ db, usableStore, bases, metrics, logger, baseTtlMs });
 
@@ -75,10 +82,11 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     flushAll: flush.flushAll,
 
     /**
-     * Counts a reward straight into DB1 (its journal decides: at most once ever), bypassing Redis:
-     * how reconciliation puts back a reward, whatever Redis remembers of the id.
+     * Counts rewards of one room straight into DB1 (its journal decides: at most once ever), bypassing
+     * Redis, a chunk per transaction: how reconciliation puts back rewards, whatever Redis remembers of
+     * their ids. Returns how many were counted now.
      */
-    countInDb: applyInDb,
+    countInDb: countManyInDb,
 
     /** Tells Redis the room's journal floor, so it refuses rewards at or below it before they reach a flush. */
     async raiseFloor(liveRoomId: number, floorId: number): Promise<void> {

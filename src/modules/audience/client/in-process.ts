@@ -1,5 +1,7 @@
-import type { AudienceServiceClient } from '../contract';
+import type { AudienceServiceClient, RewardAggregateQueries } from '../contract';
 import type { createRewardLedger } from '../rewards/reward-ledger.service';
+import type { createSessionTotals } from '../rewards/session-totals.service';
+import type { RecordQueries } from '../rewards/reward-records.service';
 import type { SyncQuarantine } from '../sync/sync-quarantine.service';
 import type { ViewersService } from '../viewers/viewers.service';
 
@@ -8,6 +10,9 @@ export function createInProcessAudienceClient(
   viewers: ViewersService,
   ledger: ReturnType<typeof createRewardLedger>,
   quarantine: SyncQuarantine,
+  aggregates: RewardAggregateQueries,
+  sessions: ReturnType<typeof createSessionTotals>,
+  records: RecordQueries,
 ): AudienceServiceClient {
   return {
     getAudience: (audienceId) => viewers.getAudience(audienceId),
@@ -18,6 +23,17 @@ export function createInProcessAudienceClient(
     anchorRewards: (anchorId, range) => ledger.anchorRewards(anchorId, range),
     roomRewards: (liveRoomId, range) => ledger.roomRewards(liveRoomId, range),
     syncTotalsByAnchor: (upTo) => ledger.syncTotalsByAnchor(upTo),
+    syncTotalsByAnchorBetween: (from, to) => ledger.syncTotalsByAnchorBetween(from, to),
     quarantinedRewards: (limit) => quarantine.list(limit),
+    anchorRewardStats: (anchorId) => aggregates.anchorRewardStats(anchorId),
+    topSupportersOfAnchor: (anchorId, window, limit) => aggregates.topSupportersOfAnchor(anchorId, window, limit),
+    topSupportersOfRoom: (liveRoomId, window, limit) => aggregates.topSupportersOfRoom(liveRoomId, window, limit),
+    anchorsByEarnings: (window, page) => aggregates.anchorsByEarnings(window, page),
+    supporterSummary: (anchorId, window) => aggregates.supporterSummary(anchorId, window),
+    sessionRewardTotals: (sessionIds) => sessions.sessionRewardTotals(sessionIds),
+    viewerProfiles: (audienceIds) => viewers.viewerProfiles(audienceIds),
+    rewardRecords: (query) => records.rewardRecords(query),
+    rewardTotalsByBucket: (owner, boundaries) => records.rewardTotalsByBucket(owner, boundaries),
+    exportRewardRecords: (range) => records.exportRewardRecords(range),
   };
 }

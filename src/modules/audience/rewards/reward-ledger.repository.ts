@@ -1,5 +1,6 @@
 import type { Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
+import type { RewardRecordRow } from './reward-records.repository';
 
 /** Aggregates over `recharge` for reconciliation: the reward table is the source of truth. */
 
@@ -45,28 +46,25 @@ export async function roomRewards(
     .limit(args.limit) as Promise<Array<{ id: number; trace_id: string; audience_id: number; amount: number }>>;
 }
 
+/** Per anchor and sync state: rewards with id <= upToId, or created in [from, to). */
 export async function syncTotalsByAnchor(
   db: Db,
-  upToId: number,
+  scope: { upToId: number } | { from: Date; to: Date },
 ): Promise<Array<{ anchor_id: number; sync_status: string; n: Num; s: Num }>> {
-  return db('recharge')
+  const query = db('recharge');
+  if ('upToId' in scope) void query.where('id', '<=', scope.upToId);
+  else void query.where('created_at', '>=', toDbTime(scope.from)).where('created_at', '<', toDbTime(scope.to));
+  return query
     .select('anchor_id', 'sync_status')
     .count({ n: '*' })
     .sum({ s: 'amount' })
-    .where('id', '<=', upToId)
     .whereIn('sync_status', ['SYNCED', 'CLAIMED', 'QUARANTINED'])
     .groupBy('anchor_id', 'sync_status')
     .orderBy('anchor_id') as unknown as Promise<Array<{ anchor_id: number; sync_status: string; n: Num; s: Num }>>;
 }
 
-export interface StoredRewardRow {
-  id: number;
-  trace_id: string;
-  audience_id: number;
-  live_room_id: number;
-  anchor_id: number;
-  amount: number;
-  created_at: string;
+/** A reward row as the records show it, with how far the finance sync has taken it. */
+export interface StoredRewardRow extends RewardRecordRow {
   sync_status: string;
 }
 

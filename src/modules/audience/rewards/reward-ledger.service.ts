@@ -22,7 +22,14 @@ import {
 
 type LedgerQueries = Pick<
   AudienceServiceClient,
-  'storedRewards' | 'maxRechargeId' | 'rewardTotalsByRoom' | 'roomRewardTotals' | 'anchorRewards' | 'roomRewards' | 'syncTotalsByAnchor'
+  | 'storedRewards'
+  | 'maxRechargeId'
+  | 'rewardTotalsByRoom'
+  | 'roomRewardTotals'
+  | 'anchorRewards'
+  | 'roomRewards'
+  | 'syncTotalsByAnchor'
+  | 'syncTotalsByAnchorBetween'
 >;
 
 function toStoredReward(r: StoredRewardRow): StoredRewardDto {
@@ -44,6 +51,20 @@ function toStoredReward(r: StoredRewardRow): StoredRewardDto {
  */
 export function createRewardLedger(deps: { db: Db; reportsDb: Db }): LedgerQueries {
   const { db: requests, reportsDb: db } = deps;
+  async function syncTotals(scope: Parameters<typeof syncTotalsByAnchor>[1]): Promise<AnchorSyncTotalsDto[]> {
+    const byAnchor = new Map<number, AnchorSyncTotalsDto>();
+    const zero = (): RewardTotals => ({ count: 0, amountFen: 0 });
+    for (const row of await syncTotalsByAnchor(db, scope)) {
+      const entry = byAnchor.get(row.anchor_id) ?? { anchorId: row.anchor_id, synced: zero(), inFlight: zero(), quarantined: zero() };
+      const totals = { count: Number(row.n), amountFen: Number(row.s ?? 0) };
+      if (row.sync_status === 'SYNCED') entry.synced = totals;
+      else if (row.sync_status === 'QUARANTINED') entry.quarantined = totals;
+      else entry.inFlight = totals;
+      byAnchor.set(row.anchor_id, entry);
+    }
+    return [...byAnchor.values()];
+  }
+
   return {
     async storedRewards(rechargeIds) {
       if (rechargeIds.length > STORED_REWARDS_MAX_IDS)
@@ -77,18 +98,8 @@ export function createRewardLedger(deps: { db: Db; reportsDb: Db }): LedgerQueri
       return rows.map((r) => ({ rechargeId: r.id, traceId: r.trace_id, audienceId: r.audience_id, amountFen: r.amount }));
     },
 
-    async syncTotalsByAnchor(upToRechargeId) {
-      const byAnchor = new Map<number, AnchorSyncTotalsDto>();
-      const zero = (): RewardTotals => ({ count: 0, amountFen: 0 });
-      for (const row of await syncTotalsByAnchor(db, upToRechargeId)) {
-        const entry = byAnchor.get(row.anchor_id) ?? { anchorId: row.anchor_id, synced: zero(), inFlight: zero(), quarantined: zero() };
-        const totals = { count: Number(row.n), amountFen: Number(row.s ?? 0) };
-        if (row.sync_status === 'SYNCED') entry.synced = totals;
-        else if (row.sync_status === 'QUARANTINED') entry.quarantined = totals;
-        else entry.inFlight = totals;
-        byAnchor.set(row.anchor_id, entry);
-      }
-      return [...byAnchor.values()];
-    },
+    syncTotalsByAnchor: (upToRechargeId) => syncTotals({ upToId: upToRechargeId }),
+
+    syncTotalsByAnchorBetween: (from, to) => syncTotals({ from: new Date(from), to: new Date(to) }),
   };
 }

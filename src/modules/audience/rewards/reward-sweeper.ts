@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { chunks } from '../../../shared/chunks';
 import type { Db } from '../../../shared/db/knex';
 import { AppError } from '../../../shared/http/app-error';
 import type { Logger } from '../../../shared/logger';
@@ -10,10 +11,17 @@ import { maxRechargeId } from './reward-ledger.repository';
 import { rewardsAfter } from './rewards.repository';
 
 const PAGE = 500;
+/** Applies in flight at once within a page. */
+const APPLIES_AT_ONCE = 20;
 /** One run stops after this long and leaves the rest to the next (they come every couple of seconds). */
 const RUN_BUDGET_MS = 5000;
 /** The last reward id the sweep has seen counted or applied, shared by every instance. */
 const CURSOR_KEY = 'reward-sweep:cursor';
+
+/** An answer of the module (4xx), not a failure to answer. */
+function isAnswer(error: unknown): boolean {
+  return error instanceof AppError && error.status < 500;
+}
 
 export interface SweepReport {
   examined: number;
@@ -65,22 +73,49 @@ export function createRewardSweeper(deps: {
     else localCursor = Math.max(localCursor ?? 0, id);
   }
 
-  /** Applies the rewards of a page their rooms have not counted; returns how many. */
-  async function applyUncounted(page: Awaited<ReturnType<typeof rewardsAfter>>): Promise<number> {
+  /**
+   * Applies the rewards of a page their rooms have not counted. Every apply is tried (each is
+   * idempotent); gives how many were applied and the id the cursor may move to: the page's last, or
+   * the one before the first reward whose apply failed, with that failure.
+   */
+  async function applyUncounted(page: Awaited<ReturnType<typeof rewardsAfter>>): Promise<{ applied: number; upTo: number; error?: Error }> {
     const counted = new Set(await anchor.countedRewards(page.map((r) => ({ rechargeId: r.id, liveRoomId: r.live_room_id }))));
     const missing = page.filter((r) => !counted.has(r.id));
-    await Promise.all(
-      missing.map((r) =>
-        anchor.applyReward({
-          rechargeId: r.id,
-          traceId: r.trace_id,
-          liveRoomId: r.live_room_id,
-          audienceId: r.audience_id,
-          amountFen: r.amount,
-        }),
-      ),
-    );
-    return missing.length;
+    // A few at a time: a backlog of many rooms must not pile hundreds of applies on the anchor
+    // module (and its pool) at once, each racing its timeout. Rewards of one room in a group still
+    // go to Redis in one script call.
+    const outcomes: Array<PromiseSettledResult<unknown>> = [];
+    for (const group of chunks(missing, APPLIES_AT_ONCE)) {
+      outcomes.push(
+        ...(await Promise.allSettled(
+          group.map((r) =>
+            anchor.applyReward({
+              rechargeId: r.id,
+              traceId: r.trace_id,
+              liveRoomId: r.live_room_id,
+              audienceId: r.audience_id,
+              amountFen: r.amount,
+            }),
+          ),
+        )),
+      );
+    }
+    const applied = outcomes.filter((o) => o.status === 'fulfilled').length;
+    // A 4xx is the module's answer (no such room any more): that reward can never be applied, and must not hold up the rest.
+    outcomes.forEach((o, i) => {
+      if (o.status === 'rejected' && isAnswer(o.reason))
+        logger.warn({ err: o.reason, rechargeId: missing[i]?.id }, 'reward sweep: the anchor module refused the reward; skipped');
+    });
+    const firstFailed = outcomes.findIndex((o) => o.status === 'rejected' && !isAnswer(o.reason));
+    const failure = outcomes[firstFailed];
+    if (firstFailed < 0 || failure?.status !== 'rejected') return { applied, upTo: page[page.length - 1]?.id ?? 0 };
+    const failedId = missing[firstFailed]?.id ?? 0;
+    const before = page.filter((r) => r.id < failedId);
+    return {
+      applied,
+      upTo: before[before.length - 1]?.id ?? 0,
+      error: failure.reason instanceof Error ? failure.reason : new Error('a reward apply failed', { cause: failure.reason }),
+    };
   }
 
   return {
@@ -91,15 +126,22 @@ export function createRewardSweeper(deps: {
       while (performance.now() - started < RUN_BUDGET_MS) {
         const page = await rewardsAfter(db, { afterId: cursor, createdBefore: new Date(clock().getTime() - deps.delayMs), limit: PAGE });
         if (page.length === 0) break;
-        const applied = await applyUncounted(page);
+        const { applied, upTo, error } = await applyUncounted(page);
         report.examined += page.length;
         report.applied += applied;
-        if (applied > 0) deps.onApplied(applied);
-        cursor = page[page.length - 1]?.id ?? cursor;
-        await writeCursor(cursor);
+        if (applied > 0) {
+          deps.onApplied(applied);
+          // Said per page, as soon as it is done: a run working through a backlog may go on for seconds.
+          logger.warn({ examined: page.length, applied, upToId: upTo }, 'reward sweep applied rewards their notification had missed');
+        }
+        if (upTo > cursor) {
+          cursor = upTo;
+          await writeCursor(cursor);
+        }
+        // The rest of the page waits for the next run; what was applied stays applied (and counted).
+        if (error !== undefined) throw error;
         if (page.length < PAGE) break;
       }
-      if (report.applied > 0) logger.warn(report, 'reward sweep applied rewards their notification had missed');
       return report;
     },
   };

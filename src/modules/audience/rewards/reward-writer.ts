@@ -5,6 +5,7 @@ import { failpoint } from '../../../shared/failpoints';
 import { AppError } from '../../../shared/http/app-error';
 import type { RewardTargetDto } from '../../anchor/contract';
 import { createBoundedQueue } from './bounded-queue';
+import type { DailyRewardCap } from './daily-reward-cap';
 import type { RewardTargets } from './reward-targets';
 import {
   addConsumption,
@@ -67,7 +68,17 @@ export interface RewardWriterOptions {
   /** A reward still waiting for a transaction after this long is answered 503. */
   maxQueueWaitMs: number;
   observer?: RewardQueueObserver;
+  /** DAILY_REWARD_CAP; absent or null, no statement is spent on a cap. */
+  dailyCap?: DailyRewardCap | null;
 }
+
+/** What one transaction stored, and the rewards the daily cap refused in it (by traceId). */
+interface Committed {
+  rows: RechargeRow[];
+  refused: ReadonlyMap<string, AppError>;
+}
+
+const NOTHING_REFUSED: ReadonlyMap<string, AppError> = new Map();
 
 function sameContent(row: RechargeRow, input: RewardInput): boolean {
   return row.audience_id === input.audienceId && row.live_room_id === input.liveRoomId && row.amount === input.amount;
@@ -82,7 +93,10 @@ function answerForExisting(row: RechargeRow, input: RewardInput): RewardOutcome 
   return sameContent(row, input) ? { kind: 'replayed', row } : { kind: 'rejected', error: idempotencyConflict(input.traceId) };
 }
 
-/** The checks after idempotency, in the order API.md gives: viewer, room, account state, room LIVE. */
+/**
+ * The checks after idempotency, in the order API.md gives: viewer, room, account state, room LIVE.
+ * The daily cap (when on) comes last, inside the transaction that stores the reward.
+ */
 function judge(input: RewardInput, viewer: AudienceState | undefined, target: RewardTargetDto | undefined): AppError | null {
   if (!viewer) return AppError.notFound('AUDIENCE_NOT_FOUND', `There is no viewer ${input.audienceId}.`);
   if (!target) return AppError.notFound('LIVE_ROOM_NOT_FOUND', `There is no live room ${input.liveRoomId}.`);
@@ -223,33 +237,64 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
     }
     if (accepted.length === 0) return;
 
+    let committed: Committed;
     try {
-      const rows = await retryOnConflict(() =>
-        db.transaction((trx) =>
-          writeRewards(
-            trx,
-            accepted.map((a) => a.reward),
-          ),
-        ),
-      );
-      const rowByTrace = new Map(rows.map((row) => [row.trace_id, row]));
-      for (const { pending } of accepted) {
-        const row = rowByTrace.get(pending.input.traceId);
-        if (row) pending.resolve({ kind: 'created', row, roomCheckAnswered: rooms.answered });
-        else pending.reject(new Error(`reward ${pending.input.traceId} missing after commit`));
-      }
+      committed = await commitRewards(accepted.map((a) => a.reward));
     } catch (error) {
       if (isDatabaseUnavailable(error) || (accepted.length === 1 && !isDuplicateKey(error))) throw error;
       await Promise.all(accepted.map((a) => settleAlone(a.pending, a.reward, rooms.answered)));
+      return;
+    }
+    await answerCommitted(
+      accepted.map((a) => a.pending),
+      committed,
+      rooms.answered,
+    );
+  }
+
+  /** One transaction for these rewards, retried when chosen as a deadlock victim; with a daily cap it stores only those that fit. */
+  async function commitRewards(rewards: NewRecharge[]): Promise<Committed> {
+    const cap = options.dailyCap;
+    if (!cap) return { rows: await retryOnConflict(() => db.transaction((trx) => writeRewards(trx, rewards))), refused: NOTHING_REFUSED };
+    await cap.prepare(db, rewards);
+    return retryOnConflict(() =>
+      db.transaction(async (trx) => {
+        const { admitted, refused } = await cap.admit(trx, rewards);
+        return { rows: admitted.length > 0 ? await writeRewards(trx, admitted) : [], refused };
+      }),
+    );
+  }
+
+  /**
+   * Answers the rewards of a committed transaction. Idempotency comes before the cap: a reward the
+   * cap refused whose traceId another writer stored meanwhile is answered as that reward's replay.
+   */
+  async function answerCommitted(group: Pending[], committed: Committed, roomCheckAnswered: boolean): Promise<void> {
+    const rowByTrace = new Map(committed.rows.map((row) => [row.trace_id, row]));
+    const refused: Array<{ pending: Pending; error: AppError }> = [];
+    for (const pending of group) {
+      const row = rowByTrace.get(pending.input.traceId);
+      const error = committed.refused.get(pending.input.traceId);
+      if (row) pending.resolve({ kind: 'created', row, roomCheckAnswered });
+      else if (error) refused.push({ pending, error });
+      else pending.reject(new Error(`reward ${pending.input.traceId} missing after commit`));
+    }
+    if (refused.length === 0) return;
+    const stored = await findRechargesByTraceIds(
+      db,
+      refused.map((r) => r.pending.input.traceId),
+    );
+    const storedByTrace = new Map(stored.map((row) => [row.trace_id, row]));
+    for (const { pending, error } of refused) {
+      const row = storedByTrace.get(pending.input.traceId);
+      pending.resolve(row ? answerForExisting(row, pending.input) : { kind: 'rejected', error });
     }
   }
 
   /** One reward in its own transaction; a duplicate key means another writer stored it first. */
   async function settleAlone(pending: Pending, reward: NewRecharge, roomCheckAnswered: boolean): Promise<void> {
     try {
-      const [row] = await retryOnConflict(() => db.transaction((trx) => writeRewards(trx, [reward])));
-      if (row) pending.resolve({ kind: 'created', row, roomCheckAnswered });
-      else pending.reject(new Error(`reward ${reward.traceId} missing after commit`));
+      await answerCommitted([pending], await commitRewards([reward]), roomCheckAnswered);
     } catch (error) {
       if (!isDuplicateKey(error)) {
         pending.reject(error);

@@ -26,7 +26,8 @@ export interface NewRecharge {
   createdAt: Date;
 }
 
-const COLUMNS = [
+/** The columns of a RechargeRow. */
+export const RECHARGE_COLUMNS = [
   'id',
   'trace_id',
   'audience_id',
@@ -42,13 +43,13 @@ const COLUMNS = [
 export async function findRechargesByTraceIds(db: Db, traceIds: readonly string[]): Promise<RechargeRow[]> {
   if (traceIds.length === 0) return [];
   return db<RechargeRow>('recharge')
-    .select(...COLUMNS)
+    .select(...RECHARGE_COLUMNS)
     .whereIn('trace_id', traceIds);
 }
 
 export async function findRecharge(db: Db, id: number): Promise<RechargeRow | undefined> {
   return db<RechargeRow>('recharge')
-    .select(...COLUMNS)
+    .select(...RECHARGE_COLUMNS)
     .where({ id })
     .first();
 }
@@ -119,39 +120,6 @@ export async function addConsumption(db: Db, rewards: readonly NewRecharge[]): P
      WHERE id IN (${ids.map(() => '?').join(', ')})`,
     [...amounts, ...counts, ...lasts, ...lasts, now, ...ids],
   );
-}
-
-export interface TopContributorRow {
-  audience_id: number;
-  nickname: string;
-  total_amount: number;
-  reward_count: number;
-  first_at: string;
-}
-
-/** A room's top viewers by amount since `from` (null = ever); ties go to the earlier first reward. */
-export async function topContributors(
-  db: Db,
-  args: { liveRoomId: number; from: Date | null; limit: number },
-): Promise<TopContributorRow[]> {
-  const totals = db('recharge')
-    .select('audience_id')
-    .sum({ total_amount: 'amount' })
-    .count({ reward_count: '*' })
-    .min({ first_at: 'created_at' })
-    .where('live_room_id', args.liveRoomId)
-    .groupBy('audience_id');
-  if (args.from) void totals.where('created_at', '>=', toDbTime(args.from));
-  return db
-    .select('t.audience_id', 'a.nickname', 't.total_amount', 't.reward_count', 't.first_at')
-    .from(totals.as('t'))
-    .join('audience as a', 'a.id', 't.audience_id')
-    .orderBy([
-      { column: 't.total_amount', order: 'desc' },
-      { column: 't.first_at', order: 'asc' },
-      { column: 't.audience_id', order: 'asc' },
-    ])
-    .limit(args.limit) as Promise<TopContributorRow[]>;
 }
 
 export async function countUnsynced(db: Db): Promise<number> {

@@ -1,35 +1,12 @@
 import { z } from 'zod';
 import { route, type AnyRoute } from '../../../shared/http/routes';
-import { idParam, moneyOut } from '../../../shared/http/schemas';
 import { TRACE_ID_PATTERN } from '../../../shared/trace';
-import type { RankingsService } from './rankings.service';
 import { batchBody, batchResultSchema, rechargeIdParams, rewardBody, rewardSchema } from './rewards.schemas';
 import type { RewardsService } from './rewards.service';
 
 const REWARD_ROLES = ['audience', 'service', 'admin'] as const;
 
-const top10Query = z.object({
-  liveRoomId: idParam,
-  period: z.enum(['day', 'week', 'month', 'all']).default('all'),
-});
-
-const top10Schema = z
-  .object({
-    liveRoomId: z.number().int(),
-    period: z.enum(['day', 'week', 'month', 'all']),
-    items: z.array(
-      z.object({
-        rank: z.number().int(),
-        audienceId: z.number().int(),
-        nickname: z.string(),
-        totalAmount: moneyOut,
-        rewardCount: z.number().int(),
-      }),
-    ),
-  })
-  .meta({ id: 'Top10' });
-
-export function rewardRoutes(rewards: RewardsService, rankings: RankingsService, options: { maxRewardFen: number }): AnyRoute[] {
+export function rewardRoutes(rewards: RewardsService, options: { maxRewardFen: number }): AnyRoute[] {
   const { maxRewardFen } = options;
   return [
     route({
@@ -37,7 +14,7 @@ export function rewardRoutes(rewards: RewardsService, rankings: RankingsService,
       path: '/recharge',
       summary: 'Send a reward (idempotent on traceId)',
       description:
-        'A viewer rewards only as itself; service may act for any viewer. A replay of the same traceId with the same content answers 200 with the first answer and `Idempotent-Replayed: true`; other content is 409 IDEMPOTENCY_CONFLICT. Without an `X-Trace-Id` header the body’s `traceId` is the request’s trace id (response header, problem body, logs).',
+        'A viewer rewards only as itself; service may act for any viewer. A replay of the same traceId with the same content answers 200 with the first answer and `Idempotent-Replayed: true`; other content is 409 IDEMPOTENCY_CONFLICT. With DAILY_REWARD_CAP set, a reward that would take the viewer’s total for the day (in TIME_ZONE) over the cap is 409 DAILY_LIMIT_EXCEEDED and stores nothing (a replay is still 200). Without an `X-Trace-Id` header the body’s `traceId` is the request’s trace id (response header, problem body, logs).',
       access: REWARD_ROLES,
       traceIdFromBody: true,
       body: rewardBody(maxRewardFen),
@@ -58,16 +35,6 @@ export function rewardRoutes(rewards: RewardsService, rankings: RankingsService,
       body: batchBody,
       responses: { 200: { description: 'One result per item, in order', schema: batchResultSchema } },
       handle: async ({ body, principal }) => ({ status: 200, body: { results: await rewards.sendBatch(principal, body.items) } }),
-    }),
-    route({
-      method: 'get',
-      path: '/recharge/top10',
-      summary: "A room's top 10 viewers for a period (public)",
-      description: 'Days and months in the configured time zone; weeks start on Monday. Ties go to the earlier first reward.',
-      access: 'public',
-      query: top10Query,
-      responses: { 200: { description: 'Up to 10 viewers, largest first', schema: top10Schema } },
-      handle: async ({ query }) => ({ status: 200, body: await rankings.top10(query.liveRoomId, query.period) }),
     }),
     route({
       method: 'get',

@@ -63,6 +63,8 @@ export interface RewardsServiceDeps {
   /** Rewards per viewer per minute; null when off. Every reward uses one unit, in a batch too. */
   rateLimit: RateLimit | null;
   rateLimitPerMinute: number;
+  /** A reward was stored (after commit, not for a replay): the boards count it. Must not wait or throw. */
+  onRewardStored?: (row: RechargeRow) => void;
 }
 
 function rateLimited(retryAfterSeconds: number, limit: string): AppError {
@@ -119,6 +121,7 @@ export function createRewardsService(deps: RewardsServiceDeps) {
     }
     log.info({ rechargeId: outcome.row.id }, 'reward saved');
     await failpoint('reward.afterCommit');
+    deps.onRewardStored?.(outcome.row);
     // The anchor module did not answer this reward's room check: waiting out its timeout a second time,
     // for the notification, would double what the reward costs. The notification goes on behind the
     // answer (its breaker bounds it); should it fail, the reward sweep counts the reward.

@@ -2,20 +2,7 @@ import { dialectOfDb, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
 import type { SyncClaimLocking } from '../../../shared/config';
 import { retryOnConflict } from '../../../shared/db/retry';
-import type { RechargeRow } from '../rewards/rewards.repository';
-
-const ROW_COLUMNS = [
-  'id',
-  'trace_id',
-  'audience_id',
-  'live_room_id',
-  'anchor_id',
-  'live_session_id',
-  'amount',
-  'gift_name',
-  'message',
-  'created_at',
-] as const;
+import { RECHARGE_COLUMNS, type RechargeRow } from '../rewards/rewards.repository';
 
 /** Most rounds of choosing and losing one plain claim tries before it settles for what it won. */
 const PLAIN_CLAIM_ROUNDS = 20;
@@ -50,7 +37,7 @@ function claimableIds(db: Db, which: Claimable, limit: number, excluding: Readon
 /** The claimed rows of the batch among `ids`. */
 function claimedRows(db: Db, batchId: string, ids: readonly number[]): Promise<RechargeRow[]> {
   return db<RechargeRow>('recharge')
-    .select(...ROW_COLUMNS)
+    .select(...RECHARGE_COLUMNS)
     .whereIn('id', ids)
     .andWhere('sync_batch_id', batchId)
     .andWhere('sync_status', 'CLAIMED')

@@ -1,5 +1,6 @@
 import { dialectOfDb, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
+import { currentTraceId } from '../../../shared/trace';
 
 export interface BalanceRow {
   anchor_id: number;
@@ -35,8 +36,26 @@ export async function lockBalances(trx: Db, anchorIds: readonly number[], now: D
   return new Map((await query).map((row) => [row.anchor_id, row]));
 }
 
-/** SETTLEMENT credits an anchor's share; REVERSAL takes back the share of a settlement that was voided. */
-export type LedgerEntryType = 'SETTLEMENT' | 'REVERSAL';
+/**
+ * Locks one anchor's existing balance row (MySQL; SQLite has one writer anyway); undefined when
+ * finance never credited it. Unlike `lockBalances` it inserts nothing: an INSERT that meets the row
+ * takes a shared lock first, and many callers upgrading it at once deadlock.
+ */
+export async function lockBalance(trx: Db, anchorId: number): Promise<BalanceRow | undefined> {
+  const query = trx<BalanceRow>('anchor_balance')
+    .select(...COLUMNS)
+    .where({ anchor_id: anchorId })
+    .first();
+  if (dialectOfDb(trx) === 'mysql') void query.forUpdate();
+  return query;
+}
+
+/**
+ * SETTLEMENT credits an anchor's share; REVERSAL takes back the share of a settlement that was
+ * voided; the WITHDRAWAL_* lines move a withdrawal's amount: APPLY available → frozen, CANCEL and
+ * REJECT frozen → available, PAY frozen → withdrawn.
+ */
+export type LedgerEntryType = 'SETTLEMENT' | 'REVERSAL' | 'WITHDRAWAL_APPLY' | 'WITHDRAWAL_CANCEL' | 'WITHDRAWAL_REJECT' | 'WITHDRAWAL_PAY';
 
 /**
  * Moves a locked balance and writes the journal line with the balance after it. The journal's
@@ -83,6 +102,7 @@ export async function moveBalance(
     ref_type: args.ref.type,
     ref_id: args.ref.id,
     created_at: at,
+    trace_id: currentTraceId() ?? null,
   });
   return next;
 }
@@ -96,4 +116,14 @@ export async function balancesAgainstSettlements(db: Db): Promise<Array<BalanceR
     .leftJoin(settled, 'd.anchor_id', 'b.anchor_id')
     .select('b.anchor_id', 'b.available', 'b.frozen', 'b.total_income', 'b.total_withdrawn', 'b.updated_at', 'd.settled')
     .orderBy('b.anchor_id');
+}
+
+/** The anchor's settled income still on hold: SETTLEMENT lines booked after `since`. */
+export async function incomeSettledAfter(db: Db, anchorId: number, since: Date): Promise<number> {
+  const row = (await db('balance_ledger')
+    .where({ anchor_id: anchorId, entry_type: 'SETTLEMENT' })
+    .where('created_at', '>', toDbTime(since))
+    .sum({ s: 'available_delta' })
+    .first()) as { s: Num } | undefined;
+  return Number(row?.s ?? 0);
 }

@@ -1,11 +1,8 @@
 import { z } from 'zod';
 import { route, type AnyRoute } from '../../../shared/http/routes';
-import { idParam, moneyOut } from '../../../shared/http/schemas';
+import { idParam } from '../../../shared/http/schemas';
+import { balanceOut, balanceSchema } from './balance.schemas';
 import type { BalancesService } from './balances.service';
-
-const balanceSchema = z
-  .object({ anchorId: z.number().int(), available: moneyOut, frozen: moneyOut, totalIncome: moneyOut, totalWithdrawn: moneyOut })
-  .meta({ id: 'AnchorBalance' });
 
 export function balanceRoutes(balances: BalancesService): AnyRoute[] {
   return [
@@ -16,7 +13,7 @@ export function balanceRoutes(balances: BalancesService): AnyRoute[] {
       access: ['admin', 'anchor'],
       params: z.object({ anchorId: idParam }),
       responses: { 200: { description: 'The balance', schema: balanceSchema } },
-      handle: async ({ params, principal }) => ({ status: 200, body: await balances.getBalance(principal, params.anchorId) }),
+      handle: async ({ params, principal }) => ({ status: 200, body: balanceOut(await balances.getBalance(principal, params.anchorId)) }),
     }),
   ];
 }

@@ -45,3 +45,67 @@ export async function ratesUntil(db: Db, anchorIds: readonly number[], until: Da
       { column: 'id', order: 'desc' },
     ]);
 }
+
+/** One anchor's rates, newest effective_from first (those not yet in force included), one page and the count. */
+export async function rateHistory(
+  db: Db,
+  anchorId: number,
+  paging: { page: number; pageSize: number },
+): Promise<{ rows: CommissionRateRow[]; total: number }> {
+  const [rows, count] = await Promise.all([
+    db<CommissionRateRow>('commission_rate')
+      .select(...COLUMNS)
+      .where({ anchor_id: anchorId })
+      .orderBy([
+        { column: 'effective_from', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(paging.pageSize)
+      .offset((paging.page - 1) * paging.pageSize),
+    db('commission_rate').where({ anchor_id: anchorId }).count({ n: '*' }).first(),
+  ]);
+  return { rows, total: Number(count?.['n'] ?? 0) };
+}
+
+/**
+ * The rate in force at `at` of every anchor that has one of its own (the latest with effective_from
+ * <= at, the later-created of two with the same start), newest effective_from first; one page and the count.
+ */
+export async function ratesInForce(
+  db: Db,
+  at: Date,
+  paging: { page: number; pageSize: number },
+): Promise<{ rows: CommissionRateRow[]; total: number }> {
+  const when = toDbTime(at);
+  const latest = db('commission_rate as later')
+    .select('later.id')
+    .whereRaw('later.anchor_id = c.anchor_id')
+    .where('later.effective_from', '<=', when)
+    .orderBy([
+      { column: 'later.effective_from', order: 'desc' },
+      { column: 'later.id', order: 'desc' },
+    ])
+    .limit(1);
+  const [rows, count] = await Promise.all([
+    db<CommissionRateRow>('commission_rate as c')
+      .select(...COLUMNS.map((column) => `c.${column}`))
+      .where('c.id', '=', latest)
+      .orderBy([
+        { column: 'c.effective_from', order: 'desc' },
+        { column: 'c.anchor_id', order: 'asc' },
+      ])
+      .limit(paging.pageSize)
+      .offset((paging.page - 1) * paging.pageSize) as Promise<CommissionRateRow[]>,
+    db('commission_rate').where('effective_from', '<=', when).countDistinct({ n: 'anchor_id' }).first(),
+  ]);
+  return { rows, total: Number(count?.['n'] ?? 0) };
+}
+
+/** Deletes the anchor's rate if it is not in force yet at `now`; false when it is (or is not the anchor's). */
+export async function deleteFutureRate(db: Db, anchorId: number, rateId: number, now: Date): Promise<boolean> {
+  const deleted = await db('commission_rate')
+    .where({ id: rateId, anchor_id: anchorId })
+    .where('effective_from', '>', toDbTime(now))
+    .delete();
+  return deleted === 1;
+}

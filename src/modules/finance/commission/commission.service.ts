@@ -4,7 +4,16 @@ import { AppError } from '../../../shared/http/app-error';
 import { formatBasisPoints } from '../../../shared/money';
 import type { Clock } from '../../../shared/module';
 import type { AnchorServiceClient } from '../../anchor/contract';
-import { findRate, insertRate, type CommissionRateRow } from './commission.repository';
+import type { CommissionRateDto as CommissionRateFen, EffectiveRateDto, Page } from '../contract';
+import {
+  deleteFutureRate,
+  findRate,
+  insertRate,
+  rateHistory,
+  ratesInForce,
+  ratesUntil,
+  type CommissionRateRow,
+} from './commission.repository';
 
 /** Clock skew tolerated for an effectiveFrom "now" sent by a client; such a time is moved up to now. */
 const SKEW_MS = 5000;
@@ -27,9 +36,66 @@ function toDto(row: CommissionRateRow): CommissionRateDto {
   };
 }
 
-export function createCommissionService(deps: { db: Db; clock: Clock; anchors: Pick<AnchorServiceClient, 'getAnchor'> }) {
-  const { db, clock } = deps;
+function toContract(row: CommissionRateRow): CommissionRateFen {
   return {
+    rateId: row.id,
+    anchorId: row.anchor_id,
+    rateBp: row.rate_bp,
+    effectiveFrom: isoFromDb(row.effective_from),
+    createdAt: isoFromDb(row.created_at),
+  };
+}
+
+export function createCommissionService(deps: {
+  db: Db;
+  clock: Clock;
+  anchors: Pick<AnchorServiceClient, 'getAnchor'>;
+  defaultRateBp: number;
+}) {
+  const { db, clock } = deps;
+
+  async function assertAnchor(anchorId: number): Promise<void> {
+    if (!(await deps.anchors.getAnchor(anchorId))) throw AppError.notFound('ANCHOR_NOT_FOUND', `There is no anchor ${anchorId}.`);
+  }
+
+  return {
+    /** The rate a reward made now is split with: the anchor's own in force, else the default. */
+    async effectiveRate(anchorId: number): Promise<EffectiveRateDto> {
+      const now = clock();
+      const [own] = await ratesUntil(db, [anchorId], now);
+      if (!own) return { anchorId, rateBp: deps.defaultRateBp, source: 'default', effectiveFrom: null };
+      return { anchorId, rateBp: own.rate_bp, source: 'anchor', effectiveFrom: isoFromDb(own.effective_from) };
+    },
+
+    async history(anchorId: number, paging: { page: number; pageSize: number }): Promise<Page<CommissionRateFen>> {
+      const { rows, total } = await rateHistory(db, anchorId, paging);
+      return { items: rows.map(toContract), ...paging, total };
+    },
+
+    /** Every anchor's own rate in force now (anchors on the default are not listed). */
+    async ratesInForce(paging: { page: number; pageSize: number }): Promise<Page<CommissionRateDto>> {
+      const { rows, total } = await ratesInForce(db, clock(), paging);
+      return { items: rows.map(toDto), ...paging, total };
+    },
+
+    /**
+     * Withdraws a rate before it takes effect. One in force (or past) is history that settlements
+     * were split with: 409 RATE_ALREADY_EFFECTIVE. The DELETE is conditional on the time, so a rate
+     * cannot take effect between the check and the delete.
+     */
+    async deleteRate(anchorId: number, rateId: number): Promise<void> {
+      if (await deleteFutureRate(db, anchorId, rateId, clock())) return;
+      const row = await findRate(db, rateId);
+      if (!row || row.anchor_id !== anchorId)
+        throw AppError.notFound('RATE_NOT_FOUND', `Anchor ${anchorId} has no commission rate ${rateId}.`);
+      throw AppError.conflict(
+        'RATE_ALREADY_EFFECTIVE',
+        `Rate ${rateId} has been in force since ${isoFromDb(row.effective_from)}: it is history now.`,
+      );
+    },
+
+    assertAnchor,
+
     /**
      * A new rate for an anchor from `effectiveFrom` (default now). Never in the past, so a reward
      * already made — settled or not — keeps the rate it was made under.
@@ -41,8 +107,7 @@ export function createCommissionService(deps: { db: Db; clock: Clock; anchors: P
         throw AppError.validation([{ field: 'effectiveFrom', message: 'must not be in the past: settled history never changes' }]);
       }
       if (effectiveFrom < now) effectiveFrom = now;
-      if (!(await deps.anchors.getAnchor(input.anchorId)))
-        throw AppError.notFound('ANCHOR_NOT_FOUND', `There is no anchor ${input.anchorId}.`);
+      await assertAnchor(input.anchorId);
       const id = await insertRate(db, { anchorId: input.anchorId, rateBp: input.rate, effectiveFrom, now });
       const row = await findRate(db, id);
       if (!row) throw new Error(`commission rate ${id} vanished right after insert`);

@@ -134,7 +134,7 @@ export interface DetailRow {
   created_at: string;
 }
 
-const DETAIL_COLUMNS = [
+export const DETAIL_COLUMNS = [
   'id',
   'settlement_id',
   'recharge_id',

@@ -31,6 +31,8 @@ const VIEWERS = 8;
 const FROZEN_AT_LEAST_MS = 4000;
 const FIRST_HEAP_SAMPLE_AFTER_MS = 1000;
 const MIN_SHED_BETWEEN_HEAP_SAMPLES = 2000;
+/** How long the load may take to shed them: about 3 s on an idle 2-core machine. */
+const SHED_WAIT_MS = 40_000;
 /** Heap growth allowed across the shed requests; one retained request is about 13 kB, so 2000 of them would be 26 MB. */
 const HEAP_GROWTH_LIMIT_BYTES = 16 * 1024 * 1024;
 
@@ -158,6 +160,10 @@ describe('rewards while DB1 hangs', () => {
         running = false;
         await Promise.all(clients);
       },
+      /** Stops sending without waiting: on a failure, so no client loop outlives this file in the jest process. */
+      halt: () => {
+        running = false;
+      },
     };
   }
 
@@ -209,6 +215,21 @@ describe('rewards while DB1 hangs', () => {
     const shedSoFar = () => answers.filter((a) => a.status === 503).length;
     const queueDepth = watchQueueDepth();
     const load = startLoad(auth, stage, answers);
+    try {
+      return await throughFreeze(answers, load, queueDepth, shedSoFar);
+    } catch (error) {
+      load.halt();
+      queueDepth.stop();
+      throw error;
+    }
+  }
+
+  async function throughFreeze(
+    answers: Answer[],
+    load: ReturnType<typeof startLoad>,
+    queueDepth: ReturnType<typeof watchQueueDepth>,
+    shedSoFar: () => number,
+  ): Promise<FrozenRun> {
     const answered = (kind: Answer['kind'], status: number) => answers.some((a) => a.kind === kind && a.status === status);
     await waitUntil(
       () => Promise.resolve(answered('reward', 201) && answered('read', 200)),
@@ -221,11 +242,10 @@ describe('rewards while DB1 hangs', () => {
     const healthWhileFrozen = (await fetch(`${base}/audience/actuator/health`)).status;
     const heapBefore = heapUsedAfterGc();
     const shedAtFirstSample = shedSoFar();
-    await waitUntil(
-      () => Promise.resolve(shedSoFar() - shedAtFirstSample >= MIN_SHED_BETWEEN_HEAP_SAMPLES),
-      'thousands of shed rewards',
-      20_000,
-    );
+    const enoughShed = () => shedSoFar() - shedAtFirstSample >= MIN_SHED_BETWEEN_HEAP_SAMPLES;
+    await waitUntil(() => Promise.resolve(enoughShed()), 'thousands of shed rewards', SHED_WAIT_MS).catch((error: Error) => {
+      throw new Error(`${error.message}: ${shedSoFar() - shedAtFirstSample} shed in ${SHED_WAIT_MS} ms`);
+    });
     await sleep(frozenAt + FROZEN_AT_LEAST_MS - Date.now());
     await load.stop();
     const heapAfter = heapUsedAfterGc();
@@ -322,5 +342,5 @@ describe('rewards while DB1 hangs', () => {
         return { id: v.id, totalAmount: own.reduce((sum, row) => sum + row.amount, 0), rewardCount: own.length };
       }),
     );
-  }, 60_000);
+  }, 90_000);
 });
