@@ -49,6 +49,8 @@ export interface Platform {
   flushRealtime: () => Promise<{ rooms: number }>;
   /** One run of the heal jobs: rooms flushed after a Redis fault, then the reward sweep. */
   healRealtime: () => Promise<HealReport>;
+  /** One run of the `refund-effects` job: refunds whose room figures, boards and finance are confirmed now, and those still failing. */
+  finishRefunds: (options?: { confirmAfterMs?: number }) => Promise<{ done: number; failed: number }>;
   /** Compares realtime figures and finance with the reward table; repairs realtime drift when asked. */
   reconcile: (options: { repair: boolean }) => Promise<ReconciliationReport>;
   /** One calendar day (YYYY-MM-DD in TIME_ZONE) of rewards: DB1's sync states next to DB2's settlements, per anchor. */
@@ -112,7 +114,15 @@ interface Infrastructure {
 /** Builds every module, wiring each to the others' contracts; `MODULES` decides which are served. */
 function buildModules(infra: Infrastructure): Pick<
   Platform,
-  'runSync' | 'listQuarantined' | 'requeueQuarantined' | 'flushRealtime' | 'healRealtime' | 'reconcile' | 'compareSyncDay' | 'finance'
+  | 'runSync'
+  | 'listQuarantined'
+  | 'requeueQuarantined'
+  | 'flushRealtime'
+  | 'healRealtime'
+  | 'finishRefunds'
+  | 'reconcile'
+  | 'compareSyncDay'
+  | 'finance'
 > & {
   surfaces: ModuleSurface[];
 } {
@@ -149,9 +159,10 @@ function buildModules(infra: Infrastructure): Pick<
   };
   const rewards: Pick<
     AudienceServiceClient,
-    'storedRewards' | 'viewerProfiles' | 'rewardRecords' | 'rewardTotalsByBucket' | 'exportRewardRecords'
+    'storedRewards' | 'refundsOf' | 'viewerProfiles' | 'rewardRecords' | 'rewardTotalsByBucket' | 'exportRewardRecords'
   > = {
     storedRewards: (ids) => audienceNow().storedRewards(ids),
+    refundsOf: (ids) => audienceNow().refundsOf(ids),
     viewerProfiles: (ids) => audienceNow().viewerProfiles(ids),
     rewardRecords: (query) => audienceNow().rewardRecords(query),
     rewardTotalsByBucket: (owner, boundaries) => audienceNow().rewardTotalsByBucket(owner, boundaries),
@@ -249,6 +260,7 @@ function buildModules(infra: Infrastructure): Pick<
     requeueQuarantined: audience.requeueQuarantined,
     flushRealtime: () => anchor.flushRealtime(),
     healRealtime: async () => ({ rooms: await anchor.healRealtime(), sweep: await audience.sweepRewards() }),
+    finishRefunds: (options) => audience.finishRefunds(options),
     reconcile: (options) => analytics.reconcile(options),
     compareSyncDay: (date) => analytics.compareSyncDay(date),
     finance: finance.operations,
@@ -321,6 +333,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     requeueQuarantined,
     flushRealtime,
     healRealtime,
+    finishRefunds,
     reconcile,
     compareSyncDay,
     finance,
@@ -358,6 +371,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     requeueQuarantined,
     flushRealtime,
     healRealtime,
+    finishRefunds,
     reconcile,
     compareSyncDay,
     finance,

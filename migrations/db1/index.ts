@@ -10,6 +10,7 @@ import { viewerLists } from './008_viewer_lists';
 import { liveRoomManagement } from './009_live_room_management';
 import { top10ConsumptionIndex } from './011_top10_consumption_index';
 import { rewardAggregateIndexes } from './013_reward_aggregate_indexes';
+import { refunds } from './014_refunds';
 
 /** DB1 migrations in the order they apply. */
 export const db1Migrations: readonly Migration[] = [
@@ -24,4 +25,5 @@ export const db1Migrations: readonly Migration[] = [
   liveRoomManagement,
   top10ConsumptionIndex,
   rewardAggregateIndexes,
+  refunds,
 ];

@@ -42,6 +42,10 @@ export const FAILPOINT_NAMES = [
   'flush.afterSnapshot',
   /** DB1 committed the snapshot (last_flush_id advanced); Redis still holds it, unacknowledged. */
   'flush.afterDb1Commit',
+  /** The refund is committed in DB1 (REFUNDED, out of consumption); the room, the boards and finance have not heard of it. */
+  'refund.afterCommit',
+  /** Inside finance's DB2 transaction of a refund, the reversal written, before COMMIT. */
+  'refund.beforeCommit',
 ] as const;
 
 export type FailpointName = (typeof FAILPOINT_NAMES)[number];

@@ -351,6 +351,14 @@ export const OBJECT_CASES: ObjectCase[] = [
     ok: 200,
     request: (w) => ({ path: `${U}/recharge/${w.reward.rechargeId}` }),
   },
+  {
+    method: 'post',
+    path: `${U}/recharge/{rechargeId}/refund`,
+    roles: ADMIN,
+    owner: null,
+    ok: 200,
+    request: (w) => ({ path: `${U}/recharge/${w.reward.rechargeId}/refund`, body: { reason: 'object case' } }),
+  },
   { method: 'post', path: `${U}/sync/trigger`, roles: ADMIN, owner: null, ok: 200, request: () => ({ path: `${U}/sync/trigger` }) },
 
   // Finance

@@ -49,6 +49,15 @@ export interface ApplyRewardCommand {
   amountFen: number;
 }
 
+/** A refunded reward, for the room it was given in. */
+export interface RefundedRewardCommand {
+  rechargeId: number;
+  liveRoomId: number;
+  /** The session it was given in, whose stored totals are counted again; null when none. */
+  liveSessionId: number | null;
+  amountFen: number;
+}
+
 export interface RealtimeFiguresDto {
   liveRoomId: number;
   /** All rewards ever applied to the room, in fen. */
@@ -75,7 +84,7 @@ export interface RealtimeAuditDto {
   anchorId: number;
   /** Rewards with id <= the audit's bound counted so far (floor + DB1 journal + Redis not yet flushed). */
   counted: { count: number; amountFen: number };
-  /** False when the room's live_room_realtime row disagrees with its floor and journal. */
+  /** False when the room's live_room_realtime row disagrees with its floor, journal and refund lines. */
   rowMatchesJournal: boolean;
   /** Rewards with id <= upToRechargeId are counted only as this total: their journal lines were pruned. */
   floor: { upToRechargeId: number; count: number; amountFen: number };
@@ -120,6 +129,12 @@ export interface AnchorServiceClient {
   getRewardTargets(liveRoomIds: readonly number[]): Promise<RewardTargetDto[]>;
   /** Adds a reward to the room's realtime figures; idempotent per rechargeId. Mirrors POST /live-rooms/realtime/reward. */
   applyReward(command: ApplyRewardCommand): Promise<RealtimeFiguresDto>;
+  /**
+   * Takes a refunded reward out of its room's realtime figures, once per rechargeId however often it
+   * is delivered (whether the reward itself is counted yet or not), and has its session's stored
+   * totals counted again. `takenOut`: whether this call took it out.
+   */
+  takeOutRefundedReward(command: RefundedRewardCommand): Promise<{ takenOut: boolean }>;
   /**
    * Of these rewards, the ids their rooms have counted (DB1's journal or floor, or Redis): the
    * reward sweep applies the others. 503 while a configured Redis does not answer.

@@ -14,6 +14,8 @@ export interface AudienceMetrics {
   rewardQueue: RewardQueueObserver;
   /** Rewards the sweep applied because their own notification never counted them. */
   swept: Counter;
+  /** Runs of the refund-effects job per refund: confirmed done, or an effect failed (retried). */
+  refundEffects: Counter<'outcome'>;
   /** Rows the CSV exports have taken from their statements (pulled only as the downloads are read). */
   exportedRows: Counter;
   sync: SyncObserver;
@@ -129,6 +131,12 @@ export function createAudienceMetrics(registry: Registry, syncBacklog: () => Pro
     swept: new Counter({
       name: 'reward_sweep_applied_total',
       help: 'Rewards the sweep applied to their room because their own notification never counted them (an instance died, a timeout, Redis lost its memory).',
+      registers: [registry],
+    }),
+    refundEffects: new Counter({
+      name: 'refund_effects_total',
+      help: 'Refunds the refund-effects job handled: done (room figures, TOP10 boards and finance all confirmed) or failed (one of them did not answer; retried every run).',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     sync: { refused: (outcome) => refusals.inc({ outcome }) },

@@ -28,11 +28,16 @@ export interface RoomRewardTotalsDto extends RewardTotals {
   anchorId: number;
 }
 
+/**
+ * What the sync has handed to finance, per anchor. A refunded reward finance has booked the refund of
+ * is in none of these (finance holds no settlement of it); one whose refund finance has not booked
+ * yet counts as in flight (finance may still hold its settlement).
+ */
 export interface AnchorSyncTotalsDto {
   anchorId: number;
   /** Rewards marked SYNCED: finance confirmed them. */
   synced: RewardTotals;
-  /** Rewards claimed by a sync that has not confirmed yet (finance may or may not hold them). */
+  /** Rewards claimed by a sync that has not confirmed yet, or refunded with finance not yet told (finance may or may not hold them). */
   inFlight: RewardTotals;
   /**
    * Rewards the sync stopped sending because finance kept refusing them (QUARANTINED): normally not
@@ -66,9 +71,21 @@ export interface StoredRewardDto {
 
 export type SyncStatus = 'PENDING' | 'CLAIMED' | 'SYNCED' | 'QUARANTINED';
 
+/** A refunded reward: why, when, and whether everything outside DB1 (room figures, boards, finance) has taken it out. */
+export interface RefundedRewardDto {
+  rechargeId: number;
+  reason: string;
+  /** ISO 8601 UTC. */
+  refundedAt: string;
+  /** False until the refund's effects are all confirmed (the refund-effects job retries them). */
+  settled: boolean;
+}
+
 /** A stored reward with how far the finance sync has taken it. */
 export interface SyncedRewardDto extends StoredRewardDto {
   syncStatus: SyncStatus;
+  /** Refunded: finance holds its settlement reversed, or never settled it; either is right. */
+  refunded: boolean;
 }
 
 /** A reward the finance sync no longer sends because finance refused it SYNC_QUARANTINE_AFTER times; it waits for an operator. */
@@ -112,7 +129,7 @@ export const SESSION_TOTALS_MAX_IDS = 500;
 /** Whose rewards a record query reads: one anchor's, one live room's or one viewer's. */
 export type RewardOwner = { anchorId: number } | { liveRoomId: number } | { audienceId: number };
 
-/** A reward's state as records show it: every stored reward is SUCCESS until refunds exist. */
+/** A reward's state as records show it: SUCCESS, or REFUNDED once refunded. */
 export type RewardRecordStatus = 'SUCCESS' | 'REFUNDED';
 
 /** A reward as the record lists and the CSV export show it. */
@@ -172,6 +189,8 @@ export const REWARD_EXPORT_PAGE_SIZE = 500;
 export interface AudienceServiceClient extends RewardAggregateQueries {
   /** The stored rewards among `rechargeIds` (at most STORED_REWARDS_MAX_IDS); unknown ids are simply absent. One call per batch. */
   storedRewards(rechargeIds: readonly number[]): Promise<StoredRewardDto[]>;
+  /** The refunded rewards among `rechargeIds` (at most STORED_REWARDS_MAX_IDS); the others are absent. */
+  refundsOf(rechargeIds: readonly number[]): Promise<RefundedRewardDto[]>;
   /** The viewer, or null when there is none with this id. */
   getAudience(audienceId: number): Promise<AudienceDto | null>;
   /**
@@ -221,7 +240,7 @@ export interface RewardWindow {
   to: string | null;
 }
 
-/** Every reward to an anchor (refunds, once they exist, left out), counted and summed. */
+/** Every reward to an anchor (refunded ones left out), counted and summed. */
 export interface AnchorRewardStatsDto {
   anchorId: number;
   amountFen: number;

@@ -26,6 +26,7 @@ import { createRewardAggregates } from './rewards/reward-aggregates.service';
 import { createRewardLedger } from './rewards/reward-ledger.service';
 import { rewardRecordRoutes } from './rewards/reward-records.routes';
 import { createRewardRecords, createViewerRewards } from './rewards/reward-records.service';
+import { createRefunds } from './rewards/refunds.service';
 import { createRewardSweeper, type SweepReport } from './rewards/reward-sweeper';
 import { createRewardTargets } from './rewards/reward-targets';
 import { createRewardWriter } from './rewards/reward-writer';
@@ -79,6 +80,8 @@ export interface AudienceModule extends ModuleSurface {
   runSync: () => Promise<{ synced: number; batches: number; pending: number }>;
   /** One run of the reward sweep (the `reward-sweep` job), for the CLI and tests. */
   sweepRewards: () => Promise<SweepReport>;
+  /** One run of the `refund-effects` job, for the CLI and tests. */
+  finishRefunds: (options?: { confirmAfterMs?: number }) => Promise<{ done: number; failed: number }>;
   /** The rewards the sync quarantined, for the CLI (`sync quarantine list`). */
   listQuarantined: (limit: number) => Promise<QuarantineDto>;
   /** Puts one quarantined reward, or all of them, back in the sync queue (`sync quarantine retry`). */
@@ -179,6 +182,23 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     rebuildWindowMs: settings.sweep.rebuildWindowMs,
     onApplied: (count) => metrics.swept.inc(count),
   });
+  const refunds = createRefunds({
+    db,
+    clock,
+    logger,
+    // Breakers of their own: a refund's calls never open the reward path's.
+    anchor: guardClient(deps.anchor, {
+      name: 'anchor',
+      breakerPrefix: 'anchor-refund',
+      logger,
+      timeoutMs: { default: settings.moduleCallTimeoutMs },
+    }),
+    finance,
+    boards: boardStore ? { store: boardStore, calendar, usable: () => deps.redis.isUsable() } : null,
+    timeZone: settings.timeZone,
+    confirmAfterMs: settings.top10SettleDelayMs,
+    onEffects: (outcome) => metrics.refundEffects.inc({ outcome }),
+  });
   const sync = createSyncService({
     db,
     clock,
@@ -209,7 +229,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
         routes: [
           ...viewerRoutes(viewers),
           ...boardRoutes(leaderboards),
-          ...rewardRoutes(rewards, { maxRewardFen }),
+          ...rewardRoutes(rewards, refunds, { maxRewardFen }),
           ...syncRoutes(sync),
           ...rewardRecordRoutes(createViewerRewards({ db, records })),
         ],
@@ -221,6 +241,8 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       { name: 'finance-sync', schedule: settings.sync.cron, withoutLease: 'run', run: async () => void (await sync.runSync()) },
       // Its cursor lives in Redis: without it the sweep cannot run, so the tick is skipped.
       { name: 'reward-sweep', schedule: settings.sweep.cron, withoutLease: 'skip', run: async () => void (await sweeper.sweep()) },
+      // Idempotent effects, in DB1, Redis and DB2: safe on several instances at once, and needed without Redis too.
+      { name: 'refund-effects', schedule: settings.sweep.cron, withoutLease: 'run', run: async () => void (await refunds.finishRefunds()) },
     ],
     client: createInProcessAudienceClient(
       viewers,
@@ -232,6 +254,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     ),
     runSync: () => sync.runSync(),
     sweepRewards: () => sweeper.sweep(),
+    finishRefunds: (options) => refunds.finishRefunds(options),
     listQuarantined: (limit) => quarantine.list(limit),
     requeueQuarantined: (target) => quarantine.requeue(target),
   };

@@ -24,8 +24,29 @@ export interface BatchSyncResult {
   batchId: string;
   /** Records settled by this call. */
   accepted: number;
-  /** Records already settled earlier (by recharge id): ignored, never settled twice. */
+  /** Records already settled earlier (by recharge id), or refunded: ignored, never settled twice nor after a refund. */
   duplicates: number;
+}
+
+/** A refunded reward, as the audience module tells finance of it. */
+export interface RefundCommand {
+  rechargeId: number;
+  anchorId: number;
+  amountFen: number;
+  reason: string;
+}
+
+/** What finance did with a refund: reversed the anchor share when the reward was settled; else it never settles it. */
+export interface FinanceRefundDto {
+  rechargeId: number;
+  anchorId: number;
+  amountFen: number;
+  /** Whether the reward had been settled when the refund reached finance. */
+  wasSettled: boolean;
+  /** The anchor share taken back from available and total income (0 when it was never settled). */
+  reversedFen: number;
+  /** ISO 8601 UTC: when finance booked the refund. */
+  refundedAt: string;
 }
 
 export const FINANCE_ERROR_CODES = ['VALIDATION_FAILED', 'DEPENDENCY_UNAVAILABLE'] as const;
@@ -153,6 +174,13 @@ export interface FinanceServiceClient {
   }): Promise<Page<WithdrawalDto>>;
   /** The anchor cancels its PENDING withdrawal: the amount goes back to available. 404 WITHDRAWAL_NOT_FOUND, 409 INVALID_STATE. */
   cancelWithdrawal(anchorId: number, withdrawalId: number): Promise<WithdrawalDto>;
+  /**
+   * Books a refunded reward, idempotently per rechargeId (a second call answers the first booking):
+   * settled → its detail is voided and the anchor share reversed (available may go below zero);
+   * not settled → it never will be. Finance checks with the audience module that the reward is refunded
+   * (409 REWARD_NOT_REFUNDED otherwise). One DB2 transaction under the anchor's balance lock.
+   */
+  refundReward(command: RefundCommand): Promise<FinanceRefundDto>;
   /** Per anchor: the settled rewards created in [from, to) (ISO instants); mirrors GET /finance/api/v1/recharge/sync-summary. */
   settledBetween(from: string, to: string): Promise<SettledDayTotalsDto[]>;
 }

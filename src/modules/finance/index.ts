@@ -15,6 +15,7 @@ import { createCommissionService, type CommissionService } from './commission/co
 import type { FinanceServiceClient } from './contract';
 import { createFinanceAudit } from './settlement/finance-audit.service';
 import { createRecordCheck } from './settlement/record-check';
+import { createRefunds } from './settlement/refunds';
 import { createSettlementRepair } from './settlement/settlement-repair.service';
 import { settlementRoutes } from './settlement/settlement.routes';
 import { createSettlementService } from './settlement/settlement.service';
@@ -36,7 +37,7 @@ export interface FinanceModuleDeps {
   /** The anchor module, for "does this anchor exist" (through its contract only). */
   anchors: Pick<AnchorServiceClient, 'getAnchor'>;
   /** The audience module's reward table: what finance checks every settlement record against. */
-  rewards: Pick<AudienceServiceClient, 'storedRewards'>;
+  rewards: Pick<AudienceServiceClient, 'storedRewards' | 'refundsOf'>;
   settings: { defaultCommissionRate: string; moduleCallTimeoutMs: number; timeZone: string; withdrawals: WithdrawalSettings };
 }
 
@@ -60,10 +61,9 @@ export function createFinanceModule(deps: FinanceModuleDeps): FinanceModule {
   const logger = deps.logger.child({ module: 'finance' });
   const timeoutMs = { default: deps.settings.moduleCallTimeoutMs };
   const anchors = guardClient(deps.anchors, { name: 'anchor', logger, timeoutMs });
-  const records = createRecordCheck({
-    rewards: guardClient(deps.rewards, { name: 'audience', logger, timeoutMs }),
-    registry: deps.registry,
-  });
+  const rewards = guardClient(deps.rewards, { name: 'audience', logger, timeoutMs });
+  const records = createRecordCheck({ rewards, registry: deps.registry });
+  const refunds = createRefunds({ db: deps.db2, clock: deps.clock, logger, rewards });
   const settlement = createSettlementService({ db: deps.db2, clock: deps.clock, logger, defaultRateBp, records, registry: deps.registry });
   const commission = createCommissionService({ db: deps.db2, clock: deps.clock, anchors, defaultRateBp });
   const settlements = createSettlementQueries({ db: deps.db2, timeZone: deps.settings.timeZone });
@@ -95,6 +95,7 @@ export function createFinanceModule(deps: FinanceModuleDeps): FinanceModule {
       commission,
       withdrawals,
       settlements,
+      refunds,
     ),
   };
 }

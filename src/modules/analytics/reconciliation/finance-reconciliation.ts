@@ -114,8 +114,12 @@ export function createFinanceReconciliation(deps: { audience: AudienceServiceCli
         const record = settledById.get(r.rechargeId);
         return record !== undefined && settledAsStored(record, r);
       };
-      wrong.push(...settled.filter((r) => !settledAsStored(r, truthById.get(r.rechargeId))).map((r) => r.rechargeId));
-      missing.push(...truth.filter((r) => r.syncStatus === 'SYNCED' && !settledRight(r)));
+      // A refunded reward is right either way: settled and reversed by finance (refund pending), or never settled.
+      const refunded = new Set(truth.filter((r) => r.refunded).map((r) => r.rechargeId));
+      wrong.push(
+        ...settled.filter((r) => !refunded.has(r.rechargeId) && !settledAsStored(r, truthById.get(r.rechargeId))).map((r) => r.rechargeId),
+      );
+      missing.push(...truth.filter((r) => r.syncStatus === 'SYNCED' && !r.refunded && !settledRight(r)));
       afterId = toId;
     }
     return { wrong, missing };

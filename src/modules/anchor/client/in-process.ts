@@ -18,6 +18,7 @@ export function createInProcessAnchorClient(
     getLiveRoom: (liveRoomId) => rooms.getLiveRoom(liveRoomId),
     getRewardTargets: (liveRoomIds) => rooms.getRewardTargets(liveRoomIds),
     applyReward: (command) => realtime.applyReward(command),
+    takeOutRefundedReward: (command) => realtime.takeOutRefunded(command),
     countedRewards: (refs) => heal.countedRewards(refs),
     realtimeAudit: (upTo) => audit.realtimeAudit(upTo),
     countedRewardsAfter: (afterId, limit) => audit.countedRewardsAfter(afterId, limit),

@@ -73,3 +73,8 @@ export async function settleSessionTotals(
       totals_settled_at: toDbTime(args.now),
     });
 }
+
+/** A refund changed the session's rewards: its stored totals stop being final, reads count the rows and the job stores them again. */
+export async function unsettleSessionTotals(db: Db, id: number): Promise<void> {
+  await db('live_session').where({ id }).whereNotNull('totals_settled_at').update({ totals_settled_at: null });
+}

@@ -66,7 +66,8 @@ export function createRealtimeAudit(deps: { db: Db; clock: Clock; realtime: Real
           anchorId: row.anchor_id,
           counted: { count: floor.count + lines.count + redis.count, amountFen: floor.amountFen + lines.amountFen + redis.amountFen },
           rowMatchesJournal:
-            row.recharge_count === floor.count + Number(row.n ?? 0) && row.total_earnings === floor.amountFen + Number(row.s ?? 0),
+            row.recharge_count === floor.count + Number(row.n ?? 0) - Number(row.rn ?? 0) &&
+            row.total_earnings === floor.amountFen + Number(row.s ?? 0) - Number(row.rs ?? 0),
           floor,
         };
       });

@@ -138,7 +138,45 @@ export async function forgetApplied(trx: Db, rechargeIds: readonly number[]): Pr
   for (const part of chunks(rechargeIds)) await trx('live_room_applied_reward').whereIn('recharge_id', part).delete();
 }
 
-/** Sets the room's row to what its floor and journal say: the repair for a row that drifted from them. */
+/**
+ * Takes a refunded reward out of its room's row, once ever (its line in `live_room_refunded_reward`
+ * decides). Whether the reward itself is counted yet does not matter: the row is the floor plus the
+ * journal minus these lines, and the reward sweep and reconciliation count every stored reward once.
+ * Call inside a transaction; false when it was taken out before (or the room has no row).
+ */
+export async function takeOutRefunded(
+  trx: Db,
+  args: { liveRoomId: number; rechargeId: number; amountFen: number; now: Date },
+): Promise<boolean> {
+  // The room's row lock orders every take-out of the room's rewards: the check then the insert are one step.
+  if (!(await lockRealtime(trx, args.liveRoomId))) return false;
+  const before = (await trx('live_room_refunded_reward').select('recharge_id').where({ recharge_id: args.rechargeId }).first()) as unknown;
+  if (before) return false;
+  const at = toDbTime(args.now);
+  await trx('live_room_refunded_reward').insert({
+    recharge_id: args.rechargeId,
+    live_room_id: args.liveRoomId,
+    amount: args.amountFen,
+    applied_at: at,
+  });
+  await trx('live_room_realtime')
+    .where({ live_room_id: args.liveRoomId })
+    .update({
+      total_earnings: trx.raw('total_earnings - ?', [args.amountFen]),
+      recharge_count: trx.raw('recharge_count - 1'),
+      updated_at: at,
+    });
+  return true;
+}
+
+/** The room's refund lines, counted and summed. */
+async function refundedTotals(db: Db, liveRoomId: number): Promise<{ count: number; earnings: number }> {
+  const row = (await db('live_room_refunded_reward').where({ live_room_id: liveRoomId }).sum({ s: 'amount' }).count({ n: '*' }).first()) as
+    { s: number | string | null; n: number | string } | undefined;
+  return { count: Number(row?.n ?? 0), earnings: Number(row?.s ?? 0) };
+}
+
+/** Sets the room's row to what its floor, journal and refund lines say: the repair for a row that drifted from them. */
 export async function recomputeFromJournal(trx: Db, liveRoomId: number, now: Date): Promise<{ earnings: number; count: number }> {
   const floor = await lockRealtime(trx, liveRoomId);
   const sums = (await trx('live_room_applied_reward')
@@ -146,8 +184,9 @@ export async function recomputeFromJournal(trx: Db, liveRoomId: number, now: Dat
     .sum({ s: 'amount' })
     .count({ n: '*' })
     .first()) as { s: number | string | null; n: number | string };
-  const earnings = Number(floor?.floor_earnings ?? 0) + Number(sums.s ?? 0);
-  const count = Number(floor?.floor_count ?? 0) + Number(sums.n);
+  const refunded = await refundedTotals(trx, liveRoomId);
+  const earnings = Number(floor?.floor_earnings ?? 0) + Number(sums.s ?? 0) - refunded.earnings;
+  const count = Number(floor?.floor_count ?? 0) + Number(sums.n) - refunded.count;
   await trx('live_room_realtime')
     .where({ live_room_id: liveRoomId })
     .update({ total_earnings: earnings, recharge_count: count, updated_at: toDbTime(now) });
@@ -240,9 +279,12 @@ export interface RowAgainstJournal {
   floor_earnings: number;
   n: Num;
   s: Num;
+  /** The room's refund lines: count and sum. */
+  rn: Num;
+  rs: Num;
 }
 
-/** Every room's row and floor next to its whole journal, read in one statement (one consistent snapshot). */
+/** Every room's row and floor next to its whole journal and its refund lines, read in one statement (one consistent snapshot). */
 export async function rowsAgainstJournal(db: Db): Promise<RowAgainstJournal[]> {
   const journal = db('live_room_applied_reward')
     .select('live_room_id')
@@ -250,8 +292,15 @@ export async function rowsAgainstJournal(db: Db): Promise<RowAgainstJournal[]> {
     .sum({ s: 'amount' })
     .groupBy('live_room_id')
     .as('j');
+  const refunded = db('live_room_refunded_reward')
+    .select('live_room_id')
+    .count({ rn: '*' })
+    .sum({ rs: 'amount' })
+    .groupBy('live_room_id')
+    .as('f');
   return db('live_room_realtime as r')
     .leftJoin(journal, 'j.live_room_id', 'r.live_room_id')
+    .leftJoin(refunded, 'f.live_room_id', 'r.live_room_id')
     .select(
       'r.live_room_id',
       'r.anchor_id',
@@ -262,6 +311,8 @@ export async function rowsAgainstJournal(db: Db): Promise<RowAgainstJournal[]> {
       'r.floor_earnings',
       'j.n',
       'j.s',
+      'f.rn',
+      'f.rs',
     )
     .orderBy('r.live_room_id');
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../../../shared/db/knex';
+import { retryOnConflict } from '../../../shared/db/retry';
 import { AppError } from '../../../shared/http/app-error';
 import type { Logger } from '../../../shared/logger';
 import type { Clock } from '../../../shared/module';
@@ -8,7 +9,10 @@ import { createRoomBases } from './realtime-base';
 import { createRealtimeFlush } from './realtime-flush';
 import { createRealtimeReads } from './realtime-read';
 import type { RealtimeMetrics } from './realtime.metrics';
+import type { RefundedRewardCommand } from '../contract';
 import type { RoomEvent } from '../live-events/room-event';
+import { unsettleSessionTotals } from '../live-rooms/live-sessions.repository';
+import { takeOutRefunded } from './realtime.repository';
 import { createRealtimeStore, type EventLogSettings, type RealtimeStore } from './realtime.redis';
 
 export interface RealtimeSettings {
@@ -87,6 +91,33 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
      * their ids. Returns how many were counted now.
      */
     countInDb: countManyInDb,
+
+    /**
+     * Takes a refunded reward out of the room's row in DB1 (once ever: realtime.repository.ts), and
+     * has its session's stored totals counted again. The cached base is dropped on every call, so a
+     * read that primed the old row meanwhile lasts only until the next delivery (the refund job sends
+     * each refund twice, the second well after the first).
+     */
+    async takeOutRefunded(command: RefundedRewardCommand): Promise<{ takenOut: boolean }> {
+      const takenOut = await retryOnConflict(() =>
+        db.transaction(async (trx) => {
+          const now = clock();
+          if (command.liveSessionId !== null) await unsettleSessionTotals(trx, command.liveSessionId);
+          return takeOutRefunded(trx, {
+            liveRoomId: command.liveRoomId,
+            rechargeId: command.rechargeId,
+            amountFen: command.amountFen,
+            now,
+          });
+        }),
+      );
+      await usableStore()
+        ?.forgetBase(command.liveRoomId)
+        .catch(() => undefined);
+      if (takenOut)
+        logger.info({ rechargeId: command.rechargeId, liveRoomId: command.liveRoomId }, 'refunded reward taken out of the room');
+      return { takenOut };
+    },
 
     /** Tells Redis the room's journal floor, so it refuses rewards at or below it before they reach a flush. */
     async raiseFloor(liveRoomId: number, floorId: number): Promise<void> {

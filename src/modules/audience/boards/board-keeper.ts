@@ -90,6 +90,8 @@ export function createBoardKeeper(deps: { db: Db; clock: Clock; store: BoardStor
 
   /** false when the board has no reward at all: nothing is kept in Redis for it (a room id anyone may ask for). */
   async function rebuild(board: Board): Promise<boolean> {
+    // A refund committed after the base below was read drops the board after it is written: its count tells.
+    const refundsBefore = await store.refundCount(board.keys);
     const nowMs = clock().getTime();
     const cutMs = clampToPeriod(board, nowMs - deps.settleDelayMs);
     const base = await viewerTotals(db, board.scope, { from: board.from, before: new Date(cutMs) });
@@ -104,6 +106,7 @@ export function createBoardKeeper(deps: { db: Db; clock: Clock; store: BoardStor
     await store.writeBase(board.keys, totals, cutMs, ttlMs(board, nowMs));
     // Rewards the recorder sent while the board was missing were dropped; they are all in DB1 by now.
     await settle(board, String(cutMs), true);
+    if ((await store.refundCount(board.keys)) !== refundsBefore) await store.drop(board.keys);
     return true;
   }
 
@@ -111,10 +114,10 @@ export function createBoardKeeper(deps: { db: Db; clock: Clock; store: BoardStor
     /** The board's leaders (ties at the last place included), caught up with DB1; rebuilt when Redis lost it. */
     async leaders(board: Board, n: number): Promise<BoardLeader[]> {
       let view = await store.read(board.keys, n, TIE_CAP);
-      if (!view) {
+      if (view && (await settle(board, view.cut, false))) view = await store.read(board.keys, n, TIE_CAP);
+      // Missing, or dropped by a refund between the read and the catch-up, or right after a rebuild: rebuilt (twice at most).
+      for (let attempt = 0; !view && attempt < 2; attempt += 1) {
         if (!(await rebuild(board))) return [];
-        view = await store.read(board.keys, n, TIE_CAP);
-      } else if (await settle(board, view.cut, false)) {
         view = await store.read(board.keys, n, TIE_CAP);
       }
       if (!view) throw new Error(`board ${board.keys.totals} vanished right after its rebuild`);

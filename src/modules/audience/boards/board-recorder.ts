@@ -108,3 +108,10 @@ export function createBoardRecorder(deps: {
 }
 
 export type BoardRecorder = ReturnType<typeof createBoardRecorder>;
+
+/** The boards a reward of this room at this time counts on: its room's (day, week, month, all) and the platform's (day, week, month). */
+export function boardsOfReward(calendar: PeriodCalendar, liveRoomId: number, at: Date): { room: BoardKeys[]; platform: BoardKeys[] } {
+  const of = (scope: BoardScope, periods: readonly Period[]) =>
+    periods.map((period) => boardKeys(scope, period, calendar.bounds(period, at).from));
+  return { room: of({ liveRoomId }, ROOM_PERIODS), platform: of(PLATFORM, PLATFORM_PERIODS) };
+}

@@ -13,18 +13,22 @@ import type { BoardScope } from './boards.repository';
  *   top10:room:{789}:day:<start ms>:state    HASH cut, c:<audienceId>, f:<audienceId>, r:<rechargeId>
  *   top10:viewers:{platform}:week:<start ms>  (and :state) the platform-wide boards
  *   top10:room:{789}:all:ever                 a room's all-time board
+ *   top10:room:{789}:refunds                  the scope's refund count: a rebuild that read DB1 before a
+ *                                             refund and wrote after it sees this move and drops its board
  *
  * What each field means and how a reward is counted once: lua/count-reward.lua.
  */
 export interface BoardKeys {
   totals: string;
   state: string;
+  /** The scope's refund count (one per room, one for the platform). */
+  refunds: string;
 }
 
 export function boardKeys(scope: BoardScope, period: Period, from: Date | null): BoardKeys {
   const family = scope.liveRoomId === null ? 'top10:viewers:{platform}' : `top10:room:{${scope.liveRoomId}}`;
   const totals = `${family}:${period}:${from ? from.getTime() : 'ever'}`;
-  return { totals, state: `${totals}:state` };
+  return { totals, state: `${totals}:state`, refunds: `${family}:refunds` };
 }
 
 export interface CountedReward {
@@ -64,6 +68,12 @@ export interface BoardStore {
   read(keys: BoardKeys, n: number, tieCap: number): Promise<BoardView | null>;
   /** Replaces the board by `base` (every reward created before `cutMs`), atomically (MULTI). */
   writeBase(keys: BoardKeys, base: readonly BaseTotals[], cutMs: number, ttlMs: number): Promise<void>;
+  /** The scope's refund count ('0' before any). */
+  refundCount(keys: BoardKeys): Promise<string>;
+  /** Drops a board (the next read rebuilds it from DB1). */
+  drop(keys: BoardKeys): Promise<void>;
+  /** A refund in these boards' scope (all of one scope): counts it, then drops the boards, in one MULTI. */
+  dropForRefund(boards: readonly BoardKeys[]): Promise<void>;
   /** Counts `rewards` not yet counted and moves the cut from `readCut` to `newCutMs`; false when the cut had moved. */
   settle(keys: BoardKeys, readCut: string, newCutMs: number, ttlMs: number, rewards: readonly CountedReward[]): Promise<boolean>;
 }
@@ -126,6 +136,24 @@ export function createBoardStore(client: Redis): BoardStore {
       const replies = await multi.exec();
       for (const [error] of replies ?? []) if (error) throw error;
       if (!replies) throw new Error(`the rebuild of ${keys.totals} was discarded`);
+    },
+
+    async refundCount(keys) {
+      return (await client.get(keys.refunds)) ?? '0';
+    },
+
+    async drop(keys) {
+      await client.del(keys.totals, keys.state);
+    },
+
+    async dropForRefund(boards) {
+      const first = boards[0];
+      if (!first) return;
+      const multi = client.multi().incr(first.refunds);
+      for (const keys of boards) multi.del(keys.totals, keys.state);
+      const replies = await multi.exec();
+      for (const [error] of replies ?? []) if (error) throw error;
+      if (!replies) throw new Error(`dropping the boards of ${first.refunds} was discarded`);
     },
 
     async settle(keys, readCut, newCutMs, ttlMs, rewards) {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { dialectOfDb, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
+import { notRefunded } from '../rewards/refund-filter';
 
 /** Whose rewards a board ranks: one room's, or the whole platform's (`liveRoomId` null). */
 export interface BoardScope {
@@ -37,7 +38,7 @@ function withIndex(db: Db, table: string, index: string): Knex.QueryBuilder {
 function rewardsOf(db: Db, scope: BoardScope, range: TimeRange): Knex.QueryBuilder {
   // MariaDB's planner prefers (audience_id, created_at) for the GROUP BY's order, or a full scan while
   // the table is small: on a large table either reads every reward.
-  const query = withIndex(db, 'recharge', scope.liveRoomId === null ? 'idx_recharge_time' : 'idx_recharge_room_time');
+  const query = notRefunded(withIndex(db, 'recharge', scope.liveRoomId === null ? 'idx_recharge_time' : 'idx_recharge_room_time'));
   if (scope.liveRoomId !== null) void query.where('live_room_id', scope.liveRoomId);
   if (range.from) void query.where('created_at', '>=', toDbTime(range.from));
   if (range.before) void query.where('created_at', '<', toDbTime(range.before));
@@ -131,7 +132,11 @@ export async function consumptionTied(db: Db, totalFen: number, limit: number): 
 
 /** Each viewer's first reward ever, over idx_recharge_audience_time. */
 export function firstRewardTimesQuery(db: Db, audienceIds: readonly number[]): Knex.QueryBuilder {
-  return db('recharge').select('audience_id').min({ first_at: 'created_at' }).whereIn('audience_id', audienceIds).groupBy('audience_id');
+  return notRefunded(db('recharge'))
+    .select('audience_id')
+    .min({ first_at: 'created_at' })
+    .whereIn('audience_id', audienceIds)
+    .groupBy('audience_id');
 }
 
 export async function firstRewardTimes(db: Db, audienceIds: readonly number[]): Promise<Array<{ audience_id: number; first_at: string }>> {

@@ -17,6 +17,7 @@ export function createInProcessAudienceClient(
   return {
     getAudience: (audienceId) => viewers.getAudience(audienceId),
     storedRewards: (rechargeIds) => ledger.storedRewards(rechargeIds),
+    refundsOf: (rechargeIds) => ledger.refundsOf(rechargeIds),
     maxRechargeId: (createdBefore) => ledger.maxRechargeId(createdBefore),
     rewardTotalsByRoom: (upTo) => ledger.rewardTotalsByRoom(upTo),
     roomRewardTotals: (liveRoomId, upTo) => ledger.roomRewardTotals(liveRoomId, upTo),

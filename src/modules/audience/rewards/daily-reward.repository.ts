@@ -1,5 +1,6 @@
 import { dialectOfDb, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
+import { notRefunded } from './refund-filter';
 
 /** What one viewer rewarded on one calendar day (`YYYY-MM-DD` in TIME_ZONE), in fen: the daily cap's counter. */
 export interface DailyTotalRow {
@@ -32,9 +33,9 @@ export async function openDailyTotals(db: Db, rows: readonly DailyAmount[]): Pro
     .ignore();
 }
 
-/** Each viewer's sum of rewards created in [from, to), read along idx_recharge_audience_time; viewers without any are absent. */
+/** Each viewer's sum of rewards created in [from, to), refunded ones left out, read along idx_recharge_audience_time; viewers without any are absent. */
 export async function rewardSumsBetween(db: Db, audienceIds: readonly number[], from: Date, to: Date): Promise<Map<number, number>> {
-  const rows: Array<{ audience_id: number; s: number | string | null }> = await db('recharge')
+  const rows: Array<{ audience_id: number; s: number | string | null }> = await notRefunded(db('recharge'))
     .select('audience_id')
     .sum({ s: 'amount' })
     .whereIn('audience_id', audienceIds)

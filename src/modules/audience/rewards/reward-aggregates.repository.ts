@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
 import type { Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
+import { notRefunded, notRefundedSql } from './refund-filter';
 
 /**
  * GROUP BY queries over `recharge` for the anchor insights: each reads one index range and returns
  * only the aggregated rows (at most `limit` of them). Which index serves which query is said in
- * migration 013. Refunds do not exist yet: once they do, each query leaves refunded rewards out here.
+ * migration 013. Each leaves refunded rewards out (an anti-join on `recharge_refund`, refund-filter.ts).
  */
 
 type Num = number | string | null;
@@ -23,7 +24,7 @@ function within<Q extends Knex.QueryBuilder>(query: Q, bounds: TimeBounds, colum
 }
 
 export async function anchorStats(db: Db, anchorId: number): Promise<{ n: Num; s: Num; supporters: Num }> {
-  const row = (await db('recharge')
+  const row = (await notRefunded(db('recharge'))
     .where('anchor_id', anchorId)
     .count({ n: '*' })
     .sum({ s: 'amount' })
@@ -52,7 +53,7 @@ export async function topSupporters(
 ): Promise<SupporterRow[]> {
   const [column, id] = 'anchorId' in args.of ? ['anchor_id', args.of.anchorId] : ['live_room_id', args.of.liveRoomId];
   return within(
-    db('recharge')
+    notRefunded(db('recharge'))
       .select('audience_id')
       .sum({ total_amount: 'amount' })
       .count({ reward_count: '*' })
@@ -89,7 +90,7 @@ export interface AnchorEarningsRow {
 /** Anchors by earnings within the bounds, a page at a time. */
 export async function anchorsByEarnings(db: Db, args: { bounds: TimeBounds; offset: number; limit: number }): Promise<AnchorEarningsRow[]> {
   return within(
-    db('recharge')
+    notRefunded(db('recharge'))
       .select('anchor_id')
       .sum({ total_amount: 'amount' })
       .count({ reward_count: '*' })
@@ -113,12 +114,12 @@ export async function supporterSplit(
   bounds: TimeBounds,
 ): Promise<{ supporters: Num; s: Num; newcomers: Num; newcomers_s: Num }> {
   const perSupporter = within(
-    db('recharge').select('audience_id').sum({ total_amount: 'amount' }).where('anchor_id', anchorId).groupBy('audience_id'),
+    notRefunded(db('recharge')).select('audience_id').sum({ total_amount: 'amount' }).where('anchor_id', anchorId).groupBy('audience_id'),
     bounds,
   );
   const isNew = bounds.from
     ? db.raw(
-        'CASE WHEN EXISTS (SELECT 1 FROM recharge p WHERE p.anchor_id = ? AND p.audience_id = s.audience_id AND p.created_at < ?) THEN 0 ELSE 1 END',
+        `CASE WHEN EXISTS (SELECT 1 FROM recharge p WHERE p.anchor_id = ? AND p.audience_id = s.audience_id AND p.created_at < ? AND ${notRefundedSql('p')}) THEN 0 ELSE 1 END`,
         [anchorId, toDbTime(bounds.from)],
       )
     : db.raw('1');
@@ -138,7 +139,7 @@ export async function supporterSplit(
 /** What the `count` largest supporters of an anchor gave within the bounds, summed in the database. */
 export async function topSupportersAmount(db: Db, anchorId: number, bounds: TimeBounds, count: number): Promise<Num> {
   const largest = within(
-    db('recharge').select('audience_id').sum({ total_amount: 'amount' }).where('anchor_id', anchorId).groupBy('audience_id'),
+    notRefunded(db('recharge')).select('audience_id').sum({ total_amount: 'amount' }).where('anchor_id', anchorId).groupBy('audience_id'),
     bounds,
   )
     .orderBy('total_amount', 'desc')

@@ -46,36 +46,54 @@ export async function roomRewards(
     .limit(args.limit) as Promise<Array<{ id: number; trace_id: string; audience_id: number; amount: number }>>;
 }
 
-/** Per anchor and sync state: rewards with id <= upToId, or created in [from, to). */
+/**
+ * Per anchor, sync state and refund state (`live`, `refund_pending` — its effects not all confirmed —
+ * or `refunded`): rewards with id <= upToId, or created in [from, to).
+ */
 export async function syncTotalsByAnchor(
   db: Db,
   scope: { upToId: number } | { from: Date; to: Date },
-): Promise<Array<{ anchor_id: number; sync_status: string; n: Num; s: Num }>> {
-  const query = db('recharge');
-  if ('upToId' in scope) void query.where('id', '<=', scope.upToId);
-  else void query.where('created_at', '>=', toDbTime(scope.from)).where('created_at', '<', toDbTime(scope.to));
+): Promise<Array<{ anchor_id: number; sync_status: string; refund: 'live' | 'refund_pending' | 'refunded'; n: Num; s: Num }>> {
+  const query = db('recharge as r').leftJoin('recharge_refund as f', 'f.recharge_id', 'r.id');
+  if ('upToId' in scope) void query.where('r.id', '<=', scope.upToId);
+  else void query.where('r.created_at', '>=', toDbTime(scope.from)).where('r.created_at', '<', toDbTime(scope.to));
+  const refund = db.raw("CASE WHEN f.recharge_id IS NULL THEN 'live' WHEN f.done_at IS NULL THEN 'refund_pending' ELSE 'refunded' END");
   return query
-    .select('anchor_id', 'sync_status')
+    .select('r.anchor_id', 'r.sync_status', { refund })
     .count({ n: '*' })
-    .sum({ s: 'amount' })
-    .whereIn('sync_status', ['SYNCED', 'CLAIMED', 'QUARANTINED'])
-    .groupBy('anchor_id', 'sync_status')
-    .orderBy('anchor_id') as unknown as Promise<Array<{ anchor_id: number; sync_status: string; n: Num; s: Num }>>;
+    .sum({ s: 'r.amount' })
+    .whereIn('r.sync_status', ['SYNCED', 'CLAIMED', 'QUARANTINED'])
+    .groupBy('r.anchor_id', 'r.sync_status', refund)
+    .orderBy('r.anchor_id');
 }
 
-/** A reward row as the records show it, with how far the finance sync has taken it. */
+/** A reward row as the records show it, with how far the finance sync has taken it and whether it is refunded. */
 export interface StoredRewardRow extends RewardRecordRow {
   sync_status: string;
+  refunded: number | null;
 }
 
-const STORED_COLUMNS = ['id', 'trace_id', 'audience_id', 'live_room_id', 'anchor_id', 'amount', 'created_at', 'sync_status'] as const;
+const STORED_COLUMNS = [
+  'r.id',
+  'r.trace_id',
+  'r.audience_id',
+  'r.live_room_id',
+  'r.anchor_id',
+  'r.amount',
+  'r.created_at',
+  'r.sync_status',
+  { refunded: 'f.recharge_id' },
+] as const;
+
+const storedRewards = (db: Db) =>
+  db('recharge as r')
+    .leftJoin('recharge_refund as f', 'f.recharge_id', 'r.id')
+    .select(...STORED_COLUMNS);
 
 /** The rewards with these ids, by primary key. */
 export async function rewardsByIds(db: Db, ids: readonly number[]): Promise<StoredRewardRow[]> {
   if (ids.length === 0) return [];
-  return db<StoredRewardRow>('recharge')
-    .select(...STORED_COLUMNS)
-    .whereIn('id', [...new Set(ids)]);
+  return storedRewards(db).whereIn('r.id', [...new Set(ids)]) as Promise<StoredRewardRow[]>;
 }
 
 /** An anchor's rewards with afterId < id <= upTo, in id order, at most `limit`. */
@@ -83,11 +101,42 @@ export async function anchorRewards(
   db: Db,
   args: { anchorId: number; afterId: number; upToId: number; limit: number },
 ): Promise<StoredRewardRow[]> {
-  return db<StoredRewardRow>('recharge')
-    .select(...STORED_COLUMNS)
-    .where('anchor_id', args.anchorId)
-    .andWhere('id', '>', args.afterId)
-    .andWhere('id', '<=', args.upToId)
-    .orderBy('id')
-    .limit(args.limit);
+  return storedRewards(db)
+    .where('r.anchor_id', args.anchorId)
+    .andWhere('r.id', '>', args.afterId)
+    .andWhere('r.id', '<=', args.upToId)
+    .orderBy('r.id')
+    .limit(args.limit) as Promise<StoredRewardRow[]>;
+}
+
+export interface RefundRow {
+  recharge_id: number;
+  live_room_id: number;
+  anchor_id: number;
+  audience_id: number;
+  amount: number;
+  reason: string;
+  refunded_by: string;
+  created_at: string;
+  done_at: string | null;
+}
+
+export const REFUND_COLUMNS = [
+  'recharge_id',
+  'live_room_id',
+  'anchor_id',
+  'audience_id',
+  'amount',
+  'reason',
+  'refunded_by',
+  'created_at',
+  'done_at',
+] as const;
+
+/** The refunds of these rewards, by primary key. */
+export async function refundsByIds(db: Db, ids: readonly number[]): Promise<RefundRow[]> {
+  if (ids.length === 0) return [];
+  return db<RefundRow>('recharge_refund')
+    .select(...REFUND_COLUMNS)
+    .whereIn('recharge_id', [...new Set(ids)]);
 }

@@ -12,6 +12,7 @@ import {
 import {
   anchorRewards,
   maxRechargeId,
+  refundsByIds,
   rewardsByIds,
   roomRewards,
   roomTotals,
@@ -23,6 +24,7 @@ import {
 type LedgerQueries = Pick<
   AudienceServiceClient,
   | 'storedRewards'
+  | 'refundsOf'
   | 'maxRechargeId'
   | 'rewardTotalsByRoom'
   | 'roomRewardTotals'
@@ -56,11 +58,16 @@ export function createRewardLedger(deps: { db: Db; reportsDb: Db }): LedgerQueri
     const zero = (): RewardTotals => ({ count: 0, amountFen: 0 });
     for (const row of await syncTotalsByAnchor(db, scope)) {
       const entry = byAnchor.get(row.anchor_id) ?? { anchorId: row.anchor_id, synced: zero(), inFlight: zero(), quarantined: zero() };
-      const totals = { count: Number(row.n), amountFen: Number(row.s ?? 0) };
-      if (row.sync_status === 'SYNCED') entry.synced = totals;
-      else if (row.sync_status === 'QUARANTINED') entry.quarantined = totals;
-      else entry.inFlight = totals;
       byAnchor.set(row.anchor_id, entry);
+      // Refunded and booked by finance: finance holds no settlement of it, whatever the sync did.
+      if (row.refund === 'refunded') continue;
+      let bucket: RewardTotals;
+      if (row.refund === 'refund_pending') bucket = entry.inFlight;
+      else if (row.sync_status === 'SYNCED') bucket = entry.synced;
+      else if (row.sync_status === 'QUARANTINED') bucket = entry.quarantined;
+      else bucket = entry.inFlight;
+      bucket.count += Number(row.n);
+      bucket.amountFen += Number(row.s ?? 0);
     }
     return [...byAnchor.values()];
   }
@@ -72,6 +79,17 @@ export function createRewardLedger(deps: { db: Db; reportsDb: Db }): LedgerQueri
       return (await rewardsByIds(requests, rechargeIds)).map(toStoredReward);
     },
 
+    async refundsOf(rechargeIds) {
+      if (rechargeIds.length > STORED_REWARDS_MAX_IDS)
+        throw AppError.validation([{ field: 'rechargeIds', message: `must hold at most ${STORED_REWARDS_MAX_IDS} ids` }]);
+      return (await refundsByIds(requests, rechargeIds)).map((r) => ({
+        rechargeId: r.recharge_id,
+        reason: r.reason,
+        refundedAt: isoFromDb(r.created_at),
+        settled: r.done_at !== null,
+      }));
+    },
+
     maxRechargeId: (createdBefore) => maxRechargeId(db, createdBefore === undefined ? null : new Date(createdBefore)),
 
     async roomRewardTotals(liveRoomId, upToRechargeId) {
@@ -81,7 +99,7 @@ export function createRewardLedger(deps: { db: Db; reportsDb: Db }): LedgerQueri
 
     async anchorRewards(anchorId, range) {
       const rows = await anchorRewards(db, { anchorId, afterId: range.afterId, upToId: range.upToRechargeId, limit: range.limit });
-      return rows.map((r) => ({ ...toStoredReward(r), syncStatus: r.sync_status as SyncStatus }));
+      return rows.map((r) => ({ ...toStoredReward(r), syncStatus: r.sync_status as SyncStatus, refunded: r.refunded !== null }));
     },
 
     async rewardTotalsByRoom(upToRechargeId) {

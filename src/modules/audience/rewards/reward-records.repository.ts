@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { dialectOfDb, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
 import type { RewardOwner } from '../contract';
+import { notRefunded, refundedColumn } from './refund-filter';
 
 /**
  * The record queries over `recharge`: one owner's rewards in a time range, each walking that
@@ -20,10 +21,13 @@ export interface RewardRecordRow {
   anchor_id: number;
   amount: number;
   created_at: string;
+  /** Non-zero when the reward is refunded (absent where a query does not ask). */
+  refunded?: number | string | null;
 }
 
-/** The columns a record shows. Refunds will add the reward's state here and in `recordStatusOf`. */
-const RECORD_COLUMNS = ['id', 'trace_id', 'audience_id', 'live_room_id', 'anchor_id', 'amount', 'created_at'] as const;
+/** The columns a record shows, with whether the reward is refunded (a primary-key probe of `recharge_refund`). */
+const recordColumns = (db: Db) =>
+  ['id', 'trace_id', 'audience_id', 'live_room_id', 'anchor_id', 'amount', 'created_at', refundedColumn(db)] as const;
 
 export interface RecordRange {
   owner: RewardOwner;
@@ -71,7 +75,7 @@ export async function countRecords(db: Db, range: RecordRange, upToId: number | 
 /** One page, newest first; ties on created_at by id so that the order is total and pages never overlap. */
 export function pageQuery(db: Db, range: RecordRange, args: { upToId: number; offset: number; limit: number }): Knex.QueryBuilder {
   return inRange(db, range)
-    .select(...RECORD_COLUMNS)
+    .select(...recordColumns(db))
     .andWhere('id', '<=', args.upToId)
     .orderBy([
       { column: 'created_at', order: 'desc' },
@@ -92,7 +96,7 @@ export async function recordPage(
 /** Every reward of the range, oldest first: what the CSV export streams. */
 export function exportQuery(db: Db, range: RecordRange): Knex.QueryBuilder {
   return inRange(db, range)
-    .select(...RECORD_COLUMNS)
+    .select(...recordColumns(db))
     .orderBy([
       { column: 'created_at', order: 'asc' },
       { column: 'id', order: 'asc' },
@@ -127,7 +131,7 @@ export function bucketTotalsQuery(db: Db, owner: RewardOwner, boundaries: readon
   const bucket = bucketExpression(times, 0, times.length - 1);
   const first = boundaries[0] as Date;
   const last = boundaries[boundaries.length - 1] as Date;
-  const perViewer = inRange(db, { owner, from: first, to: last })
+  const perViewer = notRefunded(inRange(db, { owner, from: first, to: last }))
     .select(db.raw(`${bucket.sql} AS bucket`, bucket.bindings), 'audience_id')
     .sum({ s: 'amount' })
     .count({ n: '*' })

@@ -18,9 +18,9 @@ import { bucketTotals, countRecords, exportQuery, recordPage, type RecordRange, 
 
 export type RecordQueries = Pick<AudienceServiceClient, 'rewardRecords' | 'rewardTotalsByBucket' | 'exportRewardRecords'>;
 
-/** Every stored reward is SUCCESS today; refunds will read the row's state here, and nowhere else. */
-function recordStatusOf(_row: RewardRecordRow): RewardRecordStatus {
-  return 'SUCCESS';
+/** REFUNDED while the reward has a refund row, else SUCCESS. */
+export function recordStatusOf(row: Pick<RewardRecordRow, 'refunded'>): RewardRecordStatus {
+  return Number(row.refunded ?? 0) > 0 ? 'REFUNDED' : 'SUCCESS';
 }
 
 export function toRewardRecord(row: RewardRecordRow): RewardRecordDto {

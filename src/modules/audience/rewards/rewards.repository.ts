@@ -1,5 +1,6 @@
 import { insertedIds, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
+import { refundedColumn } from './refund-filter';
 
 export interface RechargeRow {
   id: number;
@@ -47,11 +48,21 @@ export async function findRechargesByTraceIds(db: Db, traceIds: readonly string[
     .whereIn('trace_id', traceIds);
 }
 
-export async function findRecharge(db: Db, id: number): Promise<RechargeRow | undefined> {
-  return db<RechargeRow>('recharge')
-    .select(...RECHARGE_COLUMNS)
+/** A reward with whether it is refunded (`refunded` 1 or 0). */
+export type RechargeWithState = RechargeRow & { refunded: number | string };
+
+export async function findRecharge(db: Db, id: number): Promise<RechargeWithState | undefined> {
+  return db('recharge')
+    .select(...RECHARGE_COLUMNS, refundedColumn(db))
     .where({ id })
-    .first();
+    .first() as Promise<RechargeWithState | undefined>;
+}
+
+export async function findRechargeByTraceId(db: Db, traceId: string): Promise<RechargeWithState | undefined> {
+  return db('recharge')
+    .select(...RECHARGE_COLUMNS, refundedColumn(db))
+    .where({ trace_id: traceId })
+    .first() as Promise<RechargeWithState | undefined>;
 }
 
 /** One multi-row INSERT; returns the rows as stored (with their ids), in the order given. */

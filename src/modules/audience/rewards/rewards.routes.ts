@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { route, type AnyRoute } from '../../../shared/http/routes';
 import { TRACE_ID_PATTERN } from '../../../shared/trace';
-import { batchBody, batchResultSchema, rechargeIdParams, rewardBody, rewardSchema } from './rewards.schemas';
+import type { Refunds } from './refunds.service';
+import { batchBody, batchResultSchema, rechargeIdParams, refundBody, rewardBody, rewardSchema } from './rewards.schemas';
 import type { RewardsService } from './rewards.service';
 
 const REWARD_ROLES = ['audience', 'service', 'admin'] as const;
 
-export function rewardRoutes(rewards: RewardsService, options: { maxRewardFen: number }): AnyRoute[] {
+export function rewardRoutes(rewards: RewardsService, refunds: Pick<Refunds, 'refund'>, options: { maxRewardFen: number }): AnyRoute[] {
   const { maxRewardFen } = options;
   return [
     route({
@@ -44,6 +45,21 @@ export function rewardRoutes(rewards: RewardsService, options: { maxRewardFen: n
       params: z.object({ traceId: z.string().regex(TRACE_ID_PATTERN, 'must be a valid traceId') }),
       responses: { 200: { description: 'The reward', schema: rewardSchema } },
       handle: async ({ params, principal }) => ({ status: 200, body: await rewards.getRewardByTraceId(principal, params.traceId) }),
+    }),
+    route({
+      method: 'post',
+      path: '/recharge/{rechargeId}/refund',
+      summary: 'Refund a reward (admin; idempotent)',
+      description:
+        'The reward keeps its row and reads `status: "REFUNDED"`; a second call answers 200 the same. It leaves its room’s realtime figures, the TOP10s, the anchor’s stats, its session’s totals and its viewer’s consumption and daily total. If finance had settled it, its anchor share is reversed (available and totalIncome drop, available may go below zero, which blocks withdrawals until it recovers); if not, it is never settled. DB1 changes at once; the figures, boards and finance follow within seconds (retried by the `refund-effects` job while one of them is down).',
+      access: ['admin'],
+      params: rechargeIdParams,
+      body: refundBody,
+      responses: { 200: { description: 'The refunded reward', schema: rewardSchema } },
+      handle: async ({ params, body, principal }) => ({
+        status: 200,
+        body: await refunds.refund(principal, params.rechargeId, body.reason),
+      }),
     }),
     route({
       method: 'get',

@@ -33,10 +33,16 @@ export const rewardSchema = z
     liveRoomId: z.number().int(),
     anchorId: z.number().int(),
     amount: moneyOut,
-    status: z.literal('SUCCESS'),
+    status: z
+      .enum(['SUCCESS', 'REFUNDED'])
+      .meta({ description: 'SUCCESS when stored; REFUNDED once refunded (the reads; a replay answers as the first time).' }),
     createdAt: isoTime,
   })
   .meta({ id: 'Reward' });
+
+export const refundBody = z.strictObject({
+  reason: z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters'),
+});
 
 export const batchResultSchema = z
   .object({

@@ -10,9 +10,11 @@ import type { Clock } from '../../../shared/module';
 import type { Allowance, RateLimit } from '../../../shared/rate-limit';
 import { currentTraceId } from '../../../shared/trace';
 import type { ApplyRewardCommand, RealtimeFiguresDto } from '../../anchor/contract';
+import type { RewardRecordStatus } from '../contract';
 import type { AudienceMetrics } from '../audience-metrics';
 import type { RewardWriter } from './reward-writer';
-import { findRecharge, findRechargesByTraceIds, type RechargeRow } from './rewards.repository';
+import { recordStatusOf } from './reward-records.service';
+import { findRecharge, findRechargeByTraceId, type RechargeRow } from './rewards.repository';
 import { rewardBody, type RewardInput } from './rewards.schemas';
 
 export interface RewardDto {
@@ -22,7 +24,7 @@ export interface RewardDto {
   liveRoomId: number;
   anchorId: number;
   amount: string;
-  status: 'SUCCESS';
+  status: RewardRecordStatus;
   createdAt: string;
 }
 
@@ -38,7 +40,8 @@ export interface BatchItemResult {
   code?: string;
 }
 
-export function toRewardDto(row: RechargeRow): RewardDto {
+/** The reward as stored; `refunded` when the row was read with its state (the reads), else as first answered (SUCCESS). */
+export function toRewardDto(row: RechargeRow & { refunded?: number | string | null }): RewardDto {
   return {
     rechargeId: row.id,
     traceId: row.trace_id,
@@ -46,7 +49,7 @@ export function toRewardDto(row: RechargeRow): RewardDto {
     liveRoomId: row.live_room_id,
     anchorId: row.anchor_id,
     amount: formatFen(row.amount),
-    status: 'SUCCESS',
+    status: recordStatusOf(row),
     createdAt: isoFromDb(row.created_at),
   };
 }
@@ -201,7 +204,7 @@ export function createRewardsService(deps: RewardsServiceDeps) {
     },
 
     async getRewardByTraceId(principal: Principal | null, traceId: string): Promise<RewardDto> {
-      const [row] = await findRechargesByTraceIds(db, [traceId]);
+      const row = await findRechargeByTraceId(db, traceId);
       if (!row) throw AppError.notFound('RECHARGE_NOT_FOUND', `There is no reward with traceId ${traceId}.`);
       assertMayActFor(principal, { audienceId: row.audience_id });
       return toRewardDto(row);

@@ -1,10 +1,11 @@
 import type { Db } from '../../../shared/db/knex';
+import { notRefunded } from './refund-filter';
 
 type Num = number | string | null;
 
-/** Count and sum of the rewards of each session asked; through idx_recharge_session (live_session_id). */
+/** Count and sum of the rewards of each session asked, refunded ones left out; through idx_recharge_session (live_session_id). */
 export function sessionTotalsQuery(db: Db, sessionIds: readonly number[]) {
-  return db('recharge')
+  return notRefunded(db('recharge'))
     .select('live_session_id')
     .count({ n: '*' })
     .sum({ s: 'amount' })

@@ -118,12 +118,22 @@ export async function balancesAgainstSettlements(db: Db): Promise<Array<BalanceR
     .orderBy('b.anchor_id');
 }
 
-/** The anchor's settled income still on hold: SETTLEMENT lines booked after `since`. */
+/**
+ * The anchor's settled income still on hold: SETTLEMENT lines booked after `since`, less the shares of
+ * those settlements taken back since (a refund or a reconciliation void keeps the detail's time).
+ */
 export async function incomeSettledAfter(db: Db, anchorId: number, since: Date): Promise<number> {
-  const row = (await db('balance_ledger')
-    .where({ anchor_id: anchorId, entry_type: 'SETTLEMENT' })
-    .where('created_at', '>', toDbTime(since))
-    .sum({ s: 'available_delta' })
-    .first()) as { s: Num } | undefined;
-  return Number(row?.s ?? 0);
+  const [settled, voided] = (await Promise.all([
+    db('balance_ledger')
+      .where({ anchor_id: anchorId, entry_type: 'SETTLEMENT' })
+      .where('created_at', '>', toDbTime(since))
+      .sum({ s: 'available_delta' })
+      .first(),
+    db('settlement_detail_void')
+      .where({ anchor_id: anchorId })
+      .where('created_at', '>', toDbTime(since))
+      .sum({ s: 'anchor_amount' })
+      .first(),
+  ])) as Array<{ s: Num } | undefined>;
+  return Math.max(Number(settled?.s ?? 0) - Number(voided?.s ?? 0), 0);
 }

@@ -4,6 +4,7 @@ import type { FinanceServiceClient } from '../contract';
 import type { createFinanceAudit } from '../settlement/finance-audit.service';
 import type { SettlementRepair } from '../settlement/settlement-repair.service';
 import type { SettlementQueries } from '../settlement/settlement-queries';
+import type { Refunds } from '../settlement/refunds';
 import type { SettlementService } from '../settlement/settlement.service';
 import type { WithdrawalsService } from '../withdrawals/withdrawals.service';
 
@@ -16,6 +17,7 @@ export function createInProcessFinanceClient(
   commission: CommissionService,
   withdrawals: WithdrawalsService,
   settlements: SettlementQueries,
+  refunds: Refunds,
 ): FinanceServiceClient {
   return {
     batchSync: (command) => settlement.batchSync(command),
@@ -29,6 +31,7 @@ export function createInProcessFinanceClient(
     applyWithdrawal: (command) => withdrawals.apply(command),
     listWithdrawals: (query) => withdrawals.list(query),
     cancelWithdrawal: (anchorId, withdrawalId) => withdrawals.cancel(anchorId, withdrawalId),
+    refundReward: (command) => refunds.refundReward(command),
     settledBetween: (from, to) => settlements.settledBetween(new Date(from), new Date(to)),
   };
 }

@@ -11,6 +11,7 @@ import { rateInForce, ratesByAnchor } from '../commission/commission-rates';
 import { ratesUntil } from '../commission/commission.repository';
 import type { BatchSyncCommand, BatchSyncResult, SettlementRecord } from '../contract';
 import type { RecordCheck } from './record-check';
+import { refundedAmong } from './refunds';
 import {
   insertDetails,
   settledRechargeIds,
@@ -104,13 +105,25 @@ export function createSettlementService(deps: SettlementServiceDeps) {
       trx,
       records.map((r) => r.rechargeId),
     );
-    const fresh = records.filter((r) => !settled.has(r.rechargeId));
-    const duplicates = command.records.length - fresh.length;
-    if (fresh.length === 0) return { batchId: command.batchId, accepted: 0, duplicates };
+    const unsettled = records.filter((r) => !settled.has(r.rechargeId));
+    if (unsettled.length === 0) return { batchId: command.batchId, accepted: 0, duplicates: command.records.length };
 
     const now = clock();
+    // The balance locks first: a refund takes its anchor's lock before writing its row, so the
+    // refunds read next are every one committed before this settlement (refunds.ts).
+    const balances = await lockBalances(
+      trx,
+      unsettled.map((r) => r.anchorId),
+      now,
+    );
+    const refunded = await refundedAmong(
+      trx,
+      unsettled.map((r) => r.rechargeId),
+    );
+    const fresh = unsettled.filter((r) => !refunded.has(r.rechargeId));
+    const duplicates = command.records.length - fresh.length;
+    if (fresh.length === 0) return { batchId: command.batchId, accepted: 0, duplicates };
     const byAnchor = await splitAll(trx, fresh);
-    const balances = await lockBalances(trx, [...byAnchor.keys()], now);
     for (const [anchorId, details] of [...byAnchor].sort(([a], [b]) => a - b)) {
       const totals = totalsOf(details);
       const settlement = await upsertSettlement(trx, { batchId: command.batchId, anchorId, totals, now });
@@ -143,7 +156,7 @@ export function createSettlementService(deps: SettlementServiceDeps) {
   }
 
   return {
-    /** Idempotent per rechargeId: records settled before are counted as duplicates and left alone. */
+    /** Idempotent per rechargeId: records settled before, or refunded, are counted as duplicates and left alone. */
     async batchSync(command: BatchSyncCommand): Promise<BatchSyncResult> {
       const records = distinctRecords(command.records);
       if (records.length === 0) return { batchId: command.batchId, accepted: 0, duplicates: 0 };
