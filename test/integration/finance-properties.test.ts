@@ -4,15 +4,23 @@ import { formatFen } from '../../src/shared/money';
 import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
 
 /**
- * Random sequences of what moves an anchor's money — settle a reward, apply for a withdrawal,
- * approve, reject, cancel, pay — against a model of the balance: after every step the balance is
- * the model's, and `audit` finds the books right. `FINANCE_PROPERTY_SEED` replays a failing run.
+ * Random sequences of what moves an anchor's money — a reward, the sync that settles it (or both at
+ * once), a refund of any reward so far (settled or not, refunded already or not), apply for a
+ * withdrawal, approve, reject, cancel, pay — against a model of the balance: after every step the
+ * balance is the model's, and `audit` finds the books right. `FINANCE_PROPERTY_SEED` replays a failing run.
  */
 type Step =
-  { kind: 'settle'; fen: number } | { kind: 'apply'; fen: number } | { kind: 'approve' | 'reject' | 'cancel' | 'pay'; pick: number };
+  | { kind: 'settle'; fen: number }
+  | { kind: 'reward'; fen: number }
+  | { kind: 'sync' }
+  | { kind: 'apply'; fen: number }
+  | { kind: 'approve' | 'reject' | 'cancel' | 'pay' | 'refund'; pick: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('settle' as const), fen: fc.integer({ min: 1, max: 50_000 }) }),
+  fc.record({ kind: fc.constant('reward' as const), fen: fc.integer({ min: 1, max: 50_000 }) }),
+  fc.record({ kind: fc.constant('sync' as const) }),
+  fc.record({ kind: fc.constant('refund' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('apply' as const), fen: fc.integer({ min: 900, max: 30_000 }) }),
   fc.record({ kind: fc.constantFrom('approve' as const, 'reject' as const, 'cancel' as const, 'pay' as const), pick: fc.nat() }),
 );
@@ -24,7 +32,12 @@ interface Model {
   income: number;
   /** withdrawal id → its amount and state. */
   withdrawals: Map<number, { fen: number; status: string }>;
+  /** reward id → its amount, whether finance settled it, whether it is refunded. */
+  rewards: Map<number, { fen: number; settled: boolean; refunded: boolean }>;
 }
+
+/** The default rate 0.5000: the anchor's share rounds down, the platform keeps the odd fen. */
+const shareOf = (fen: number) => Math.floor(fen / 2);
 
 const NEXT: Record<'approve' | 'reject' | 'cancel' | 'pay', { from: string[]; to: string }> = {
   approve: { from: ['PENDING'], to: 'APPROVED' },
@@ -40,26 +53,52 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe('money moves at random', () => {
-  it('when any sequence of settle, apply, approve, reject, cancel and pay runs on one anchor, then the balance follows the model and the audit holds after every step', async () => {
+  it('when any sequence of reward, sync, refund, apply, approve, reject, cancel and pay runs on one anchor, then the balance follows the model and the audit holds after every step', async () => {
     const seed = process.env['FINANCE_PROPERTY_SEED'] ? Number(process.env['FINANCE_PROPERTY_SEED']) : undefined;
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 10 }), async (steps) => {
         const stage = await liveStage(t, 1);
         const { anchorId } = stage;
-        const model: Model = { available: 0, frozen: 0, withdrawn: 0, income: 0, withdrawals: new Map() };
+        const model: Model = { available: 0, frozen: 0, withdrawn: 0, income: 0, withdrawals: new Map(), rewards: new Map() };
         const admin = await t.auth('admin');
         const anchor = await t.auth('anchor', anchorId);
         for (const s of steps) {
-          if (s.kind === 'settle') {
-            await t.http
+          if (s.kind === 'settle' || s.kind === 'reward') {
+            const res = await t.http
               .post('/audience/api/v1/recharge')
               .set('Authorization', await t.auth('service'))
               .send({ traceId: newTraceId('PROP'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: formatFen(s.fen) })
               .expect(201);
+            model.rewards.set(res.body.rechargeId as number, { fen: s.fen, settled: false, refunded: false });
+          }
+          if (s.kind === 'settle' || s.kind === 'sync') {
             await t.runSync();
-            // The default rate 0.5000: the anchor's share rounds down, the platform keeps the odd fen.
-            model.available += Math.floor(s.fen / 2);
-            model.income += Math.floor(s.fen / 2);
+            // Every reward not yet settled is settled now, unless it was refunded first: that one never is.
+            for (const r of model.rewards.values()) {
+              if (r.settled || r.refunded) continue;
+              r.settled = true;
+              model.available += shareOf(r.fen);
+              model.income += shareOf(r.fen);
+            }
+          } else if (s.kind === 'reward') {
+            // Stored, not settled yet.
+          } else if (s.kind === 'refund') {
+            const ids = [...model.rewards.keys()];
+            if (ids.length === 0) continue;
+            const id = ids[s.pick % ids.length] as number;
+            const r = model.rewards.get(id) as { fen: number; settled: boolean; refunded: boolean };
+            const res = await t.http
+              .post(`/audience/api/v1/recharge/${id}/refund`)
+              .set('Authorization', admin)
+              .send({ reason: 'property test' });
+            expect({ refund: id, status: res.status, state: res.body.status }).toEqual({ refund: id, status: 200, state: 'REFUNDED' });
+            // Whatever the refund's own call left undone, the job finishes (it is retried until confirmed).
+            await t.finishRefunds({ confirmAfterMs: 0 });
+            if (!r.refunded && r.settled) {
+              model.available -= shareOf(r.fen);
+              model.income -= shareOf(r.fen);
+            }
+            r.refunded = true;
           } else if (s.kind === 'apply') {
             const res = await t.http
               .post('/finance/api/v1/withdrawals')

@@ -87,6 +87,26 @@ describe('refunds', () => {
     expect(consumption).toMatchObject({ totalAmount: '50.00', rewardCount: 1 });
     const stats = (await t.http.get(`/anchor/api/v1/anchors/${stage.anchorId}/stats`).set('Authorization', admin).expect(200)).body;
     expect(stats).toMatchObject({ totalEarnings: '130.00', rewardCount: 2, supporterCount: 2 });
+    const sessions = (await t.http.get(`/anchor/api/v1/live-rooms/${stage.roomId}/sessions`).set('Authorization', admin).expect(200)).body;
+    expect(sessions.items[0]).toMatchObject({ totalEarnings: '130.00', rechargeCount: 2 });
+    // The lists keep every reward, each with its state; the export too.
+    const listed = (await t.http.get(`/anchor/api/v1/anchors/${stage.anchorId}/rewards`).set('Authorization', admin).expect(200)).body;
+    expect(listed.items.map((i: { rechargeId: number; status: string }) => [i.rechargeId, i.status]).sort()).toEqual(
+      [
+        [big, 'REFUNDED'],
+        ...listed.items
+          .filter((i: { rechargeId: number }) => i.rechargeId !== big)
+          .map((i: { rechargeId: number }) => [i.rechargeId, 'SUCCESS']),
+      ].sort(),
+    );
+    expect(listed.total).toBe(3);
+    const csv = (await t.http.get(`/anchor/api/v1/anchors/${stage.anchorId}/rewards.csv`).set('Authorization', admin).expect(200)).text;
+    expect(
+      csv
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith(`${big},`)),
+    ).toEqual([expect.stringMatching(/,100\.00,REFUNDED$/)]);
 
     // The anchor share of 100.00 at 0.5000 is 50.00: reversed once, whatever the calls.
     expect(await balance(stage.anchorId)).toMatchObject({ available: '65.00', totalIncome: '65.00' });
@@ -155,7 +175,16 @@ describe('refunds', () => {
     expect(statuses.every((s) => s === 200)).toBe(true);
     await t.runSync();
     // Whatever a refund's own call left undone (a lock wait past its breaker's timeout) the job finishes.
+    const booked = async () =>
+      Number(
+        ((await t.db2('settlement_refund').whereIn('recharge_id', refundedIds).count({ n: '*' }).first()) as { n: number | string }).n,
+      );
+    const bookedByTheirOwnCalls = await booked();
     await waitUntil(async () => (await t.finishRefunds({ confirmAfterMs: 0 })).failed === 0, 'every refund finished', 20_000);
+    expect(await booked()).toBe(refundedIds.length);
+    process.stdout.write(
+      `refunds racing the sync: ${refundedIds.length} refunds, ${bookedByTheirOwnCalls} booked by finance in their own call, the rest by the job\n`,
+    );
     const kept = items.filter((_, i) => i % 3 !== 0).reduce((sum, item) => sum + fen(item.amount), 0);
     // Every kept reward's share at 0.5000 (each split rounds on its own: the anchor gets the floor of half).
     const share = items.filter((_, i) => i % 3 !== 0).reduce((sum, item) => sum + Math.floor(fen(item.amount) / 2), 0);

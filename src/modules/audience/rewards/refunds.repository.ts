@@ -21,7 +21,7 @@ export async function findRefund(db: Db, rechargeId: number): Promise<RefundRow 
     .first();
 }
 
-export async function insertRefund(trx: Db, row: RefundRow & { trace_id: string | null }): Promise<void> {
+export async function insertRefund(trx: Db, row: RefundRow & { refund_trace_id: string | null }): Promise<void> {
   await trx('recharge_refund').insert(row);
 }
 
@@ -30,11 +30,12 @@ export async function insertRefund(trx: Db, row: RefundRow & { trace_id: string 
  * reward time becomes that of the viewer's latest reward not refunded (this one's refund row is written).
  */
 export async function takeOutOfConsumption(trx: Db, reward: RechargeRow, now: Date): Promise<void> {
+  const kept = notRefundedSql('r');
   await trx.raw(
     `UPDATE audience SET
        total_amount = total_amount - ?,
        reward_count = reward_count - 1,
-       last_reward_at = (SELECT MAX(r.created_at) FROM recharge r WHERE r.audience_id = ? AND ${notRefundedSql('r')}),
+       last_reward_at = (SELECT MAX(r.created_at) FROM recharge r ${kept.join} WHERE r.audience_id = ? AND ${kept.where}),
        updated_at = ?
      WHERE id = ?`,
     [reward.amount, reward.audience_id, toDbTime(now), reward.audience_id],
@@ -51,13 +52,13 @@ export async function takeOutOfDailyTotal(trx: Db, args: { audienceId: number; d
     .update({ amount: trx.raw('amount - ?', [args.amountFen]) });
 }
 
-/** Refunds whose effects are not all confirmed, made before `createdBefore`, oldest first, at most `limit`. */
+/** Refunds whose effects are not all confirmed, made before `createdBefore`, oldest first, at most `limit` (idx_recharge_refund_done). */
 export async function unfinishedRefunds(db: Db, createdBefore: Date, limit: number): Promise<RefundRow[]> {
   return db<RefundRow>('recharge_refund')
     .select(...REFUND_COLUMNS)
     .whereNull('done_at')
-    .andWhere('created_at', '<', toDbTime(createdBefore))
-    .orderBy('recharge_id')
+    .andWhere('refunded_at', '<', toDbTime(createdBefore))
+    .orderBy('refunded_at')
     .limit(limit);
 }
 

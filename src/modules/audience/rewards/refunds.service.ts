@@ -103,16 +103,12 @@ export function createRefunds(deps: RefundsDeps) {
           const now = clock();
           const refund: RefundRow = {
             recharge_id: reward.id,
-            live_room_id: reward.live_room_id,
-            anchor_id: reward.anchor_id,
-            audience_id: reward.audience_id,
-            amount: reward.amount,
             reason,
             refunded_by: refundedBy.slice(0, 64),
-            created_at: toDbTime(now),
+            refunded_at: toDbTime(now),
             done_at: null,
           };
-          await insertRefund(trx, { ...refund, trace_id: currentTraceId() ?? null });
+          await insertRefund(trx, { ...refund, refund_trace_id: currentTraceId() ?? null });
           await takeOutOfConsumption(trx, reward, now);
           const day = calendarDay(fromDbTime(reward.created_at), deps.timeZone).date;
           await takeOutOfDailyTotal(trx, { audienceId: reward.audience_id, day, amountFen: reward.amount });

@@ -117,9 +117,10 @@ export async function supporterSplit(
     notRefunded(db('recharge')).select('audience_id').sum({ total_amount: 'amount' }).where('anchor_id', anchorId).groupBy('audience_id'),
     bounds,
   );
+  const earlier = notRefundedSql('p');
   const isNew = bounds.from
     ? db.raw(
-        `CASE WHEN EXISTS (SELECT 1 FROM recharge p WHERE p.anchor_id = ? AND p.audience_id = s.audience_id AND p.created_at < ? AND ${notRefundedSql('p')}) THEN 0 ELSE 1 END`,
+        `CASE WHEN EXISTS (SELECT 1 FROM recharge p ${earlier.join} WHERE p.anchor_id = ? AND p.audience_id = s.audience_id AND p.created_at < ? AND ${earlier.where}) THEN 0 ELSE 1 END`,
         [anchorId, toDbTime(bounds.from)],
       )
     : db.raw('1');

@@ -111,27 +111,13 @@ export async function anchorRewards(
 
 export interface RefundRow {
   recharge_id: number;
-  live_room_id: number;
-  anchor_id: number;
-  audience_id: number;
-  amount: number;
   reason: string;
   refunded_by: string;
-  created_at: string;
+  refunded_at: string;
   done_at: string | null;
 }
 
-export const REFUND_COLUMNS = [
-  'recharge_id',
-  'live_room_id',
-  'anchor_id',
-  'audience_id',
-  'amount',
-  'reason',
-  'refunded_by',
-  'created_at',
-  'done_at',
-] as const;
+export const REFUND_COLUMNS = ['recharge_id', 'reason', 'refunded_by', 'refunded_at', 'done_at'] as const;
 
 /** The refunds of these rewards, by primary key. */
 export async function refundsByIds(db: Db, ids: readonly number[]): Promise<RefundRow[]> {

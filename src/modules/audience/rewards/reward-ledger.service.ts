@@ -85,7 +85,7 @@ export function createRewardLedger(deps: { db: Db; reportsDb: Db }): LedgerQueri
       return (await refundsByIds(requests, rechargeIds)).map((r) => ({
         rechargeId: r.recharge_id,
         reason: r.reason,
-        refundedAt: isoFromDb(r.created_at),
+        refundedAt: isoFromDb(r.refunded_at),
         settled: r.done_at !== null,
       }));
     },

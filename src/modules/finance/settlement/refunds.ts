@@ -8,7 +8,7 @@ import type { Clock } from '../../../shared/module';
 import { currentTraceId } from '../../../shared/trace';
 import { chunks } from '../../../shared/chunks';
 import type { AudienceServiceClient } from '../../audience/contract';
-import { lockBalances, moveBalance } from '../balances/balances.repository';
+import { lockBalance, lockBalances, moveBalance, type BalanceRow } from '../balances/balances.repository';
 import type { FinanceRefundDto, RefundCommand } from '../contract';
 import { DETAIL_COLUMNS, voidDetail, type DetailRow } from './settlement.repository';
 
@@ -61,11 +61,20 @@ export async function refundedAmong(trx: Db, rechargeIds: readonly number[]): Pr
 export function createRefunds(deps: { db: Db; clock: Clock; logger: Logger; rewards: Pick<AudienceServiceClient, 'refundsOf'> }) {
   const { db, clock, logger } = deps;
 
+  /**
+   * The anchor's balance row, locked. An existing row is locked without the INSERT that creating one
+   * needs: that INSERT takes a shared lock first, and refunds of one anchor upgrading it at once deadlock.
+   */
+  async function lockAnchor(trx: Db, anchorId: number, now: Date): Promise<Map<number, BalanceRow>> {
+    const existing = await lockBalance(trx, anchorId);
+    return existing ? new Map([[anchorId, existing]]) : lockBalances(trx, [anchorId], now);
+  }
+
   async function book(command: RefundCommand): Promise<{ row: RefundRow; booked: boolean }> {
     return retryOnConflict(() =>
       db.transaction(async (trx) => {
         const now = clock();
-        const balances = await lockBalances(trx, [command.anchorId], now);
+        const balances = await lockAnchor(trx, command.anchorId, now);
         const existingQuery = trx<RefundRow>('settlement_refund')
           .select(...REFUND_COLUMNS)
           .where({ recharge_id: command.rechargeId })
@@ -83,7 +92,7 @@ export function createRefunds(deps: { db: Db; clock: Clock; logger: Logger; rewa
         let voidId: number | null = null;
         if (detail) {
           // Settled under another anchor than the refund says (a record reconciliation would take back): its own balance pays.
-          const owner = detail.anchor_id === command.anchorId ? balances : await lockBalances(trx, [detail.anchor_id], now);
+          const owner = detail.anchor_id === command.anchorId ? balances : await lockAnchor(trx, detail.anchor_id, now);
           const balance = owner.get(detail.anchor_id);
           if (!balance) throw new Error(`balance row of anchor ${detail.anchor_id} missing after lock`);
           voidId = await voidDetail(trx, detail, { reason: `refund: ${command.reason}`, now });

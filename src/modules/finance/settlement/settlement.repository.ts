@@ -1,11 +1,22 @@
-import { insertedId, type Db } from '../../../shared/db/knex';
+import { dialectOfDb, insertedId, type Db } from '../../../shared/db/knex';
 import { toDbTime } from '../../../shared/db/time';
 import { chunks } from '../../../shared/chunks';
 
-export async function settledRechargeIds(db: Db, rechargeIds: readonly number[]): Promise<Set<number>> {
+/**
+ * The settled rewards among these. `locking` (MySQL): a locking read, which sees every settlement
+ * committed so far whatever the transaction's snapshot — taken under the anchors' balance locks, it
+ * sees every settlement of their rewards that could race this one.
+ */
+export async function settledRechargeIds(
+  db: Db,
+  rechargeIds: readonly number[],
+  options: { locking?: boolean } = {},
+): Promise<Set<number>> {
   const found = new Set<number>();
   for (const part of chunks(rechargeIds)) {
-    const rows = (await db('settlement_detail').select('recharge_id').whereIn('recharge_id', part)) as Array<{ recharge_id: number }>;
+    const query = db('settlement_detail').select('recharge_id').whereIn('recharge_id', part);
+    if (options.locking && dialectOfDb(db) === 'mysql') void query.forShare();
+    const rows = (await query) as Array<{ recharge_id: number }>;
     for (const row of rows) found.add(row.recharge_id);
   }
   return found;

@@ -109,18 +109,17 @@ export function createSettlementService(deps: SettlementServiceDeps) {
     if (unsettled.length === 0) return { batchId: command.batchId, accepted: 0, duplicates: command.records.length };
 
     const now = clock();
-    // The balance locks first: a refund takes its anchor's lock before writing its row, so the
-    // refunds read next are every one committed before this settlement (refunds.ts).
+    // The balance locks first: every settlement and every refund of these anchors' rewards takes them
+    // before writing, so the locking reads next see each one committed before this one (refunds.ts):
+    // a reward another batch settled meanwhile is a duplicate here, not a UNIQUE key violation.
     const balances = await lockBalances(
       trx,
       unsettled.map((r) => r.anchorId),
       now,
     );
-    const refunded = await refundedAmong(
-      trx,
-      unsettled.map((r) => r.rechargeId),
-    );
-    const fresh = unsettled.filter((r) => !refunded.has(r.rechargeId));
+    const ids = unsettled.map((r) => r.rechargeId);
+    const [settledMeanwhile, refunded] = [await settledRechargeIds(trx, ids, { locking: true }), await refundedAmong(trx, ids)];
+    const fresh = unsettled.filter((r) => !settledMeanwhile.has(r.rechargeId) && !refunded.has(r.rechargeId));
     const duplicates = command.records.length - fresh.length;
     if (fresh.length === 0) return { batchId: command.batchId, accepted: 0, duplicates };
     const byAnchor = await splitAll(trx, fresh);
