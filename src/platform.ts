@@ -246,7 +246,14 @@ function buildModules(infra: Infrastructure): Pick<
     finance: financeClient,
     clock,
     logger,
-    settings: { reconcileCron: config.reconcileCron, reportTimeoutMs: config.reportTimeoutMs, timeZone: config.timeZone },
+    redis,
+    registry: metrics.registry,
+    settings: {
+      reconcileCron: config.reconcileCron,
+      reportTimeoutMs: config.reportTimeoutMs,
+      timeZone: config.timeZone,
+      cacheTtlMs: config.analyticsCacheTtlMs,
+    },
   });
   const surfaces: ModuleSurface[] = [];
   if (enabled('anchor')) surfaces.push(anchor);

@@ -11,6 +11,7 @@ import { liveRoomManagement } from './009_live_room_management';
 import { top10ConsumptionIndex } from './011_top10_consumption_index';
 import { rewardAggregateIndexes } from './013_reward_aggregate_indexes';
 import { refunds } from './014_refunds';
+import { timeViewerIndex } from './015_time_viewer_index';
 
 /** DB1 migrations in the order they apply. */
 export const db1Migrations: readonly Migration[] = [
@@ -26,4 +27,5 @@ export const db1Migrations: readonly Migration[] = [
   top10ConsumptionIndex,
   rewardAggregateIndexes,
   refunds,
+  timeViewerIndex,
 ];

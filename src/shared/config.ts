@@ -95,6 +95,10 @@ const envSchema = z.object({
     .pipe(z.number().max(60_000))
     .default(1000)
     .describe("How long a room's TOP10 is served from memory before it is read again (at most 60000)."),
+  ANALYTICS_CACHE_TTL_MS: wholeNumber
+    .pipe(z.number().max(3_600_000))
+    .default(30_000)
+    .describe('How long an analytics report answer is kept in Redis (0 = not cached; at most 3600000).'),
   DEFAULT_COMMISSION_RATE: decimalRate.default('0.5000').describe("Anchor's share when no per-anchor rate is in force."),
   MAX_REWARD_AMOUNT: rewardCeiling.default('100000.00').describe('Largest single reward (at most 10000000.00, the ceiling of any amount).'),
   CRON_ENABLED: booleanFlag.default(true).describe('Run the scheduled jobs in this process.'),
@@ -224,6 +228,7 @@ export interface Config {
   modules: ModuleName[];
   timeZone: string;
   top10CacheTtlMs: number;
+  analyticsCacheTtlMs: number;
   /** How old a reward must be before the TOP10 boards take it as committed or never to be: derived from the DB timeouts. */
   top10SettleDelayMs: number;
   defaultCommissionRate: string;
@@ -366,6 +371,7 @@ export function loadConfig(environment: Environment): Config {
     modules: modules as ModuleName[],
     timeZone: e.TIME_ZONE,
     top10CacheTtlMs: e.TOP10_CACHE_TTL_MS,
+    analyticsCacheTtlMs: e.ANALYTICS_CACHE_TTL_MS,
     top10SettleDelayMs: slowestCommitMs(e),
     defaultCommissionRate: e.DEFAULT_COMMISSION_RATE,
     maxRewardAmount: e.MAX_REWARD_AMOUNT,

@@ -43,3 +43,15 @@ export function cacheRequestsCounter(registry: Registry): Counter<'cache' | 'res
     registers: [registry],
   });
 }
+
+/** `redis_cache_requests_total{cache, result}`: lookups that Redis answered (hit) or that went to the databases (miss). */
+export function redisCacheRequests(registry: Registry): Counter<'cache' | 'result'> {
+  const existing = registry.getSingleMetric('redis_cache_requests_total');
+  if (existing) return existing as Counter<'cache' | 'result'>;
+  return new Counter({
+    name: 'redis_cache_requests_total',
+    help: 'Lookups of data cached in Redis, by cache (realtime: a room figures base; analytics: a report answer) and result: hit (served from Redis) or miss (read from the databases, then cached).',
+    labelNames: ['cache', 'result'],
+    registers: [registry],
+  });
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Knex } from 'knex';
 import type { Counter } from 'prom-client';
 import { testClock } from '../support/clock';
+import { planOf, rewardQueriesOf, type PlanRow } from '../support/explain';
 import { get, markAnchorDeleted, sendReward, storedTotals } from '../support/insights';
 import { createAnchor, createRoom, createTestPlatform, createViewer, liveStage, startRoom, type TestPlatform } from '../support/platform';
 
@@ -121,32 +121,6 @@ describe('GET /anchors/ranking', () => {
 });
 
 /** Runs `request` and returns the statements it sent DB1 that read `recharge` or `audience`, with their bindings. */
-async function rewardQueriesOf(t: TestPlatform, request: () => Promise<unknown>): Promise<Knex.Sql[]> {
-  const seen: Knex.Sql[] = [];
-  const listener = (query: Knex.Sql) => {
-    if (/`recharge`|`audience`/.test(query.sql)) seen.push(query);
-  };
-  t.db1.on('query', listener);
-  try {
-    await request();
-  } finally {
-    t.db1.off('query', listener);
-  }
-  return seen;
-}
-
-interface PlanRow {
-  table: string;
-  type: string;
-  key: string | null;
-  Extra: string | null;
-}
-
-async function planOf(t: TestPlatform, query: Knex.Sql): Promise<PlanRow[]> {
-  const [rows] = (await t.db1.raw(`EXPLAIN ${query.sql}`, query.bindings as Knex.RawBinding[])) as [PlanRow[]];
-  return rows;
-}
-
 describe('query plans on MariaDB (EXPLAIN of the statements each endpoint sends)', () => {
   // A platform of its own with a 1 ms cache, so every request below reaches the database.
   let t: TestPlatform;

@@ -61,6 +61,7 @@ const INTERNAL: Role[] = ['internal'];
 const A = '/anchor/api/v1';
 const U = '/audience/api/v1';
 const F = '/finance/api/v1';
+const AN = '/analysis/api/v1';
 
 const rewardBody = (w: World) => ({ traceId: newTraceId('OBJ'), audienceId: w.viewerId, liveRoomId: w.roomId, amount: '1.00' });
 const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString();
@@ -534,5 +535,23 @@ export const OBJECT_CASES: ObjectCase[] = [
     owner: 'audience',
     ok: 200,
     request: (w) => ({ path: `${U}/audiences/${w.viewerId}/rewards` }),
+  },
+
+  // Analysis
+  {
+    method: 'get',
+    path: `${AN}/overview`,
+    roles: ADMIN,
+    owner: null,
+    ok: 200,
+    request: () => ({ path: `${AN}/overview`, query: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' } }),
+  },
+  {
+    method: 'get',
+    path: `${AN}/trend`,
+    roles: ADMIN,
+    owner: null,
+    ok: 200,
+    request: () => ({ path: `${AN}/trend`, query: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', bucket: 'hour' } }),
   },
 ];

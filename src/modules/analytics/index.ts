@@ -1,4 +1,6 @@
+import type { Registry } from 'prom-client';
 import type { Logger } from '../../shared/logger';
+import type { RedisHandle } from '../../shared/redis';
 import type { Clock, ModuleSurface } from '../../shared/module';
 import { guardClient } from '../../shared/resilience';
 import type { AnchorServiceClient } from '../anchor/contract';
@@ -6,6 +8,9 @@ import type { AudienceServiceClient } from '../audience/contract';
 import type { FinanceServiceClient } from '../finance/contract';
 import { createReconciliation, type ReconciliationReport } from './reconciliation/reconciliation.service';
 import { createSyncDayComparison, type SyncDayComparison } from './reconciliation/sync-day-comparison';
+import { createOverviewReports } from './reports/overview.service';
+import { createReportCache } from './reports/report-cache';
+import { reportRoutes } from './reports/reports.routes';
 
 export type { ReconciliationReport } from './reconciliation/reconciliation.service';
 export type { SyncDayComparison } from './reconciliation/sync-day-comparison';
@@ -16,8 +21,11 @@ export interface AnalyticsModuleDeps {
   finance: FinanceServiceClient;
   clock: Clock;
   logger: Logger;
-  /** reportTimeoutMs: reconciliation reads whole tables through the other modules; its calls may take that long. */
-  settings: { reconcileCron: string; reportTimeoutMs: number; timeZone: string };
+  /** Where report answers are cached (a short TTL), and their hit/miss counter's registry. */
+  redis: RedisHandle;
+  registry: Registry;
+  /** reportTimeoutMs: reconciliation and the reports read whole ranges through the other modules; their calls may take that long. */
+  settings: { reconcileCron: string; reportTimeoutMs: number; timeZone: string; cacheTtlMs: number };
 }
 
 export interface AnalyticsModule extends ModuleSurface {
@@ -42,9 +50,16 @@ export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModul
     clock: deps.clock,
     logger,
   });
+  const reports = createOverviewReports({
+    audience,
+    finance,
+    cache: createReportCache({ redis: deps.redis, registry: deps.registry, logger, ttlMs: deps.settings.cacheTtlMs }),
+    clock: deps.clock,
+    timeZone: deps.settings.timeZone,
+  });
   return {
     name: 'analytics',
-    routes: [],
+    routes: [{ prefix: '/analysis/api/v1', tag: 'analysis', routes: reportRoutes(reports) }],
     health: { path: '/analysis/actuator/health', requires: ['db1', 'db2'] },
     // Realtime drift is repaired on schedule (e.g. rewards made while the anchor module was down). While
     // Redis does not answer its pending deltas cannot be read, and would look missing: the tick is skipped.

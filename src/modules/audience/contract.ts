@@ -180,6 +180,17 @@ export interface RewardBucketTotalsDto {
   supporterCount: number;
 }
 
+/** Every reward not refunded in a time range, platform-wide. */
+export interface PlatformTotalsDto extends RewardTotals {
+  /** Distinct viewers among them. */
+  payingViewers: number;
+}
+
+/** Count and sum of the platform's rewards in one bucket `[boundaries[bucket], boundaries[bucket + 1])`; empty buckets are absent. */
+export interface PlatformBucketTotalsDto extends RewardTotals {
+  bucket: number;
+}
+
 /** Most boundaries one `rewardTotalsByBucket` call takes (a year of days, or two weeks of hours, and then some). */
 export const REWARD_BUCKET_MAX_BOUNDARIES = 1000;
 
@@ -225,6 +236,10 @@ export interface AudienceServiceClient extends RewardAggregateQueries {
    * the database sums them in one statement. Empty buckets are absent.
    */
   rewardTotalsByBucket(owner: RewardOwner, boundaries: readonly string[]): Promise<RewardBucketTotalsDto[]>;
+  /** Every reward not refunded created in [from, to) (ISO instants), platform-wide: counted, summed, its distinct viewers. */
+  platformTotals(from: string, to: string): Promise<PlatformTotalsDto>;
+  /** The platform's rewards (refunds out) per bucket between consecutive `boundaries` (as `rewardTotalsByBucket`). */
+  platformTotalsByBucket(boundaries: readonly string[]): Promise<PlatformBucketTotalsDto[]>;
   /**
    * Every reward of the range, oldest first (createdAt asc, then rechargeId asc), in pages of at most
    * REWARD_EXPORT_PAGE_SIZE read from one database statement as the consumer pulls them: nothing

@@ -26,6 +26,7 @@ import { createRewardAggregates } from './rewards/reward-aggregates.service';
 import { createRewardLedger } from './rewards/reward-ledger.service';
 import { rewardRecordRoutes } from './rewards/reward-records.routes';
 import { createRewardRecords, createViewerRewards } from './rewards/reward-records.service';
+import { createPlatformTotals } from './rewards/platform-totals.service';
 import { createRefunds } from './rewards/refunds.service';
 import { createRewardSweeper, type SweepReport } from './rewards/reward-sweeper';
 import { createRewardTargets } from './rewards/reward-targets';
@@ -251,6 +252,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       createRewardAggregates({ db }),
       createSessionTotals({ db }),
       records,
+      createPlatformTotals({ reportsDb: deps.reportsDb }),
     ),
     runSync: () => sync.runSync(),
     sweepRewards: () => sweeper.sweep(),

@@ -1,9 +1,10 @@
 import { Counter, type Registry } from 'prom-client';
+import { redisCacheRequests } from '../../../shared/metrics';
 
 /** The anchor side of the seed's indicators: Redis cache hits for realtime figures, and how rewards were applied. */
 export interface RealtimeMetrics {
   /** A realtime read or write that found the room's cached figures in Redis (hit) or had to read DB1 (miss). */
-  cache: Counter<'result'>;
+  cache: { inc(labels: { result: 'hit' | 'miss' }, count?: number): void };
   applied: Counter<'path' | 'outcome'>;
   flushes: Counter;
   /** Rewards the internal endpoint refused: no such reward, or not as stored. */
@@ -11,13 +12,9 @@ export interface RealtimeMetrics {
 }
 
 export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
+  const cacheRequests = redisCacheRequests(registry);
   return {
-    cache: new Counter({
-      name: 'redis_cache_requests_total',
-      help: 'Realtime figure lookups by result: hit (served from Redis) or miss (DB1 read, then cached).',
-      labelNames: ['result'],
-      registers: [registry],
-    }),
+    cache: { inc: (labels, count = 1) => cacheRequests.inc({ cache: 'realtime', result: labels.result }, count) },
     applied: new Counter({
       name: 'realtime_rewards_total',
       help: 'Reward notifications applied to realtime figures, by path (redis, db) and outcome (applied, duplicate).',

@@ -1,6 +1,7 @@
 import type { AudienceServiceClient, RewardAggregateQueries } from '../contract';
 import type { createRewardLedger } from '../rewards/reward-ledger.service';
 import type { createSessionTotals } from '../rewards/session-totals.service';
+import type { PlatformQueries } from '../rewards/platform-totals.service';
 import type { RecordQueries } from '../rewards/reward-records.service';
 import type { SyncQuarantine } from '../sync/sync-quarantine.service';
 import type { ViewersService } from '../viewers/viewers.service';
@@ -13,6 +14,7 @@ export function createInProcessAudienceClient(
   aggregates: RewardAggregateQueries,
   sessions: ReturnType<typeof createSessionTotals>,
   records: RecordQueries,
+  platform: PlatformQueries,
 ): AudienceServiceClient {
   return {
     getAudience: (audienceId) => viewers.getAudience(audienceId),
@@ -36,5 +38,7 @@ export function createInProcessAudienceClient(
     rewardRecords: (query) => records.rewardRecords(query),
     rewardTotalsByBucket: (owner, boundaries) => records.rewardTotalsByBucket(owner, boundaries),
     exportRewardRecords: (range) => records.exportRewardRecords(range),
+    platformTotals: (from, to) => platform.platformTotals(from, to),
+    platformTotalsByBucket: (boundaries) => platform.platformTotalsByBucket(boundaries),
   };
 }

@@ -109,7 +109,7 @@ export function exportQuery(db: Db, range: RecordRange): Knex.QueryBuilder {
  * SQL that both MariaDB and SQLite run. Boundaries are arbitrary instants, so days of 23 or 25 hours
  * (daylight saving) are bucketed exactly.
  */
-function bucketExpression(boundaries: readonly string[], low: number, high: number): { sql: string; bindings: string[] } {
+export function bucketExpression(boundaries: readonly string[], low: number, high: number): { sql: string; bindings: string[] } {
   // Rows here lie in [boundaries[low], boundaries[high]); one bucket left means it is theirs.
   if (high - low === 1) return { sql: String(low), bindings: [] };
   const middle = Math.floor((low + high) / 2);

@@ -44,7 +44,7 @@ function toRecordRange(range: RewardRecordRange): RecordRange {
   };
 }
 
-function checkedBoundaries(boundaries: readonly string[]): Date[] {
+export function checkedBoundaries(boundaries: readonly string[]): Date[] {
   const times = boundaries.map((b) => new Date(b));
   const ascending = times.every((t, i) => !Number.isNaN(t.getTime()) && (i === 0 || t > (times[i - 1] as Date)));
   if (times.length < 2 || times.length > REWARD_BUCKET_MAX_BOUNDARIES || !ascending)

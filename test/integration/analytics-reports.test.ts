@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Counter } from 'prom-client';
+import { testClock } from '../support/clock';
+import { planOf, rewardQueriesOf } from '../support/explain';
+import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
+
+const AN = '/analysis/api/v1';
+// A calendar day no other test file rewards in: 2036-03-05 in Asia/Shanghai is [03-04T16:00Z, 03-05T16:00Z).
+const DAY_FROM = '2036-03-04T16:00:00.000Z';
+const DAY_TO = '2036-03-05T16:00:00.000Z';
+const NEXT_TO = '2036-03-06T16:00:00.000Z';
+
+const clock = testClock();
+let t: TestPlatform;
+let admin: string;
+let refundedId: number;
+
+async function rewardAt(at: string, stage: { roomId: number; viewerIds: number[] }, viewer: number, amount: string): Promise<number> {
+  clock.stopAt(new Date(at));
+  const res = await t.http
+    .post('/audience/api/v1/recharge')
+    .set('Authorization', await t.auth('service'))
+    .send({ traceId: newTraceId('AN'), audienceId: stage.viewerIds[viewer], liveRoomId: stage.roomId, amount })
+    .expect(201);
+  return (res.body as { rechargeId: number }).rechargeId;
+}
+
+async function analyticsCache(): Promise<{ hit: number; miss: number }> {
+  const values = (await (t.metrics.registry.getSingleMetric('redis_cache_requests_total') as Counter<'cache' | 'result'>).get()).values;
+  const of = (result: string) => values.find((v) => v.labels.cache === 'analytics' && v.labels.result === result)?.value ?? 0;
+  return { hit: of('hit'), miss: of('miss') };
+}
+
+beforeAll(async () => {
+  // Caching off for the figures; the cache has a test of its own below.
+  t = await createTestPlatform({ ANALYTICS_CACHE_TTL_MS: '0' }, { clock });
+  admin = await t.auth('admin');
+  const stage = await liveStage(t, 4);
+  await rewardAt('2036-03-04T15:59:59.999Z', stage, 0, '1000.00'); // 23:59:59.999 the day before: outside
+  await rewardAt('2036-03-04T16:30:00.000Z', stage, 0, '10.00'); // 00:30 local
+  await rewardAt('2036-03-05T01:15:00.000Z', stage, 1, '20.00'); // 09:15
+  refundedId = await rewardAt('2036-03-05T02:00:00.000Z', stage, 3, '100.00'); // refunded below
+  await rewardAt('2036-03-05T15:59:59.999Z', stage, 0, '5.00'); // 23:59:59.999
+  await rewardAt('2036-03-05T16:00:00.000Z', stage, 2, '7.01'); // 00:00 the next day
+  await t.runSync();
+  await t.http.post(`/audience/api/v1/recharge/${refundedId}/refund`).set('Authorization', admin).send({ reason: 'test' }).expect(200);
+});
+afterAll(() => t.close());
+
+describe('analytics overview', () => {
+  it('when a calendar day is asked, then its rewards are summed to the fen without the refunded one, ARPPU rounds down and platform revenue is the settled platform share', async () => {
+    const res = await t.http.get(`${AN}/overview`).query({ from: DAY_FROM, to: DAY_TO }).set('Authorization', admin).expect(200);
+    // 10.00 + 20.00 + 5.00 by two viewers; platform shares at 0.5000: 5.00 + 10.00 + 2.50.
+    expect(res.body).toEqual({
+      from: DAY_FROM,
+      to: DAY_TO,
+      totalAmount: '35.00',
+      rewardCount: 3,
+      payingViewers: 2,
+      arppu: '17.50',
+      platformRevenue: '17.50',
+    });
+    const next = (await t.http.get(`${AN}/overview`).query({ from: DAY_TO, to: NEXT_TO }).set('Authorization', admin).expect(200)).body;
+    // 7.01 / 1 viewer; the platform keeps the odd fen: 3.51.
+    expect(next).toMatchObject({ totalAmount: '7.01', rewardCount: 1, payingViewers: 1, arppu: '7.01', platformRevenue: '3.51' });
+    const empty = (
+      await t.http
+        .get(`${AN}/overview`)
+        .query({ from: '2036-01-01T00:00:00Z', to: '2036-01-02T00:00:00Z' })
+        .set('Authorization', admin)
+        .expect(200)
+    ).body;
+    expect(empty).toMatchObject({ totalAmount: '0.00', rewardCount: 0, payingViewers: 0, arppu: '0.00', platformRevenue: '0.00' });
+  });
+
+  it('when the range is left out, then it is today so far in TIME_ZONE', async () => {
+    clock.stopAt(new Date('2036-03-05T04:00:00.000Z')); // noon local
+    const res = await t.http.get(`${AN}/overview`).set('Authorization', admin).expect(200);
+    expect(res.body).toMatchObject({ from: DAY_FROM, to: '2036-03-05T04:00:00.000Z', totalAmount: '30.00', rewardCount: 2 });
+  });
+});
+
+describe('analytics trend', () => {
+  it('when days are asked, then every day of the range is there, named by its local midnight, and the days add up to the overview', async () => {
+    const res = await t.http
+      .get(`${AN}/trend`)
+      .query({ from: DAY_FROM, to: NEXT_TO, bucket: 'day' })
+      .set('Authorization', admin)
+      .expect(200);
+    expect(res.body).toEqual({
+      from: DAY_FROM,
+      to: NEXT_TO,
+      bucket: 'day',
+      timeZone: 'Asia/Shanghai',
+      items: [
+        { start: DAY_FROM, totalAmount: '35.00', rewardCount: 3 },
+        { start: DAY_TO, totalAmount: '7.01', rewardCount: 1 },
+      ],
+    });
+  });
+
+  it('when hours are asked, then all 24 are there, zeros included, each reward in its own hour', async () => {
+    const res = await t.http
+      .get(`${AN}/trend`)
+      .query({ from: DAY_FROM, to: DAY_TO, bucket: 'hour' })
+      .set('Authorization', admin)
+      .expect(200);
+    const items = res.body.items as Array<{ start: string; totalAmount: string; rewardCount: number }>;
+    expect(items).toHaveLength(24);
+    expect(items.filter((i) => i.rewardCount > 0)).toEqual([
+      { start: '2036-03-04T16:00:00.000Z', totalAmount: '10.00', rewardCount: 1 },
+      { start: '2036-03-05T01:00:00.000Z', totalAmount: '20.00', rewardCount: 1 },
+      { start: '2036-03-05T15:00:00.000Z', totalAmount: '5.00', rewardCount: 1 },
+    ]);
+    expect(items.filter((i) => i.rewardCount === 0).every((i) => i.totalAmount === '0.00')).toBe(true);
+    expect(items.map((i) => Date.parse(i.start) - Date.parse(DAY_FROM))).toEqual(Array.from({ length: 24 }, (_, h) => h * 3_600_000));
+  });
+
+  it('when the range starts inside a bucket, then that bucket counts only its part of the range', async () => {
+    const res = await t.http
+      .get(`${AN}/trend`)
+      .query({ from: '2036-03-04T16:45:00Z', to: DAY_TO, bucket: 'day' })
+      .set('Authorization', admin)
+      .expect(200);
+    expect(res.body.items).toEqual([{ start: DAY_FROM, totalAmount: '25.00', rewardCount: 2 }]);
+  });
+});
+
+describe('analytics requests', () => {
+  it('when the query is wrong or the caller is not an admin, then 4xx problem+json', async () => {
+    for (const [path, query] of [
+      ['/overview', { from: DAY_TO, to: DAY_FROM }],
+      ['/overview', { from: 'yesterday' }],
+      ['/overview', { anchorId: 1 }],
+      ['/trend', { bucket: 'week' }],
+      ['/trend', { from: '2036-01-01T00:00:00Z', to: '2036-03-01T00:00:00Z', bucket: 'hour' }],
+    ] as const) {
+      const res = await t.http.get(`${AN}${path}`).query(query).set('Authorization', admin);
+      expect({ path, query, status: res.status, code: res.body.code }).toEqual({ path, query, status: 400, code: 'VALIDATION_FAILED' });
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    expect((await t.http.get(`${AN}/overview`)).status).toBe(401);
+    expect((await t.http.get(`${AN}/trend`).set('Authorization', await t.auth('anchor', 1))).status).toBe(403);
+  });
+
+  it('when the same report is asked twice within its cache lifetime, then Redis answers the second', async () => {
+    const cached = await createTestPlatform({ ANALYTICS_CACHE_TTL_MS: '60000' }, { clock });
+    try {
+      const auth = await cached.auth('admin');
+      const query = { from: DAY_FROM, to: DAY_TO };
+      const values = async () =>
+        (await (cached.metrics.registry.getSingleMetric('redis_cache_requests_total') as Counter<'cache' | 'result'>).get()).values;
+      const count = async (result: string) =>
+        (await values()).find((v) => v.labels.cache === 'analytics' && v.labels.result === result)?.value ?? 0;
+      // Another test run may have cached this very range: clear it first.
+      await cached.redis.client?.del(`analytics:overview:${DAY_FROM}:${DAY_TO}`);
+      const first = (await cached.http.get(`${AN}/overview`).query(query).set('Authorization', auth).expect(200)).body;
+      const second = (await cached.http.get(`${AN}/overview`).query(query).set('Authorization', auth).expect(200)).body;
+      expect(second).toEqual(first);
+      expect({ hit: await count('hit'), miss: await count('miss') }).toEqual({ hit: 1, miss: 1 });
+    } finally {
+      await cached.close();
+    }
+    expect(await analyticsCache()).toEqual({ hit: 0, miss: expect.any(Number) });
+  });
+});
+
+describe('analytics query plans on MariaDB', () => {
+  it('when the overview and the trend are asked, then they read the reward table through idx_recharge_time, never a full scan, refunds by primary key', async () => {
+    for (const path of [`${AN}/overview?from=${DAY_FROM}&to=${DAY_TO}`, `${AN}/trend?from=${DAY_FROM}&to=${NEXT_TO}&bucket=hour`]) {
+      // The reports read on the reports pool (its long statement timeout).
+      const queries = await rewardQueriesOf(t, () => t.http.get(path).set('Authorization', admin).expect(200), /`recharge`/, t.reports.db1);
+      expect({ path, sent: queries.length }).toEqual({ path, sent: 1 });
+      const reads = (await planOf(t, queries[0]!)).filter((row) => !row.table.startsWith('<'));
+      expect(reads.map((r) => ({ table: r.table, key: r.key, full: r.type === 'ALL' || r.type === 'index' }))).toEqual([
+        { table: 'recharge', key: 'idx_recharge_time', full: false },
+        { table: 'rf', key: 'PRIMARY', full: false },
+      ]);
+    }
+  });
+});
