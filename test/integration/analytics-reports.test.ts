@@ -14,6 +14,8 @@ const clock = testClock();
 let t: TestPlatform;
 let admin: string;
 let refundedId: number;
+let stageA: { anchorId: number; roomId: number; viewerIds: number[] };
+let stageB: { anchorId: number; roomId: number; viewerIds: number[] };
 
 async function rewardAt(at: string, stage: { roomId: number; viewerIds: number[] }, viewer: number, amount: string): Promise<number> {
   clock.stopAt(new Date(at));
@@ -36,10 +38,13 @@ beforeAll(async () => {
   t = await createTestPlatform({ ANALYTICS_CACHE_TTL_MS: '0' }, { clock });
   admin = await t.auth('admin');
   const stage = await liveStage(t, 4);
+  stageA = stage;
+  stageB = await liveStage(t, 1);
   await rewardAt('2036-03-04T15:59:59.999Z', stage, 0, '1000.00'); // 23:59:59.999 the day before: outside
   await rewardAt('2036-03-04T16:30:00.000Z', stage, 0, '10.00'); // 00:30 local
   await rewardAt('2036-03-05T01:15:00.000Z', stage, 1, '20.00'); // 09:15
   refundedId = await rewardAt('2036-03-05T02:00:00.000Z', stage, 3, '100.00'); // refunded below
+  await rewardAt('2036-03-05T03:00:00.000Z', stageB, 0, '50.00'); // 11:00, another anchor
   await rewardAt('2036-03-05T15:59:59.999Z', stage, 0, '5.00'); // 23:59:59.999
   await rewardAt('2036-03-05T16:00:00.000Z', stage, 2, '7.01'); // 00:00 the next day
   await t.runSync();
@@ -50,15 +55,15 @@ afterAll(() => t.close());
 describe('analytics overview', () => {
   it('when a calendar day is asked, then its rewards are summed to the fen without the refunded one, ARPPU rounds down and platform revenue is the settled platform share', async () => {
     const res = await t.http.get(`${AN}/overview`).query({ from: DAY_FROM, to: DAY_TO }).set('Authorization', admin).expect(200);
-    // 10.00 + 20.00 + 5.00 by two viewers; platform shares at 0.5000: 5.00 + 10.00 + 2.50.
+    // 10.00 + 20.00 + 5.00 + 50.00 by three viewers (8500 / 3 = 2833.3 fen); platform shares at 0.5000: 5.00 + 10.00 + 2.50 + 25.00.
     expect(res.body).toEqual({
       from: DAY_FROM,
       to: DAY_TO,
-      totalAmount: '35.00',
-      rewardCount: 3,
-      payingViewers: 2,
-      arppu: '17.50',
-      platformRevenue: '17.50',
+      totalAmount: '85.00',
+      rewardCount: 4,
+      payingViewers: 3,
+      arppu: '28.33',
+      platformRevenue: '42.50',
     });
     const next = (await t.http.get(`${AN}/overview`).query({ from: DAY_TO, to: NEXT_TO }).set('Authorization', admin).expect(200)).body;
     // 7.01 / 1 viewer; the platform keeps the odd fen: 3.51.
@@ -76,7 +81,7 @@ describe('analytics overview', () => {
   it('when the range is left out, then it is today so far in TIME_ZONE', async () => {
     clock.stopAt(new Date('2036-03-05T04:00:00.000Z')); // noon local
     const res = await t.http.get(`${AN}/overview`).set('Authorization', admin).expect(200);
-    expect(res.body).toMatchObject({ from: DAY_FROM, to: '2036-03-05T04:00:00.000Z', totalAmount: '30.00', rewardCount: 2 });
+    expect(res.body).toMatchObject({ from: DAY_FROM, to: '2036-03-05T04:00:00.000Z', totalAmount: '80.00', rewardCount: 3 });
   });
 });
 
@@ -93,7 +98,7 @@ describe('analytics trend', () => {
       bucket: 'day',
       timeZone: 'Asia/Shanghai',
       items: [
-        { start: DAY_FROM, totalAmount: '35.00', rewardCount: 3 },
+        { start: DAY_FROM, totalAmount: '85.00', rewardCount: 4 },
         { start: DAY_TO, totalAmount: '7.01', rewardCount: 1 },
       ],
     });
@@ -110,6 +115,7 @@ describe('analytics trend', () => {
     expect(items.filter((i) => i.rewardCount > 0)).toEqual([
       { start: '2036-03-04T16:00:00.000Z', totalAmount: '10.00', rewardCount: 1 },
       { start: '2036-03-05T01:00:00.000Z', totalAmount: '20.00', rewardCount: 1 },
+      { start: '2036-03-05T03:00:00.000Z', totalAmount: '50.00', rewardCount: 1 },
       { start: '2036-03-05T15:00:00.000Z', totalAmount: '5.00', rewardCount: 1 },
     ]);
     expect(items.filter((i) => i.rewardCount === 0).every((i) => i.totalAmount === '0.00')).toBe(true);
@@ -122,7 +128,83 @@ describe('analytics trend', () => {
       .query({ from: '2036-03-04T16:45:00Z', to: DAY_TO, bucket: 'day' })
       .set('Authorization', admin)
       .expect(200);
-    expect(res.body.items).toEqual([{ start: DAY_FROM, totalAmount: '25.00', rewardCount: 2 }]);
+    expect(res.body.items).toEqual([{ start: DAY_FROM, totalAmount: '75.00', rewardCount: 3 }]);
+  });
+});
+
+describe('analytics rankings, room report and distribution', () => {
+  it('when anchors and viewers are ranked over the day, then by amount, the refunded reward left out', async () => {
+    const anchors = (
+      await t.http.get(`${AN}/anchors/ranking`).query({ from: DAY_FROM, to: DAY_TO }).set('Authorization', admin).expect(200)
+    ).body;
+    expect(anchors).toEqual({
+      from: DAY_FROM,
+      to: DAY_TO,
+      items: [
+        { rank: 1, anchorId: stageB.anchorId, name: expect.any(String), status: 'ACTIVE', totalAmount: '50.00', rewardCount: 1 },
+        { rank: 2, anchorId: stageA.anchorId, name: expect.any(String), status: 'ACTIVE', totalAmount: '35.00', rewardCount: 3 },
+      ],
+    });
+    const viewers = (
+      await t.http.get(`${AN}/viewers/ranking`).query({ from: DAY_FROM, to: DAY_TO, limit: 2 }).set('Authorization', admin).expect(200)
+    ).body;
+    expect(viewers.items).toEqual([
+      { rank: 1, audienceId: stageB.viewerIds[0], nickname: expect.any(String), anonymous: false, totalAmount: '50.00', rewardCount: 1 },
+      { rank: 2, audienceId: stageA.viewerIds[1], nickname: expect.any(String), anonymous: false, totalAmount: '20.00', rewardCount: 1 },
+    ]);
+    const all = (await t.http.get(`${AN}/viewers/ranking`).query({ from: DAY_FROM, to: DAY_TO }).set('Authorization', admin).expect(200))
+      .body;
+    expect(all.items.map((v: { audienceId: number; totalAmount: string }) => [v.audienceId, v.totalAmount])).toEqual([
+      [stageB.viewerIds[0], '50.00'],
+      [stageA.viewerIds[1], '20.00'],
+      [stageA.viewerIds[0], '15.00'],
+    ]);
+  });
+
+  it('when a room is reported over the day, then its totals, its busiest minute and its session with the whole session’s totals', async () => {
+    const report = (
+      await t.http
+        .get(`${AN}/live-rooms/${stageA.roomId}/report`)
+        .query({ from: DAY_FROM, to: DAY_TO })
+        .set('Authorization', admin)
+        .expect(200)
+    ).body;
+    expect(report).toMatchObject({
+      liveRoomId: stageA.roomId,
+      anchorId: stageA.anchorId,
+      from: DAY_FROM,
+      to: DAY_TO,
+      totalAmount: '35.00',
+      rewardCount: 3,
+      payingViewers: 2,
+      peakMinute: { start: '2036-03-05T01:15:00.000Z', totalAmount: '20.00', rewardCount: 1 },
+    });
+    // The session began before 2036 and is running: it overlaps the day; its totals are the whole session's, the refund out.
+    expect(report.sessions).toEqual([
+      { sessionId: expect.any(Number), startedAt: expect.any(String), endedAt: null, totalEarnings: '1042.01', rechargeCount: 5 },
+    ]);
+    const quiet = (
+      await t.http
+        .get(`${AN}/live-rooms/${stageA.roomId}/report`)
+        .query({ from: '2036-01-01T00:00:00Z', to: '2036-01-02T00:00:00Z' })
+        .set('Authorization', admin)
+        .expect(200)
+    ).body;
+    expect(quiet).toMatchObject({ totalAmount: '0.00', rewardCount: 0, payingViewers: 0, peakMinute: null });
+    const unknown = await t.http.get(`${AN}/live-rooms/999999999/report`).set('Authorization', admin);
+    expect({ status: unknown.status, code: unknown.body.code }).toEqual({ status: 404, code: 'LIVE_ROOM_NOT_FOUND' });
+  });
+
+  it('when the amounts are distributed, then every bucket is there and they add up to the overview', async () => {
+    const d = (await t.http.get(`${AN}/distribution`).query({ from: DAY_FROM, to: DAY_TO }).set('Authorization', admin).expect(200)).body;
+    expect(d.buckets).toEqual([
+      { min: '0.01', max: '1.00', totalAmount: '0.00', rewardCount: 0 },
+      { min: '1.00', max: '10.00', totalAmount: '5.00', rewardCount: 1 },
+      { min: '10.00', max: '100.00', totalAmount: '80.00', rewardCount: 3 },
+      { min: '100.00', max: '1000.00', totalAmount: '0.00', rewardCount: 0 },
+      { min: '1000.00', max: '10000.00', totalAmount: '0.00', rewardCount: 0 },
+      { min: '10000.00', max: null, totalAmount: '0.00', rewardCount: 0 },
+    ]);
   });
 });
 
@@ -134,6 +216,10 @@ describe('analytics requests', () => {
       ['/overview', { anchorId: 1 }],
       ['/trend', { bucket: 'week' }],
       ['/trend', { from: '2036-01-01T00:00:00Z', to: '2036-03-01T00:00:00Z', bucket: 'hour' }],
+      ['/anchors/ranking', { limit: 101 }],
+      ['/viewers/ranking', { limit: 0 }],
+      ['/distribution', { to: '2030-01-01T00:00:00Z', from: '2031-01-01T00:00:00Z' }],
+      ['/live-rooms/abc/report', {}],
     ] as const) {
       const res = await t.http.get(`${AN}${path}`).query(query).set('Authorization', admin);
       expect({ path, query, status: res.status, code: res.body.code }).toEqual({ path, query, status: 400, code: 'VALIDATION_FAILED' });

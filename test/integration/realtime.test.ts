@@ -28,14 +28,23 @@ async function truth(t: TestPlatform, roomId: number): Promise<{ fen: number; co
 }
 
 /** The flushed row and what the journal behind it says: they must always agree. */
+/** The room's row and its journal, read in one statement: one snapshot, whatever flush runs meanwhile. */
 async function flushed(t: TestPlatform, roomId: number) {
-  const row = await t.db1('live_room_realtime').where({ live_room_id: roomId }).first();
-  const journal = await t.db1('live_room_applied_reward').where({ live_room_id: roomId }).sum({ s: 'amount' }).count({ n: '*' }).first();
+  const journal = (column: string) =>
+    t
+      .db1('live_room_applied_reward')
+      .where({ live_room_id: roomId })
+      .select(t.db1.raw(`COALESCE(${column}, 0)`));
+  const row = (await t
+    .db1('live_room_realtime')
+    .where({ live_room_id: roomId })
+    .select('total_earnings', 'recharge_count', { journal_fen: journal('SUM(amount)') }, { journal_count: journal('COUNT(*)') })
+    .first()) as { total_earnings: number; recharge_count: number; journal_fen: number | string; journal_count: number | string };
   return {
     fen: Number(row.total_earnings),
     count: Number(row.recharge_count),
-    journalFen: Number(journal?.['s'] ?? 0),
-    journalCount: Number(journal?.['n']),
+    journalFen: Number(row.journal_fen),
+    journalCount: Number(row.journal_count),
   };
 }
 

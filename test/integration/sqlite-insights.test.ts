@@ -1,33 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testClock } from '../support/clock';
 import { get, makeAnonymous, sendReward } from '../support/insights';
-import { createTestPlatform, liveStage, type TestPlatform } from '../support/platform';
+import { createSqlitePlatform, liveStage, type TestPlatform } from '../support/platform';
 
 /** The anchor insights on the embedded default (SQLite files, no Redis): the same SQL must run there. */
-let dir: string;
 let t: TestPlatform;
 const clock = testClock(new Date('2026-11-11T04:00:00.000Z'));
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tipping-sqlite-insights-'));
-  t = await createTestPlatform(
-    {
-      DB1_URL: `sqlite:${join(dir, 'db1.sqlite')}`,
-      DB2_URL: `sqlite:${join(dir, 'db2.sqlite')}`,
-      REDIS_URL: undefined,
-      AUTO_MIGRATE: 'true',
-    },
-    { clock },
-  );
+  t = await createSqlitePlatform('sqlite-insights', { clock });
 });
 
-afterAll(async () => {
-  await t.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => t.close());
 
 describe('anchor insights on the embedded SQLite default', () => {
   it('when viewers reward an anchor, then stats, top supporters, ranking, contributors and summary answer as on MariaDB', async () => {

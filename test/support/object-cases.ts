@@ -554,4 +554,15 @@ export const OBJECT_CASES: ObjectCase[] = [
     ok: 200,
     request: () => ({ path: `${AN}/trend`, query: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', bucket: 'hour' } }),
   },
+  { method: 'get', path: `${AN}/anchors/ranking`, roles: ADMIN, owner: null, ok: 200, request: () => ({ path: `${AN}/anchors/ranking` }) },
+  { method: 'get', path: `${AN}/viewers/ranking`, roles: ADMIN, owner: null, ok: 200, request: () => ({ path: `${AN}/viewers/ranking` }) },
+  {
+    method: 'get',
+    path: `${AN}/live-rooms/{liveRoomId}/report`,
+    roles: ADMIN,
+    owner: null,
+    ok: 200,
+    request: (w) => ({ path: `${AN}/live-rooms/${w.roomId}/report` }),
+  },
+  { method: 'get', path: `${AN}/distribution`, roles: ADMIN, owner: null, ok: 200, request: () => ({ path: `${AN}/distribution` }) },
 ];

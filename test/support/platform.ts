@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { loadConfig, type Environment } from '../../src/shared/config';
 import type { Role } from '../../src/shared/http/auth';
 import { createLogger } from '../../src/shared/logger';
+import { waitForRedis } from '../../src/shared/redis';
 import type { Clock } from '../../src/shared/module';
 import { createPlatform, type Platform, type PlatformOptions } from '../../src/platform';
 import { REDIS_KEY_PREFIX, workerDatabaseUrl, workerRedisUrl } from './environment';
@@ -45,6 +49,9 @@ export async function createTestPlatform(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.clientDecorators ? { clientDecorators: options.clientDecorators } : {}),
   });
+  // The service starts degraded when Redis takes over a second to connect (a loaded machine): on the
+  // worker's shared Redis, which is up, a test starts once the connection is ready, as it assumes.
+  if (overrides['REDIS_URL'] === undefined && platform.redis.client) await waitForRedis(platform.redis, 10_000);
   const token = (role: Role, id = 1) => platform.tokens.sign({ role, id }, 3600);
   return Object.assign(platform, {
     http: request(platform.app),
@@ -157,4 +164,25 @@ export async function storeBatch(t: TestPlatform, items: readonly object[], atte
     if (refused.length > 0) throw new Error(`batch items refused: ${JSON.stringify(refused.slice(0, 3))}`);
     return results.map((r) => r.rechargeId as number);
   }
+}
+
+/** A platform on the embedded default: SQLite files in a temporary directory of its own, no Redis. `close` also removes the files. */
+export async function createSqlitePlatform(name: string, options: { clock?: Clock } = {}): Promise<TestPlatform> {
+  const dir = mkdtempSync(join(tmpdir(), `tipping-${name}-`));
+  const t = await createTestPlatform(
+    {
+      DB1_URL: `sqlite:${join(dir, 'db1.sqlite')}`,
+      DB2_URL: `sqlite:${join(dir, 'db2.sqlite')}`,
+      REDIS_URL: undefined,
+      AUTO_MIGRATE: 'true',
+    },
+    options,
+  );
+  const close = t.close.bind(t);
+  return Object.assign(t, {
+    close: async () => {
+      await close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
 }

@@ -9,6 +9,7 @@ import type { FinanceServiceClient } from '../finance/contract';
 import { createReconciliation, type ReconciliationReport } from './reconciliation/reconciliation.service';
 import { createSyncDayComparison, type SyncDayComparison } from './reconciliation/sync-day-comparison';
 import { createOverviewReports } from './reports/overview.service';
+import { createRankingReports } from './reports/rankings.service';
 import { createReportCache } from './reports/report-cache';
 import { reportRoutes } from './reports/reports.routes';
 
@@ -43,23 +44,20 @@ export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModul
   const timeoutMs = { default: deps.settings.reportTimeoutMs };
   const audience = guardClient(deps.audience, { name: 'audience', logger, timeoutMs });
   const finance = guardClient(deps.finance, { name: 'finance', logger, timeoutMs });
+  const anchor = guardClient(deps.anchor, { name: 'anchor', logger, timeoutMs });
   const reconciliation = createReconciliation({
     audience,
-    anchor: guardClient(deps.anchor, { name: 'anchor', logger, timeoutMs }),
+    anchor,
     finance,
     clock: deps.clock,
     logger,
   });
-  const reports = createOverviewReports({
-    audience,
-    finance,
-    cache: createReportCache({ redis: deps.redis, registry: deps.registry, logger, ttlMs: deps.settings.cacheTtlMs }),
-    clock: deps.clock,
-    timeZone: deps.settings.timeZone,
-  });
+  const cache = createReportCache({ redis: deps.redis, registry: deps.registry, logger, ttlMs: deps.settings.cacheTtlMs });
+  const reports = createOverviewReports({ audience, finance, cache, clock: deps.clock, timeZone: deps.settings.timeZone });
+  const rankings = createRankingReports({ audience, anchor, cache, clock: deps.clock, timeZone: deps.settings.timeZone });
   return {
     name: 'analytics',
-    routes: [{ prefix: '/analysis/api/v1', tag: 'analysis', routes: reportRoutes(reports) }],
+    routes: [{ prefix: '/analysis/api/v1', tag: 'analysis', routes: reportRoutes(reports, rankings) }],
     health: { path: '/analysis/actuator/health', requires: ['db1', 'db2'] },
     // Realtime drift is repaired on schedule (e.g. rewards made while the anchor module was down). While
     // Redis does not answer its pending deltas cannot be read, and would look missing: the tick is skipped.

@@ -49,6 +49,15 @@ export interface ApplyRewardCommand {
   amountFen: number;
 }
 
+/** A live session with its totals (stored once final, else counted from the reward rows). */
+export interface LiveSessionDto {
+  sessionId: number;
+  startedAt: string;
+  endedAt: string | null;
+  totalEarningsFen: number;
+  rechargeCount: number;
+}
+
 /** A refunded reward, for the room it was given in. */
 export interface RefundedRewardCommand {
   rechargeId: number;
@@ -125,6 +134,8 @@ export interface AnchorServiceClient {
   getAnchor(anchorId: number): Promise<AnchorDto | null>;
   /** The live room, or null when there is none with this id. */
   getLiveRoom(liveRoomId: number): Promise<LiveRoomDto | null>;
+  /** The room's sessions overlapping `[from, to)` (ISO instants), newest first, at most `limit`, with their whole totals; null when there is no such room. */
+  sessionsOfRoom(liveRoomId: number, range: { from: string; to: string }, limit: number): Promise<LiveSessionDto[] | null>;
   /** Rooms by id for reward validation, in one query for many; unknown ids are simply absent. */
   getRewardTargets(liveRoomIds: readonly number[]): Promise<RewardTargetDto[]>;
   /** Adds a reward to the room's realtime figures; idempotent per rechargeId. Mirrors POST /live-rooms/realtime/reward. */

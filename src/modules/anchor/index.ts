@@ -195,6 +195,7 @@ export function createAnchorModule(deps: AnchorModuleDeps): AnchorModule {
       realtime,
       createRealtimeAudit({ db: deps.reportsDb, clock: deps.clock, realtime, journalRetentionMs: settings.journalRetentionMs }),
       heal,
+      sessions,
     ),
     healRealtime: () => heal.heal(),
     flushRealtime: () => realtime.flushAll(),

@@ -191,6 +191,30 @@ export interface PlatformBucketTotalsDto extends RewardTotals {
   bucket: number;
 }
 
+/** A viewer's rewards in a range, platform-wide (admin reports show anonymous viewers too, flagged). */
+export interface ViewerTotalsDto {
+  audienceId: number;
+  nickname: string | null;
+  anonymous: boolean;
+  amountFen: number;
+  rewardCount: number;
+}
+
+/** Rewards whose amount falls in bucket `bucket` of the edges asked: [edges[bucket], edges[bucket + 1]). */
+export interface AmountBucketDto extends RewardTotals {
+  bucket: number;
+}
+
+/** One room's rewards in a range, and its busiest minute (by amount; the earliest on a tie). */
+export interface RoomActivityDto {
+  totals: PlatformTotalsDto;
+  /** null without rewards in the range. `start`: ISO, the minute's first instant (UTC). */
+  peakMinute: ({ start: string } & RewardTotals) | null;
+}
+
+/** Most lower edges one `amountDistribution` call takes. */
+export const AMOUNT_DISTRIBUTION_MAX_EDGES = 20;
+
 /** Most boundaries one `rewardTotalsByBucket` call takes (a year of days, or two weeks of hours, and then some). */
 export const REWARD_BUCKET_MAX_BOUNDARIES = 1000;
 
@@ -240,6 +264,12 @@ export interface AudienceServiceClient extends RewardAggregateQueries {
   platformTotals(from: string, to: string): Promise<PlatformTotalsDto>;
   /** The platform's rewards (refunds out) per bucket between consecutive `boundaries` (as `rewardTotalsByBucket`). */
   platformTotalsByBucket(boundaries: readonly string[]): Promise<PlatformBucketTotalsDto[]>;
+  /** The viewers who gave most in [from, to), platform-wide, at most `limit` (≤ 100), refunds out. */
+  topViewersBetween(from: string, to: string, limit: number): Promise<ViewerTotalsDto[]>;
+  /** The range's rewards per amount bucket among ascending lower edges in fen (the first ≥ 1, at most AMOUNT_DISTRIBUTION_MAX_EDGES); empty buckets absent. */
+  amountDistribution(from: string, to: string, edgesFen: readonly number[]): Promise<AmountBucketDto[]>;
+  /** One room's rewards in [from, to) and its busiest minute. */
+  roomActivity(liveRoomId: number, from: string, to: string): Promise<RoomActivityDto>;
   /**
    * Every reward of the range, oldest first (createdAt asc, then rechargeId asc), in pages of at most
    * REWARD_EXPORT_PAGE_SIZE read from one database statement as the consumer pulls them: nothing

@@ -25,6 +25,18 @@ export interface TrendDto {
   items: Array<{ start: string; totalAmountFen: number; rewardCount: number }>;
 }
 
+/** `[from, to)` as asked; without `to`, now; without `from`, the start of `to`'s day in the zone. */
+export function rangeOrToday(
+  range: { from?: string | undefined; to?: string | undefined },
+  now: Date,
+  timeZone: string,
+): { from: Date; to: Date } {
+  const to = range.to ? new Date(range.to) : now;
+  const from = range.from ? new Date(range.from) : dayAround(to, timeZone).from;
+  if (from >= to) throw AppError.validation([{ field: 'to', message: 'must be after from' }]);
+  return { from, to };
+}
+
 /** A trend without `from` looks back this many buckets from `to`. */
 const DEFAULT_LOOKBACK: Record<BucketUnit, { hours: number }> = { hour: { hours: 24 }, day: { hours: 7 * 24 } };
 
@@ -44,9 +56,7 @@ export function createOverviewReports(deps: {
   return {
     /** `[from, to)`; without them, today so far in TIME_ZONE (`to` defaults to now, `from` to the start of `to`'s day). */
     async overview(range: { from?: string | undefined; to?: string | undefined }): Promise<OverviewDto> {
-      const to = range.to ? new Date(range.to) : deps.clock();
-      const from = range.from ? new Date(range.from) : dayAround(to, timeZone).from;
-      if (from >= to) throw AppError.validation([{ field: 'to', message: 'must be after from' }]);
+      const { from, to } = rangeOrToday(range, deps.clock(), timeZone);
       const [fromIso, toIso] = [from.toISOString(), to.toISOString()];
       return cache.through('overview', `${fromIso}:${toIso}`, async () => {
         const [totals, settled] = await Promise.all([audience.platformTotals(fromIso, toIso), finance.settledBetween(fromIso, toIso)]);

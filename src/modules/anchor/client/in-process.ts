@@ -1,6 +1,7 @@
 import type { AnchorsService } from '../anchors/anchors.service';
 import type { AnchorServiceClient } from '../contract';
 import type { LiveRoomsService } from '../live-rooms/live-rooms.service';
+import type { LiveSessionsService } from '../live-rooms/live-sessions.service';
 import type { createRealtimeAudit } from '../realtime/realtime-audit.service';
 import type { RealtimeHeal } from '../realtime/realtime-heal.service';
 import type { RealtimeService } from '../realtime/realtime.service';
@@ -12,10 +13,13 @@ export function createInProcessAnchorClient(
   realtime: RealtimeService,
   audit: ReturnType<typeof createRealtimeAudit>,
   heal: RealtimeHeal,
+  sessions: LiveSessionsService,
 ): AnchorServiceClient {
   return {
     getAnchor: (anchorId) => anchors.findAnchor(anchorId),
     getLiveRoom: (liveRoomId) => rooms.getLiveRoom(liveRoomId),
+    sessionsOfRoom: (liveRoomId, range, limit) =>
+      sessions.sessionsOverlapping(liveRoomId, { from: new Date(range.from), to: new Date(range.to) }, limit),
     getRewardTargets: (liveRoomIds) => rooms.getRewardTargets(liveRoomIds),
     applyReward: (command) => realtime.applyReward(command),
     takeOutRefundedReward: (command) => realtime.takeOutRefunded(command),

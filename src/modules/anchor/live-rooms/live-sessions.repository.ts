@@ -78,3 +78,21 @@ export async function settleSessionTotals(
 export async function unsettleSessionTotals(db: Db, id: number): Promise<void> {
   await db('live_session').where({ id }).whereNotNull('totals_settled_at').update({ totals_settled_at: null });
 }
+
+/** A room's sessions that overlap `[from, to)` (started before `to`, not ended by `from`), newest first, at most `limit`. */
+export async function sessionsOverlapping(
+  db: Db,
+  liveRoomId: number,
+  range: { from: Date; to: Date },
+  limit: number,
+): Promise<LiveSessionRow[]> {
+  return sessionListQuery(db, liveRoomId)
+    .select(...COLUMNS)
+    .andWhere('started_at', '<', toDbTime(range.to))
+    .andWhere((q) => void q.whereNull('ended_at').orWhere('ended_at', '>', toDbTime(range.from)))
+    .orderBy([
+      { column: 'started_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(limit) as Promise<LiveSessionRow[]>;
+}

@@ -6,7 +6,14 @@ import type { Clock } from '../../../shared/module';
 import type { AudienceServiceClient, RewardTotals } from '../../audience/contract';
 import { findLiveRoom, type LiveRoomRow } from './live-rooms.repository';
 import { liveRoomNotFound } from './live-rooms.service';
-import { findSession, listSessions, settleSessionTotals, unsettledSessions, type LiveSessionRow } from './live-sessions.repository';
+import {
+  findSession,
+  listSessions,
+  sessionsOverlapping,
+  settleSessionTotals,
+  unsettledSessions,
+  type LiveSessionRow,
+} from './live-sessions.repository';
 
 export interface LiveSessionView {
   sessionId: number;
@@ -83,6 +90,12 @@ export function createLiveSessionsService(deps: {
       if (room.current_session_id === null) return null;
       const row = await findSession(db, room.current_session_id);
       return row ? ((await views([row]))[0] ?? null) : null;
+    },
+
+    /** The room's sessions overlapping `[from, to)` with their whole totals, newest first (for the analytics room report). */
+    async sessionsOverlapping(liveRoomId: number, range: { from: Date; to: Date }, limit: number): Promise<LiveSessionView[] | null> {
+      if (!(await findLiveRoom(db, liveRoomId))) return null;
+      return views(await sessionsOverlapping(db, liveRoomId, range, limit));
     },
 
     /** The job: stores the final totals of sessions that ended more than settleMs ago. */

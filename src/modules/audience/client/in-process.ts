@@ -40,5 +40,8 @@ export function createInProcessAudienceClient(
     exportRewardRecords: (range) => records.exportRewardRecords(range),
     platformTotals: (from, to) => platform.platformTotals(from, to),
     platformTotalsByBucket: (boundaries) => platform.platformTotalsByBucket(boundaries),
+    topViewersBetween: (from, to, limit) => platform.topViewersBetween(from, to, limit),
+    amountDistribution: (from, to, edgesFen) => platform.amountDistribution(from, to, edgesFen),
+    roomActivity: (liveRoomId, from, to) => platform.roomActivity(liveRoomId, from, to),
   };
 }
