@@ -4,78 +4,21 @@
  * connections and the batch endpoint, measures a bare express hello-world in the same run, checks
  * every 2xx reward was stored exactly once, and prints JSON.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
-import { resolve } from 'node:path';
 import autocannon from 'autocannon';
-import knex from 'knex';
-import { createDb, mysqlConnection, parseMysqlUrl } from '../src/shared/db/knex';
-import { migrateToLatest } from '../src/shared/db/migrate';
+import { createDb } from '../src/shared/db/knex';
 import { createTokenService } from '../src/shared/http/auth';
 import { db1Migrations } from '../migrations/db1';
 import { db2Migrations } from '../migrations/db2';
+import { freshDatabase, post, ROOT, start } from './harness';
 
-const ROOT = resolve(__dirname, '..');
-const MYSQL = process.env['BENCH_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306';
 const REDIS = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379/14';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const SECRET = 'bench-secret-0123456789-0123456789-0123';
 const ROOMS = 20;
 const VIEWERS = 2000;
-
-async function freshDatabase(name: string, migrations: typeof db1Migrations): Promise<string> {
-  const url = `${MYSQL}/${name}`;
-  const admin = knex({ client: 'mysql2', connection: mysqlConnection(parseMysqlUrl(url), false), pool: { min: 0, max: 1 } });
-  await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``);
-  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.destroy();
-  const db = createDb(url, { poolMax: 1, acquireTimeoutMs: 5000 });
-  await migrateToLatest(db, migrations);
-  await db.destroy();
-  return url;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** Starts a node process on a free port and waits until `readyPath` answers 200. */
-async function start(command: string[], env: Record<string, string>, readyPath: string): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, command, {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}${readyPath}`)).ok) return { child, port };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${command.join(' ')} did not become ready`);
-}
-
-async function post(base: string, path: string, token: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${path} -> ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
 
 interface Figures {
   requestsPerSec: number;
