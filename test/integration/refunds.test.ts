@@ -207,6 +207,9 @@ describe('refunds', () => {
       expect(res.body.status).toBe('REFUNDED');
       expect(await balance(stage.anchorId)).toMatchObject({ available: '15.00' });
       expect(await figures(stage.roomId)).toMatchObject({ totalEarnings: '10.00', rechargeCount: 1 });
+      // While finance stays down the job retries finance alone: the room's TOP10 boards were dropped once, not on every run.
+      for (let run = 0; run < 3; run += 1) expect(await t.finishRefunds({ confirmAfterMs: 0 })).toMatchObject({ done: 0 });
+      expect(await t.redis.client?.get(`top10:room:{${stage.roomId}}:refunds`)).toBe('1');
     } finally {
       failing = false;
     }
@@ -216,6 +219,29 @@ describe('refunds', () => {
       20_000,
     );
     expect(await balance(stage.anchorId)).toMatchObject({ available: '5.00', totalIncome: '5.00' });
+    await auditClean([stage.anchorId]);
+  }, 40_000);
+
+  it('when finance is down while a reward not yet synced is refunded, then the sync never sends it: nothing is settled even before finance hears of the refund', async () => {
+    const stage = await liveStage(t, 1);
+    const id = await reward(stage, '40.00');
+    failing = true;
+    try {
+      expect((await refund(id)).status).toBe(200);
+      const report = await t.runSync();
+      expect(report.pending).toBe(0);
+      expect(await balance(stage.anchorId)).toMatchObject({ available: '0.00', totalIncome: '0.00' });
+      const row = (await t.db1('recharge').select('sync_status').where({ id }).first()) as { sync_status: string };
+      expect(row.sync_status).toBe('REFUNDED');
+    } finally {
+      failing = false;
+    }
+    await waitUntil(
+      async () => (await t.finishRefunds({ confirmAfterMs: 0 })) && (await refundDone(id)),
+      'the refund finished by the job',
+      20_000,
+    );
+    expect(await balance(stage.anchorId)).toMatchObject({ available: '0.00', totalIncome: '0.00' });
     await auditClean([stage.anchorId]);
   }, 40_000);
 

@@ -69,7 +69,8 @@ export interface StoredRewardDto {
   createdAt: string;
 }
 
-export type SyncStatus = 'PENDING' | 'CLAIMED' | 'SYNCED' | 'QUARANTINED';
+/** REFUNDED: refunded before the sync took it (PENDING or QUARANTINED then): never sent to finance. */
+export type SyncStatus = 'PENDING' | 'CLAIMED' | 'SYNCED' | 'QUARANTINED' | 'REFUNDED';
 
 /** A refunded reward: why, when, and whether everything outside DB1 (room figures, boards, finance) has taken it out. */
 export interface RefundedRewardDto {

@@ -21,7 +21,26 @@ function rejectInvalidUtf8(_req: IncomingMessage, _res: ServerResponse, bytes: B
  * incomplete, whatever the parser is still waiting for.
  */
 export function bodyReader(limit: string): RequestHandler {
-  const parse = express.text({ type: () => true, limit, verify: rejectInvalidUtf8 });
+  return settledOnClose(express.text({ type: () => true, limit, verify: rejectInvalidUtf8 }));
+}
+
+/**
+ * For an operation that takes no body: one sent anyway is read and thrown away (over `limit`, 413),
+ * so the answer is never written while an upload nobody reads is still arriving — with a large
+ * answer (the OpenAPI document) and a large upload, each side waited for the other and the
+ * connection was cut.
+ */
+export function bodyDiscarder(limit: string): RequestHandler {
+  const read = settledOnClose(express.raw({ type: () => true, limit }));
+  return (req, res, next) =>
+    read(req, res, (error?: unknown) => {
+      req.body = undefined;
+      next(error);
+    });
+}
+
+/** Runs a body parser, settling a request closed before its body was complete as incomplete (400). */
+function settledOnClose(parse: RequestHandler): RequestHandler {
   return (req, res, next) => {
     let settled = false;
     const settle = (error?: unknown) => {

@@ -2,7 +2,7 @@ import type { Express, Request, RequestHandler, Response } from 'express';
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
 import { AppError, type FieldProblem } from './app-error';
-import { bodyReader } from './body-reader';
+import { bodyDiscarder, bodyReader } from './body-reader';
 import { loneSurrogateField } from './lone-surrogates';
 import { bearerToken, requireAuthenticated, type Principal, type Role, type TokenService } from './auth';
 import { zodProblems } from './problem';
@@ -242,6 +242,7 @@ function registerDocumentation(spec: AnyRoute, fullPath: string, tag: string, re
 
 export function mountRouteGroup(app: Express, group: RouteGroup, options: MountOptions): void {
   const readBody = bodyReader(options.bodyLimit);
+  const discardBody = bodyDiscarder(options.bodyLimit);
   for (const spec of group.routes) {
     const fullPath = `${group.prefix}${spec.path}`;
     const markRoute: RequestHandler = (_req, res, next) => {
@@ -249,7 +250,7 @@ export function mountRouteGroup(app: Express, group: RouteGroup, options: MountO
       next();
     };
     const chain: RequestHandler[] = [markRoute];
-    if (spec.body) chain.push(readBody);
+    chain.push(spec.body ? readBody : discardBody);
     if (spec.body && spec.traceIdFromBody) chain.push(traceIdFromBody);
     chain.push(authenticationFor(spec, options.tokens), handlerFor(spec));
     app[spec.method](toExpressPath(fullPath), ...chain);

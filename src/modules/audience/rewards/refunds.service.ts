@@ -19,7 +19,8 @@ import {
   findRefund,
   insertRefund,
   lockRecharge,
-  markRefundDone,
+  leaveSyncQueue,
+  markEffects,
   takeOutOfConsumption,
   takeOutOfDailyTotal,
   unfinishedRefunds,
@@ -66,29 +67,51 @@ export function createRefunds(deps: RefundsDeps) {
     await Promise.all([deps.boards.store.dropForRefund(room), deps.boards.store.dropForRefund(platform)]);
   }
 
-  /** Every effect outside DB1's transaction; throws when one failed (the rest were still tried). */
-  async function applyEffects(reward: RechargeRow, refund: RefundRow): Promise<void> {
-    const results = await Promise.allSettled([
-      deps.anchor.takeOutRefundedReward({
-        rechargeId: reward.id,
-        liveRoomId: reward.live_room_id,
-        liveSessionId: reward.live_session_id,
-        amountFen: reward.amount,
-      }),
-      dropBoards(reward),
-      deps.finance.refundReward({ rechargeId: reward.id, anchorId: reward.anchor_id, amountFen: reward.amount, reason: refund.reason }),
-    ]);
-    const failed = results.flatMap((r, i) =>
-      r.status === 'rejected' ? [{ effect: ['room', 'boards', 'finance'][i], err: r.reason as unknown }] : [],
-    );
-    if (failed.length > 0) {
-      for (const f of failed)
+  /**
+   * The effects outside DB1's transaction that `refund` still needs, tried together; what succeeded is
+   * recorded, so a retry redoes only what failed. On the confirming pass (`confirmFrom`: the refund's
+   * time plus the settle delay) the room's take-out and the boards' drop are each done once more after
+   * that moment — the second delivery that catches a board rebuilt, or a session's totals stored,
+   * from a read made before the refund — and the refund is done once all three are confirmed.
+   */
+  async function applyEffects(reward: RechargeRow, refund: RefundRow, confirmFrom: Date | null): Promise<boolean> {
+    const doneSince = (at: string | null) => at !== null && (confirmFrom === null || fromDbTime(at) >= confirmFrom);
+    const wanted = {
+      room: !doneSince(refund.room_done_at),
+      boards: !doneSince(refund.boards_done_at),
+      finance: refund.finance_done_at === null,
+    };
+    const attempts: Array<[keyof typeof wanted, Promise<unknown>]> = [];
+    if (wanted.room)
+      attempts.push([
+        'room',
+        deps.anchor.takeOutRefundedReward({
+          rechargeId: reward.id,
+          liveRoomId: reward.live_room_id,
+          liveSessionId: reward.live_session_id,
+          amountFen: reward.amount,
+        }),
+      ]);
+    if (wanted.boards) attempts.push(['boards', dropBoards(reward)]);
+    if (wanted.finance)
+      attempts.push([
+        'finance',
+        deps.finance.refundReward({ rechargeId: reward.id, anchorId: reward.anchor_id, amountFen: reward.amount, reason: refund.reason }),
+      ]);
+    const results = await Promise.allSettled(attempts.map(([, attempt]) => attempt));
+    const succeeded = { room: false, boards: false, finance: false };
+    results.forEach((result, i) => {
+      const effect = attempts[i]![0];
+      if (result.status === 'fulfilled') succeeded[effect] = true;
+      else
         logger.warn(
-          { rechargeId: reward.id, effect: f.effect, err: f.err, degraded: true },
+          { rechargeId: reward.id, effect, err: result.reason as unknown, degraded: true },
           'a refund effect failed; the refund-effects job retries it',
         );
-      throw new Error(`refund ${reward.id}: ${failed.map((f) => f.effect).join(', ')} not done yet`);
-    }
+    });
+    const all = confirmFrom !== null && (Object.keys(wanted) as Array<keyof typeof wanted>).every((e) => !wanted[e] || succeeded[e]);
+    await markEffects(db, reward.id, { ...succeeded, all }, clock());
+    return all;
   }
 
   return {
@@ -106,9 +129,13 @@ export function createRefunds(deps: RefundsDeps) {
             reason,
             refunded_by: refundedBy.slice(0, 64),
             refunded_at: toDbTime(now),
+            room_done_at: null,
+            boards_done_at: null,
+            finance_done_at: null,
             done_at: null,
           };
           await insertRefund(trx, { ...refund, refund_trace_id: currentTraceId() ?? null });
+          await leaveSyncQueue(trx, reward.id);
           await takeOutOfConsumption(trx, reward, now);
           const day = calendarDay(fromDbTime(reward.created_at), deps.timeZone).date;
           await takeOutOfDailyTotal(trx, { audienceId: reward.audience_id, day, amountFen: reward.amount });
@@ -120,7 +147,7 @@ export function createRefunds(deps: RefundsDeps) {
         await failpoint('refund.afterCommit');
       }
       // A second call drives the effects again too: an operator's retry finishes what a failure left.
-      if (outcome.refund.done_at === null) await applyEffects(outcome.reward, outcome.refund).catch(() => undefined);
+      if (outcome.refund.done_at === null) await applyEffects(outcome.reward, outcome.refund, null).catch(() => undefined);
       return toRewardDto({ ...outcome.reward, refunded: 1 });
     },
 
@@ -136,15 +163,11 @@ export function createRefunds(deps: RefundsDeps) {
       for (const refund of pending) {
         const reward = await findRecharge(db, refund.recharge_id);
         if (!reward) continue;
-        try {
-          await applyEffects(reward, refund);
-          await markRefundDone(db, refund.recharge_id, clock());
-          done += 1;
-          deps.onEffects('done');
-        } catch {
-          failed += 1;
-          deps.onEffects('failed');
-        }
+        const confirmFrom = new Date(fromDbTime(refund.refunded_at).getTime() + after);
+        const finished = await applyEffects(reward, refund, confirmFrom).catch(() => false);
+        if (finished) done += 1;
+        else failed += 1;
+        deps.onEffects(finished ? 'done' : 'failed');
       }
       if (done + failed > 0) logger.info({ done, failed }, 'refund effects confirmed');
       return { done, failed };

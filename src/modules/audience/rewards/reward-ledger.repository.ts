@@ -57,7 +57,9 @@ export async function syncTotalsByAnchor(
   const query = db('recharge as r').leftJoin('recharge_refund as f', 'f.recharge_id', 'r.id');
   if ('upToId' in scope) void query.where('r.id', '<=', scope.upToId);
   else void query.where('r.created_at', '>=', toDbTime(scope.from)).where('r.created_at', '<', toDbTime(scope.to));
-  const refund = db.raw("CASE WHEN f.recharge_id IS NULL THEN 'live' WHEN f.done_at IS NULL THEN 'refund_pending' ELSE 'refunded' END");
+  const refund = db.raw(
+    "CASE WHEN f.recharge_id IS NULL THEN 'live' WHEN f.finance_done_at IS NULL THEN 'refund_pending' ELSE 'refunded' END",
+  );
   return query
     .select('r.anchor_id', 'r.sync_status', { refund })
     .count({ n: '*' })
@@ -114,10 +116,22 @@ export interface RefundRow {
   reason: string;
   refunded_by: string;
   refunded_at: string;
+  room_done_at: string | null;
+  boards_done_at: string | null;
+  finance_done_at: string | null;
   done_at: string | null;
 }
 
-export const REFUND_COLUMNS = ['recharge_id', 'reason', 'refunded_by', 'refunded_at', 'done_at'] as const;
+export const REFUND_COLUMNS = [
+  'recharge_id',
+  'reason',
+  'refunded_by',
+  'refunded_at',
+  'room_done_at',
+  'boards_done_at',
+  'finance_done_at',
+  'done_at',
+] as const;
 
 /** The refunds of these rewards, by primary key. */
 export async function refundsByIds(db: Db, ids: readonly number[]): Promise<RefundRow[]> {
