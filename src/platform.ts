@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import { db1Migrations } from '../migrations/db1';
 import { db2Migrations } from '../migrations/db2';
 import { createApp } from './app';
+import { createCacheModule } from './modules/cache';
 import { createAnalyticsModule, type ReconciliationReport, type SyncDayComparison } from './modules/analytics';
 import { createAnchorModule, type AnchorServiceClient } from './modules/anchor';
 import { createAudienceModule, type AudienceServiceClient, type QuarantineDto, type RewardAggregateQueries } from './modules/audience';
@@ -255,11 +256,21 @@ function buildModules(infra: Infrastructure): Pick<
       cacheTtlMs: config.analyticsCacheTtlMs,
     },
   });
+  const cache = createCacheModule({
+    redis,
+    anchor: anchorClient,
+    audience: late.audience,
+    clock,
+    logger,
+    registry: metrics.registry,
+    settings: { keyPrefix: config.redis.keyPrefix, rebuildTimeoutMs: config.reportTimeoutMs },
+  });
   const surfaces: ModuleSurface[] = [];
   if (enabled('anchor')) surfaces.push(anchor);
   if (enabled('audience')) surfaces.push(audience);
   if (enabled('finance')) surfaces.push(finance);
   if (enabled('analytics')) surfaces.push(analytics);
+  if (enabled('cache')) surfaces.push(cache);
   return {
     surfaces,
     runSync: audience.runSync,

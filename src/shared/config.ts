@@ -9,10 +9,9 @@ import { formatFen, MAX_AMOUNT_FEN, parseAmountToFen } from './money';
  * also read FAILPOINTS, which only tests set and which is no setting: see failpoints.ts.)
  */
 
-/** The modules this build has; `cache` (issue 12) is named in the design but not built yet. */
-const MODULE_NAMES = ['anchor', 'audience', 'finance', 'analytics'] as const;
+/** The modules this build has. */
+const MODULE_NAMES = ['anchor', 'audience', 'finance', 'analytics', 'cache'] as const;
 export type ModuleName = (typeof MODULE_NAMES)[number];
-const PLANNED_MODULES: readonly string[] = ['cache'];
 
 const DEV_JWT_SECRET = 'development-only-secret-change-me-0123456789';
 
@@ -339,10 +338,7 @@ export function loadConfig(environment: Environment): Config {
   const modules = e.MODULES.split(',')
     .map((m) => m.trim())
     .filter(Boolean);
-  const planned = modules.filter((m) => PLANNED_MODULES.includes(m));
-  if (planned.length > 0)
-    problems.push(`MODULES: ${planned.join(', ')} is not built yet (see the README's roadmap); available: ${MODULE_NAMES.join(', ')}`);
-  const unknown = modules.filter((m) => !(MODULE_NAMES as readonly string[]).includes(m) && !PLANNED_MODULES.includes(m));
+  const unknown = modules.filter((m) => !(MODULE_NAMES as readonly string[]).includes(m));
   if (unknown.length > 0) problems.push(`MODULES: unknown module(s) ${unknown.join(', ')}; known: ${MODULE_NAMES.join(', ')}`);
   if (modules.length === 0) problems.push('MODULES: name at least one module');
   const crons = [

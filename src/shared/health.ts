@@ -15,7 +15,7 @@ export interface HealthReport {
 }
 
 export interface HealthProbe {
-  /** `required` stores decide UP/DOWN; the others are reported only (Redis is never required). */
+  /** `required` stores decide UP/DOWN; the others are reported only (Redis is required by the cache module alone; when it is not configured it is DISABLED, never DOWN). */
   check(required: readonly Store[]): Promise<HealthReport>;
   markShuttingDown(): void;
 }

@@ -249,6 +249,30 @@ describe('analytics requests', () => {
     }
     expect(await analyticsCache()).toEqual({ hit: 0, miss: expect.any(Number) });
   });
+
+  it('when a report without `to` is asked again a moment later, then the cached answer serves it, its `to` saying up to when it counted', async () => {
+    const cached = await createTestPlatform({ ANALYTICS_CACHE_TTL_MS: '60000' }, { clock });
+    try {
+      const auth = await cached.auth('admin');
+      clock.stopAt(new Date('2036-03-05T04:00:00.000Z'));
+      await cached.redis.client?.del(`analytics:distribution:${DAY_FROM}:now`, `analytics:trend:hour:back:now`);
+      const first = (await cached.http.get(`${AN}/distribution`).set('Authorization', auth).expect(200)).body;
+      const trend = (await cached.http.get(`${AN}/trend?bucket=hour`).set('Authorization', auth).expect(200)).body;
+      clock.stopAt(new Date('2036-03-05T04:00:07.000Z'));
+      expect((await cached.http.get(`${AN}/distribution`).set('Authorization', auth).expect(200)).body).toEqual(first);
+      expect((await cached.http.get(`${AN}/trend?bucket=hour`).set('Authorization', auth).expect(200)).body).toEqual(trend);
+      expect(first.to).toBe('2036-03-05T04:00:00.000Z');
+      // A `to` that is asked is its own entry.
+      const asked = (await cached.http.get(`${AN}/distribution?to=2036-03-05T04:00:07.000Z`).set('Authorization', auth).expect(200)).body;
+      expect(asked.to).toBe('2036-03-05T04:00:07.000Z');
+      const values = (await (cached.metrics.registry.getSingleMetric('redis_cache_requests_total') as Counter<'cache' | 'result'>).get())
+        .values;
+      const of = (result: string) => values.find((v) => v.labels.cache === 'analytics' && v.labels.result === result)?.value ?? 0;
+      expect({ hit: of('hit'), miss: of('miss') }).toEqual({ hit: 2, miss: 3 });
+    } finally {
+      await cached.close();
+    }
+  });
 });
 
 describe('analytics query plans on MariaDB', () => {

@@ -62,15 +62,21 @@ const A = '/anchor/api/v1';
 const U = '/audience/api/v1';
 const F = '/finance/api/v1';
 const AN = '/analysis/api/v1';
+const C = '/cache/api/v1';
 
 const rewardBody = (w: World) => ({ traceId: newTraceId('OBJ'), audienceId: w.viewerId, liveRoomId: w.roomId, amount: '1.00' });
 const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString();
 
 export const OBJECT_CASES: ObjectCase[] = [
   // System
-  ...['/health', '/anchor/actuator/health', '/audience/actuator/health', '/finance/actuator/health', '/analysis/actuator/health'].map(
-    (path): ObjectCase => ({ method: 'get', path, roles: PUBLIC, owner: null, ok: 200, request: () => ({ path }) }),
-  ),
+  ...[
+    '/health',
+    '/anchor/actuator/health',
+    '/audience/actuator/health',
+    '/finance/actuator/health',
+    '/analysis/actuator/health',
+    '/cache/actuator/health',
+  ].map((path): ObjectCase => ({ method: 'get', path, roles: PUBLIC, owner: null, ok: 200, request: () => ({ path }) })),
   { method: 'get', path: '/actuator/prometheus', roles: PUBLIC, owner: null, ok: 200, request: () => ({ path: '/actuator/prometheus' }) },
   { method: 'get', path: '/openapi.json', roles: PUBLIC, owner: null, ok: 200, request: () => ({ path: '/openapi.json' }) },
 
@@ -565,4 +571,40 @@ export const OBJECT_CASES: ObjectCase[] = [
     request: (w) => ({ path: `${AN}/live-rooms/${w.roomId}/report` }),
   },
   { method: 'get', path: `${AN}/distribution`, roles: ADMIN, owner: null, ok: 200, request: () => ({ path: `${AN}/distribution` }) },
+
+  // Cache
+  {
+    method: 'get',
+    path: `${C}/keys`,
+    roles: ADMIN,
+    owner: null,
+    ok: 200,
+    request: () => ({ path: `${C}/keys`, query: { pattern: 'live:room:*' } }),
+  },
+  {
+    method: 'get',
+    path: `${C}/keys/{key}`,
+    roles: ADMIN,
+    owner: null,
+    ok: 200,
+    request: (w) => ({ path: `${C}/keys/${encodeURIComponent(`live:room:events:{${w.roomId}}`)}` }),
+  },
+  {
+    method: 'delete',
+    path: `${C}/keys/{key}`,
+    roles: ADMIN,
+    owner: null,
+    ok: 404,
+    okCode: 'KEY_NOT_FOUND',
+    request: () => ({ path: `${C}/keys/${encodeURIComponent('analytics:object-case:none')}` }),
+  },
+  { method: 'get', path: `${C}/stats`, roles: ADMIN, owner: null, ok: 200, request: () => ({ path: `${C}/stats` }) },
+  {
+    method: 'post',
+    path: `${C}/rebuild/live-rooms/{liveRoomId}`,
+    roles: ADMIN,
+    owner: null,
+    ok: 200,
+    request: (w) => ({ path: `${C}/rebuild/live-rooms/${w.roomId}` }),
+  },
 ];

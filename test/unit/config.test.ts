@@ -16,12 +16,11 @@ function configErrorFor(environment: Environment): ConfigError {
   throw new Error(`expected a ConfigError for ${JSON.stringify(environment)}`);
 }
 
-describe('modules that are not built yet', () => {
-  it('when MODULES names cache, then the configuration is refused saying it is not built yet, rather than logging it as served while nothing is mounted', () => {
-    const error = configErrorFor({ MODULES: 'anchor,cache' });
-    expect(error.problems).toEqual([
-      "MODULES: cache is not built yet (see the README's roadmap); available: anchor, audience, finance, analytics",
-    ]);
+describe('the modules a process serves', () => {
+  it('when MODULES names cache, then it is served; a name that is no module is refused with the known ones', () => {
+    expect(loadConfig({ MODULES: 'anchor,cache' }).modules).toEqual(['anchor', 'cache']);
+    const error = configErrorFor({ MODULES: 'anchor,caches' });
+    expect(error.problems).toEqual(['MODULES: unknown module(s) caches; known: anchor, audience, finance, analytics, cache']);
   });
 });
 
@@ -72,7 +71,7 @@ describe('loadConfig embedded defaults', () => {
     expect(config.autoMigrate).toBe(true);
     expect(config.jwtSecretIsDefault).toBe(true);
     expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
-    expect(config.modules).toEqual(['anchor', 'audience', 'finance', 'analytics']);
+    expect(config.modules).toEqual(['anchor', 'audience', 'finance', 'analytics', 'cache']);
     expect(config.timeZone).toBe('Asia/Shanghai');
     expect(config.defaultCommissionRate).toBe('0.5000');
     expect(config.maxRewardAmount).toBe('100000.00');
@@ -109,7 +108,7 @@ describe('loadConfig embedded defaults', () => {
     expect(config.db1Url).toBe('sqlite:./data/db1.sqlite');
     expect(config.redis.url).toBeNull();
     expect(config.jwtSecretIsDefault).toBe(true);
-    expect(config.modules).toHaveLength(4);
+    expect(config.modules).toHaveLength(5);
     expect(config.timeZone).toBe('Asia/Shanghai');
   });
 

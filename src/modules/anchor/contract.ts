@@ -134,6 +134,8 @@ export interface AnchorServiceClient {
   getAnchor(anchorId: number): Promise<AnchorDto | null>;
   /** The live room, or null when there is none with this id. */
   getLiveRoom(liveRoomId: number): Promise<LiveRoomDto | null>;
+  /** The room's figures (DB1 plus Redis); LIVE_ROOM_NOT_FOUND (404) when there is no such room. Mirrors GET /anchor/api/v1/live-rooms/{liveRoomId}/realtime. */
+  getRealtime(liveRoomId: number): Promise<RealtimeViewDto>;
   /** The room's sessions overlapping `[from, to)` (ISO instants), newest first, at most `limit`, with their whole totals; null when there is no such room. */
   sessionsOfRoom(liveRoomId: number, range: { from: string; to: string }, limit: number): Promise<LiveSessionDto[] | null>;
   /** Rooms by id for reward validation, in one query for many; unknown ids are simply absent. */

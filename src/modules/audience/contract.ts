@@ -213,6 +213,15 @@ export interface RoomActivityDto {
   peakMinute: ({ start: string } & RewardTotals) | null;
 }
 
+/** A room's TOP10 for one period, as `GET /recharge/top10` answers it (amounts as two-decimal strings). */
+export interface RoomBoardDto {
+  period: 'day' | 'week' | 'month' | 'all';
+  /** The period's bounds `[from, to)`, ISO; both null for `all`. */
+  from: string | null;
+  to: string | null;
+  items: Array<{ rank: number; audienceId: number | null; nickname: string | null; totalAmount: string; rewardCount: number }>;
+}
+
 /** Most lower edges one `amountDistribution` call takes. */
 export const AMOUNT_DISTRIBUTION_MAX_EDGES = 20;
 
@@ -271,6 +280,11 @@ export interface AudienceServiceClient extends RewardAggregateQueries {
   amountDistribution(from: string, to: string, edgesFen: readonly number[]): Promise<AmountBucketDto[]>;
   /** One room's rewards in [from, to) and its busiest minute. */
   roomActivity(liveRoomId: number, from: string, to: string): Promise<RoomActivityDto>;
+  /**
+   * Drops the room's TOP10 boards (day, week, month, all: the periods containing now) from Redis and
+   * rebuilds them from DB1; the boards as rebuilt. DEPENDENCY_UNAVAILABLE (503) while Redis does not answer.
+   */
+  rebuildRoomBoards(liveRoomId: number): Promise<RoomBoardDto[]>;
   /**
    * Every reward of the range, oldest first (createdAt asc, then rechargeId asc), in pages of at most
    * REWARD_EXPORT_PAGE_SIZE read from one database statement as the consumer pulls them: nothing

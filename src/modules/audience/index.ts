@@ -253,6 +253,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       createSessionTotals({ db }),
       records,
       createPlatformTotals({ reportsDb: deps.reportsDb }),
+      leaderboards,
     ),
     runSync: () => sync.runSync(),
     sweepRewards: () => sweeper.sweep(),

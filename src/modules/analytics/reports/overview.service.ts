@@ -2,7 +2,7 @@ import type { Clock } from '../../../shared/module';
 import { AppError } from '../../../shared/http/app-error';
 import type { AudienceServiceClient } from '../../audience/contract';
 import type { FinanceServiceClient } from '../../finance/contract';
-import type { ReportCache } from './report-cache';
+import { rangeKey, type ReportCache } from './report-cache';
 import { bucketBoundaries, dayAround, MAX_BUCKETS, type BucketUnit } from './time-buckets';
 
 export interface OverviewDto {
@@ -58,7 +58,7 @@ export function createOverviewReports(deps: {
     async overview(range: { from?: string | undefined; to?: string | undefined }): Promise<OverviewDto> {
       const { from, to } = rangeOrToday(range, deps.clock(), timeZone);
       const [fromIso, toIso] = [from.toISOString(), to.toISOString()];
-      return cache.through('overview', `${fromIso}:${toIso}`, async () => {
+      return cache.through('overview', rangeKey(fromIso, toIso, Boolean(range.to)), async () => {
         const [totals, settled] = await Promise.all([audience.platformTotals(fromIso, toIso), finance.settledBetween(fromIso, toIso)]);
         return {
           from: fromIso,
@@ -86,7 +86,8 @@ export function createOverviewReports(deps: {
           { field: 'from', message: `spans more than ${MAX_BUCKETS} ${query.bucket} buckets; ask for a shorter range` },
         ]);
       const [fromIso, toIso] = [from.toISOString(), to.toISOString()];
-      return cache.through('trend', `${query.bucket}:${fromIso}:${toIso}`, async () => {
+      const key = `${query.bucket}:${rangeKey(query.from ? fromIso : 'back', toIso, Boolean(query.to))}`;
+      return cache.through('trend', key, async () => {
         // The first and last buckets count only their part within [from, to): the trend adds up to the overview of the same range.
         const clipped = [from, ...boundaries.slice(1, -1), to];
         const rows = await audience.platformTotalsByBucket(clipped.map((b) => b.toISOString()));

@@ -3,7 +3,7 @@ import type { Clock } from '../../../shared/module';
 import type { AnchorServiceClient, LiveSessionDto } from '../../anchor/contract';
 import type { AudienceServiceClient, RewardTotals, ViewerTotalsDto } from '../../audience/contract';
 import { rangeOrToday } from './overview.service';
-import type { ReportCache } from './report-cache';
+import { rangeKey, type ReportCache } from './report-cache';
 
 type Range = { from?: string | undefined; to?: string | undefined };
 
@@ -50,13 +50,14 @@ export function createRankingReports(deps: {
   const { audience, anchor, cache, timeZone } = deps;
   const rangeOf = (range: Range) => {
     const { from, to } = rangeOrToday(range, deps.clock(), timeZone);
-    return { from: from.toISOString(), to: to.toISOString() };
+    const [fromIso, toIso] = [from.toISOString(), to.toISOString()];
+    return { from: fromIso, to: toIso, key: rangeKey(fromIso, toIso, Boolean(range.to)) };
   };
 
   return {
     async anchors(range: Range, limit: number): Promise<{ from: string; to: string; items: AnchorRankDto[] }> {
-      const { from, to } = rangeOf(range);
-      return cache.through('anchors', `${limit}:${from}:${to}`, async () => {
+      const { from, to, key } = rangeOf(range);
+      return cache.through('anchors', `${limit}:${key}`, async () => {
         const earnings = await audience.anchorsByEarnings({ from, to }, { offset: 0, limit });
         const profiles = await Promise.all(earnings.map((e) => anchor.getAnchor(e.anchorId)));
         return {
@@ -75,8 +76,8 @@ export function createRankingReports(deps: {
     },
 
     async viewers(range: Range, limit: number): Promise<{ from: string; to: string; items: Array<ViewerTotalsDto & { rank: number }> }> {
-      const { from, to } = rangeOf(range);
-      return cache.through('viewers', `${limit}:${from}:${to}`, async () => ({
+      const { from, to, key } = rangeOf(range);
+      return cache.through('viewers', `${limit}:${key}`, async () => ({
         from,
         to,
         items: (await audience.topViewersBetween(from, to, limit)).map((v, i) => ({ rank: i + 1, ...v })),
@@ -84,10 +85,10 @@ export function createRankingReports(deps: {
     },
 
     async room(liveRoomId: number, range: Range): Promise<RoomReportDto> {
-      const { from, to } = rangeOf(range);
+      const { from, to, key } = rangeOf(range);
       const room = await anchor.getLiveRoom(liveRoomId);
       if (!room) throw AppError.notFound('LIVE_ROOM_NOT_FOUND', `There is no live room ${liveRoomId}.`);
-      return cache.through('room', `${liveRoomId}:${from}:${to}`, async () => {
+      return cache.through('room', `${liveRoomId}:${key}`, async () => {
         const [activity, sessions] = await Promise.all([
           audience.roomActivity(liveRoomId, from, to),
           anchor.sessionsOfRoom(liveRoomId, { from, to }, REPORT_SESSIONS),
@@ -105,8 +106,8 @@ export function createRankingReports(deps: {
     },
 
     async distribution(range: Range): Promise<DistributionDto> {
-      const { from, to } = rangeOf(range);
-      return cache.through('distribution', `${from}:${to}`, async () => {
+      const { from, to, key } = rangeOf(range);
+      return cache.through('distribution', key, async () => {
         const rows = new Map((await audience.amountDistribution(from, to, AMOUNT_EDGES_FEN)).map((r) => [r.bucket, r]));
         return {
           from,

@@ -12,6 +12,15 @@ export interface ReportCache {
 export const ANALYTICS_KEY_FAMILY = 'analytics:';
 
 /**
+ * The cache key of a range: an open end ("up to now", "a day back") is named as such, not by the
+ * instant it resolved to, so requests without `to` share an answer for up to the TTL — which says up
+ * to when it counted in its own `to` — instead of each missing the cache by a millisecond.
+ */
+export function rangeKey(from: string, to: string, toAsked: boolean): string {
+  return `${from}:${toAsked ? to : 'now'}`;
+}
+
+/**
  * Expensive report answers kept in Redis for a short while (ANALYTICS_CACHE_TTL_MS), shared by every
  * instance. Each lookup counts in `redis_cache_requests_total{cache="analytics"}` (hit or miss), which
  * the seed's `redis_hit_rate` sums with the realtime figures'. A Redis that fails or does not answer

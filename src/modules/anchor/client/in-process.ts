@@ -18,6 +18,7 @@ export function createInProcessAnchorClient(
   return {
     getAnchor: (anchorId) => anchors.findAnchor(anchorId),
     getLiveRoom: (liveRoomId) => rooms.getLiveRoom(liveRoomId),
+    getRealtime: (liveRoomId) => realtime.getRealtime(liveRoomId),
     sessionsOfRoom: (liveRoomId, range, limit) =>
       sessions.sessionsOverlapping(liveRoomId, { from: new Date(range.from), to: new Date(range.to) }, limit),
     getRewardTargets: (liveRoomIds) => rooms.getRewardTargets(liveRoomIds),

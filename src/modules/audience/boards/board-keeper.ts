@@ -111,6 +111,8 @@ export function createBoardKeeper(deps: { db: Db; clock: Clock; store: BoardStor
   }
 
   return {
+    /** Drops the board from Redis: the next `leaders` rebuilds it from DB1. */
+    drop: (board: Board): Promise<void> => store.drop(board.keys),
     /** The board's leaders (ties at the last place included), caught up with DB1; rebuilt when Redis lost it. */
     async leaders(board: Board, n: number): Promise<BoardLeader[]> {
       let view = await store.read(board.keys, n, TIE_CAP);

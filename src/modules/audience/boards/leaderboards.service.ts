@@ -10,7 +10,7 @@ import type { Clock } from '../../../shared/module';
 import type { RedisHandle } from '../../../shared/redis';
 import type { Period } from '../../../shared/time-zone';
 import { TIE_CAP, type Board, type BoardKeeper } from './board-keeper';
-import { PLATFORM } from './board-recorder';
+import { PLATFORM, ROOM_PERIODS } from './board-recorder';
 import {
   consumptionTied,
   firstRewardTimes,
@@ -174,6 +174,23 @@ export function createLeaderboardsService(deps: LeaderboardsServiceDeps) {
   }
 
   return {
+    /**
+     * Drops a room's boards of the periods containing now from Redis (and this instance's copies of
+     * their answers) and loads them again: each is rebuilt from DB1. 503 while Redis does not answer.
+     */
+    async rebuildRoomBoards(liveRoomId: number): Promise<Leaderboard[]> {
+      const keeper = deps.keeper;
+      if (!keeper || !deps.redis.isUsable()) throw AppError.unavailable('Redis does not answer: the TOP10 boards cannot be rebuilt now.');
+      const rebuilt: Leaderboard[] = [];
+      for (const period of ROOM_PERIODS) {
+        const { from, to } = deps.calendar.bounds(period, deps.clock());
+        const keys = boardKeys({ liveRoomId }, period, from);
+        await keeper.drop({ scope: { liveRoomId }, period, from, to, keys });
+        cache.delete(keys.totals);
+        rebuilt.push(await board({ liveRoomId }, period, 'top10'));
+      }
+      return rebuilt;
+    },
     /** A room's TOP10 for the period containing now. */
     async roomTop10(liveRoomId: number, period: Period): Promise<Leaderboard & { liveRoomId: number }> {
       return { liveRoomId, ...(await board({ liveRoomId }, period, 'top10')) };

@@ -1,3 +1,4 @@
+import type { LeaderboardsService } from '../boards/leaderboards.service';
 import type { AudienceServiceClient, RewardAggregateQueries } from '../contract';
 import type { createRewardLedger } from '../rewards/reward-ledger.service';
 import type { createSessionTotals } from '../rewards/session-totals.service';
@@ -15,6 +16,7 @@ export function createInProcessAudienceClient(
   sessions: ReturnType<typeof createSessionTotals>,
   records: RecordQueries,
   platform: PlatformQueries,
+  leaderboards: LeaderboardsService,
 ): AudienceServiceClient {
   return {
     getAudience: (audienceId) => viewers.getAudience(audienceId),
@@ -43,5 +45,6 @@ export function createInProcessAudienceClient(
     topViewersBetween: (from, to, limit) => platform.topViewersBetween(from, to, limit),
     amountDistribution: (from, to, edgesFen) => platform.amountDistribution(from, to, edgesFen),
     roomActivity: (liveRoomId, from, to) => platform.roomActivity(liveRoomId, from, to),
+    rebuildRoomBoards: (liveRoomId) => leaderboards.rebuildRoomBoards(liveRoomId),
   };
 }

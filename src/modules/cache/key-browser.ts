@@ -1,0 +1,158 @@
+import type { Redis } from 'ioredis';
+import { AppError } from '../../shared/http/app-error';
+import type { RedisHandle } from '../../shared/redis';
+import { isProtected, type KeySpace } from './key-space';
+
+/** SCAN calls one listing may make: with a MATCH that few keys meet, each call may return none. */
+const SCANS_PER_PAGE = 10;
+/** Elements of a hash, list, set, sorted set or stream shown by `GET /keys/{key}`. */
+export const PREVIEW_ELEMENTS = 100;
+/** Characters of a string value shown. */
+const PREVIEW_CHARS = 10_000;
+
+export type KeyType = 'string' | 'hash' | 'list' | 'set' | 'zset' | 'stream';
+
+export interface KeyEntry {
+  key: string;
+  type: KeyType;
+  /** Seconds left, as Redis's TTL: -1 when the key does not expire. */
+  ttl: number;
+}
+
+export interface KeyPage {
+  items: KeyEntry[];
+  /** "0" when the scan is done. */
+  cursor: string;
+}
+
+export interface KeyDetail extends KeyEntry {
+  /** Characters of a string, elements of the others. */
+  size: number;
+  /** A string; an object for a hash; `[{ member, score }]` for a sorted set (highest first); an array for a list or set; `[{ id, fields }]` for a stream (newest first). */
+  value: unknown;
+  /** Whether `value` shows only part of the key (the first PREVIEW_ELEMENTS elements, or 10,000 characters). */
+  truncated: boolean;
+}
+
+/** Pairs `[a, 1, b, 2]` -> `[[a, 1], [b, 2]]`. */
+function pairs(flat: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as string]);
+  return out;
+}
+
+/** Up to PREVIEW_ELEMENTS elements of a hash or set, by HSCAN / SSCAN (never the whole of a large key at once). */
+async function scanElements(client: Redis, key: string, kind: 'hscan' | 'sscan', perElement: number): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = kind === 'hscan' ? await client.hscan(key, cursor, 'COUNT', 100) : await client.sscan(key, cursor, 'COUNT', 100);
+    found.push(...batch);
+    cursor = next;
+  } while (cursor !== '0' && found.length < PREVIEW_ELEMENTS * perElement);
+  return found.slice(0, PREVIEW_ELEMENTS * perElement);
+}
+
+async function preview(client: Redis, key: string, type: KeyType): Promise<{ size: number; value: unknown }> {
+  switch (type) {
+    case 'string': {
+      const [size, value] = await Promise.all([client.strlen(key), client.getrange(key, 0, PREVIEW_CHARS - 1)]);
+      return { size, value };
+    }
+    case 'hash': {
+      const [size, flat] = await Promise.all([client.hlen(key), scanElements(client, key, 'hscan', 2)]);
+      return { size, value: Object.fromEntries(pairs(flat)) };
+    }
+    case 'list': {
+      const [size, value] = await Promise.all([client.llen(key), client.lrange(key, 0, PREVIEW_ELEMENTS - 1)]);
+      return { size, value };
+    }
+    case 'set': {
+      const [size, value] = await Promise.all([client.scard(key), scanElements(client, key, 'sscan', 1)]);
+      return { size, value };
+    }
+    case 'zset': {
+      const [size, flat] = await Promise.all([client.zcard(key), client.zrevrange(key, 0, PREVIEW_ELEMENTS - 1, 'WITHSCORES')]);
+      return { size, value: pairs(flat).map(([member, score]) => ({ member, score: Number(score) })) };
+    }
+    case 'stream': {
+      const [size, entries] = await Promise.all([client.xlen(key), client.xrevrange(key, '+', '-', 'COUNT', PREVIEW_ELEMENTS)]);
+      return { size, value: entries.map(([id, fields]) => ({ id, fields: Object.fromEntries(pairs(fields)) })) };
+    }
+  }
+}
+
+/**
+ * The cache endpoints' view of Redis: this service's keys by pattern (SCAN, a bounded number of
+ * calls per page), one key with its type, TTL and a bounded preview, and deleting one. Every call
+ * needs a Redis that answers: 503 otherwise (without REDIS_URL there is no cache to manage).
+ */
+export function createKeyBrowser(deps: { redis: RedisHandle; keySpace: KeySpace }) {
+  const { keySpace } = deps;
+
+  function usableClient(): Redis {
+    const client = deps.redis.client;
+    if (!client) throw AppError.unavailable('No Redis is configured (REDIS_URL): the service keeps no cache.');
+    if (!deps.redis.isUsable()) throw AppError.unavailable('Redis does not answer; try again shortly.');
+    return client;
+  }
+
+  /** Type and TTL of each key, in one round trip; keys gone since the SCAN are left out. */
+  async function describe(client: Redis, keys: readonly string[]): Promise<KeyEntry[]> {
+    if (keys.length === 0) return [];
+    const pipeline = client.pipeline();
+    for (const key of keys) pipeline.type(key).ttl(key);
+    const replies = (await pipeline.exec()) ?? [];
+    return keys.flatMap((key, i) => {
+      const [typeError, type] = replies[2 * i] ?? [];
+      const [ttlError, ttl] = replies[2 * i + 1] ?? [];
+      const failed = typeError ?? ttlError;
+      if (failed) throw failed;
+      if (type === 'none' || ttl === -2) return [];
+      return [{ key, type: type as KeyType, ttl: Number(ttl) }];
+    });
+  }
+
+  return {
+    async list(query: { pattern: string; count: number; cursor: string }): Promise<KeyPage> {
+      const { match } = keySpace.pattern(query.pattern);
+      const client = usableClient();
+      const keys = new Set<string>();
+      let cursor = query.cursor;
+      for (let call = 0; call < SCANS_PER_PAGE; call += 1) {
+        const [next, batch] = await client.scan(cursor, 'MATCH', match, 'COUNT', query.count);
+        for (const full of batch) {
+          const key = keySpace.fromScanned(full);
+          if (key !== null) keys.add(key);
+        }
+        cursor = next;
+        if (cursor === '0' || keys.size >= query.count) break;
+      }
+      return { items: await describe(client, [...keys]), cursor };
+    },
+
+    async get(name: string): Promise<KeyDetail> {
+      const key = keySpace.key(name);
+      const client = usableClient();
+      const [entry] = await describe(client, [key]);
+      if (!entry) throw AppError.notFound('KEY_NOT_FOUND', `No key "${key}".`);
+      const { size, value } = await preview(client, key, entry.type);
+      return { ...entry, size, value, truncated: entry.type === 'string' ? size > PREVIEW_CHARS : size > PREVIEW_ELEMENTS };
+    },
+
+    async delete(name: string): Promise<void> {
+      const key = keySpace.key(name);
+      if (isProtected(key))
+        throw AppError.conflict(
+          'KEY_PROTECTED',
+          `"${key}" holds rewards not yet in DB1 or keeps the realtime figures or a board exact; deleting it would lose or double-count rewards. Rebuild the room instead: POST /cache/api/v1/rebuild/live-rooms/{liveRoomId}.`,
+        );
+      const removed = await usableClient().del(key);
+      if (removed === 0) throw AppError.notFound('KEY_NOT_FOUND', `No key "${key}".`);
+    },
+
+    usableClient,
+  };
+}
+
+export type KeyBrowser = ReturnType<typeof createKeyBrowser>;
