@@ -22,7 +22,7 @@ function healthRoute(path: string, summary: string, requires: readonly Store[], 
     method: 'get',
     path,
     summary,
-    description: `DOWN (503) when ${requires.join(' or ')} is unreachable; Redis is reported but never required.`,
+    description: `DOWN (503) when ${requires.join(' or ')} is unreachable${requires.includes('redis') ? ' (a Redis that is not configured is DISABLED, not DOWN)' : '; Redis is reported but not required'}.`,
     access: 'public',
     responses: { 200: { description: 'UP', schema: healthSchema }, 503: { description: 'DOWN', schema: healthSchema } },
     handle: async () => {

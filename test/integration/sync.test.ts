@@ -82,6 +82,22 @@ async function waitForLockWaits(count: number): Promise<void> {
 }
 
 describe('finance sync', () => {
+  it('when rewards wait for finance, then the sync status counts them in the queue, and a run empties it', async () => {
+    const admin = await t.auth('admin');
+    await t.runSync();
+    const before = (await t.http.get('/audience/api/v1/sync/status').set('Authorization', admin).expect(200)).body;
+    expect(before).toEqual({ queueSize: 0, pending: 0, claimed: 0, quarantined: expect.any(Number) });
+    await rewards(7);
+    const waiting = (await t.http.get('/audience/api/v1/sync/status').set('Authorization', admin).expect(200)).body;
+    expect(waiting).toEqual({ queueSize: 7, pending: 7, claimed: 0, quarantined: before.quarantined });
+    await t.runSync();
+    expect((await t.http.get('/audience/api/v1/sync/status').set('Authorization', admin).expect(200)).body).toMatchObject({ queueSize: 0 });
+    await t.http
+      .get('/audience/api/v1/sync/status')
+      .set('Authorization', await t.auth('service'))
+      .expect(403);
+  });
+
   it('when the sync is triggered, then every reward is settled once, shares add up to the fen and the balance is credited', async () => {
     const { anchorId, ids, totalFen } = await rewards(120);
     const res = await t.http

@@ -367,6 +367,7 @@ export const OBJECT_CASES: ObjectCase[] = [
     request: (w) => ({ path: `${U}/recharge/${w.reward.rechargeId}/refund`, body: { reason: 'object case' } }),
   },
   { method: 'post', path: `${U}/sync/trigger`, roles: ADMIN, owner: null, ok: 200, request: () => ({ path: `${U}/sync/trigger` }) },
+  { method: 'get', path: `${U}/sync/status`, roles: ADMIN, owner: null, ok: 200, request: () => ({ path: `${U}/sync/status` }) },
 
   // Finance
   {

@@ -231,7 +231,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
           ...viewerRoutes(viewers),
           ...boardRoutes(leaderboards),
           ...rewardRoutes(rewards, refunds, { maxRewardFen }),
-          ...syncRoutes(sync),
+          ...syncRoutes(sync, () => unsyncedByState(db)),
           ...rewardRecordRoutes(createViewerRewards({ db, records })),
         ],
       },

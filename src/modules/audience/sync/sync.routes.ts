@@ -6,8 +6,47 @@ const syncReportSchema = z
   .object({ synced: z.number().int(), batches: z.number().int(), pending: z.number().int() })
   .meta({ id: 'SyncReport' });
 
-export function syncRoutes(sync: SyncService): AnyRoute[] {
+const syncStatusSchema = z
+  .object({
+    queueSize: z
+      .number()
+      .int()
+      .meta({ description: 'pending + claimed: rewards stored and not yet settled by finance (the seed’s sync_queue_size).' }),
+    pending: z.number().int(),
+    claimed: z.number().int().meta({ description: 'Claimed by a sync run that has not confirmed them yet.' }),
+    quarantined: z
+      .number()
+      .int()
+      .meta({ description: 'Refused by finance SYNC_QUARANTINE_AFTER times; not sent until an operator puts them back.' }),
+  })
+  .meta({ id: 'SyncStatus' });
+
+export type SyncBacklogCounts = Record<'PENDING' | 'CLAIMED' | 'QUARANTINED', number>;
+
+export function syncRoutes(sync: SyncService, backlog: () => Promise<SyncBacklogCounts>): AnyRoute[] {
   return [
+    route({
+      method: 'get',
+      path: '/sync/status',
+      summary: 'The queue of rewards waiting for finance (admin)',
+      description:
+        'Counted in DB1 at the call (one COUNT over the sync-status index); the metrics `recharge_sync_pending` and `recharge_sync_quarantined` report the same, refreshed at most every 5 s.',
+      access: ['admin'],
+      responses: { 200: { description: 'The queue', schema: syncStatusSchema } },
+      handle: async () => {
+        const counts = await backlog();
+        return {
+          status: 200,
+          body: {
+            queueSize: counts.PENDING + counts.CLAIMED,
+            pending: counts.PENDING,
+            claimed: counts.CLAIMED,
+            quarantined: counts.QUARANTINED,
+          },
+          headers: { 'Cache-Control': 'no-store' },
+        };
+      },
+    }),
     route({
       method: 'post',
       path: '/sync/trigger',
