@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import jest from 'eslint-plugin-jest';
 import prettier from 'eslint-config-prettier';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -35,6 +36,8 @@ export default tseslint.config(
     rules: { 'jest/no-focused-tests': 'error', 'jest/no-disabled-tests': 'error' },
   },
   { files: ['**/*.mjs', '**/*.js'], ...tseslint.configs.disableTypeChecked },
+  // The dashboard's page script runs in the browser, as a module, unbuilt.
+  { files: ['src/dashboard/public/**/*.js'], languageOptions: { globals: globals.browser, sourceType: 'module' } },
   // Prettier decides formatting (npm run format); eslint keeps to what is not formatting.
   prettier,
 );

@@ -1,7 +1,8 @@
-// After `tsc`: copies every src/**/*.lua to the same path under dist/src/, where the compiled code
-// looks for it (next to its own __dirname). tsc copies only what it compiles. No dependencies.
+// After `tsc`: copies what the compiled code reads from next to its own __dirname, to the same path
+// under dist/src/ — every src/**/*.lua (the Redis scripts) and every file under a src/**/public/
+// folder (the dashboard's page, scripts and styles). tsc copies only what it compiles. No dependencies.
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
@@ -9,16 +10,21 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'src');
 const target = join(root, 'dist', 'src');
 
-let copied = 0;
+const copied = { lua: 0, public: 0 };
 for (const entry of readdirSync(source, { recursive: true, withFileTypes: true })) {
-  if (!entry.isFile() || !entry.name.endsWith('.lua')) continue;
+  if (!entry.isFile()) continue;
   const from = join(entry.parentPath, entry.name);
-  const to = join(target, relative(source, from));
+  const path = relative(source, from);
+  const kind = entry.name.endsWith('.lua') ? 'lua' : path.split(sep).includes('public') ? 'public' : null;
+  if (!kind) continue;
+  const to = join(target, path);
   mkdirSync(dirname(to), { recursive: true });
   copyFileSync(from, to);
-  copied += 1;
+  copied[kind] += 1;
 }
-if (copied === 0) {
-  process.stderr.write('copy-lua: no .lua file under src/; the Redis scripts would be missing from dist/\n');
+if (copied.lua === 0 || copied.public === 0) {
+  process.stderr.write(
+    `copy-assets: found ${copied.lua} .lua and ${copied.public} public files under src/; the Redis scripts or the dashboard would be missing from dist/\n`,
+  );
   process.exit(1);
 }

@@ -12,6 +12,7 @@ import { traceMiddleware } from './shared/http/trace-middleware';
 import type { Logger } from './shared/logger';
 import type { Metrics } from './shared/metrics';
 import type { ModuleSurface } from './shared/module';
+import { dashboardRouter } from './dashboard/dashboard.routes';
 import { systemRoutes } from './system-routes';
 
 export interface AppDeps {
@@ -126,6 +127,8 @@ export function createApp(deps: AppDeps): Express {
     swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }),
   );
   app.use(staticSecurityHeaders());
+  // The operators' page: its own, stricter CSP (dashboard.routes.ts).
+  app.use(dashboardRouter());
 
   const table = new RouteTable();
   const mount = { tokens: deps.tokens, bodyLimit: deps.config.http.bodyLimit, openapi: registry, table };
@@ -138,6 +141,8 @@ export function createApp(deps: AppDeps): Express {
     ...deps.modules.flatMap((m) => m.routes),
   ];
   for (const group of groups) mountRouteGroup(app, group, mount);
+  table.add('get', '/dashboard');
+  table.add('get', '/dashboard/assets/{name}');
 
   app.use((req, _res, next) => {
     const allowed = table.allowedMethods(req.path);
