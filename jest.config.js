@@ -1,9 +1,11 @@
 /**
- * Four projects: `unit` (pure rules and checks of the repository's own files: no server, no
+ * Five projects: `unit` (pure rules and checks of the repository's own files: no server, no
  * database), `integration` (HTTP through supertest against real MariaDB and Redis; each worker gets
  * its own databases, created and migrated by the global setup), `e2e` (real processes: nginx with
  * nginx.conf in front of `src/main.ts` instances, killed with SIGKILL; the same databases, a Redis of
- * each test's own) and `latency` (wall-clock bounds under faults, like integration but run alone).
+ * each test's own), `latency` (wall-clock bounds under faults, like integration but run alone) and
+ * `browser` (the dashboard in Debian's Chromium, run alone last: a browser's processes never share
+ * the machine with the timing-sensitive tests).
  *
  * The global setup and teardown belong to the three projects that need servers, not to the root: jest
  * runs a project's hook only when that project has tests in the run (once when several name the same
@@ -55,6 +57,15 @@ module.exports = {
       transformIgnorePatterns,
       testEnvironment: 'node',
       // Jest reads testTimeout from the root config only: the e2e project's longer one is set here.
+      setupFilesAfterEnv: ['<rootDir>/test/e2e/timeout.ts'],
+    },
+    {
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.test.ts'],
+      ...withServers,
+      transform,
+      transformIgnorePatterns,
+      testEnvironment: 'node',
       setupFilesAfterEnv: ['<rootDir>/test/e2e/timeout.ts'],
     },
   ],

@@ -93,18 +93,39 @@ describe('listing keys', () => {
     await raw.set('foreign:app:key', 'not ours');
     await raw.set(`${REDIS_KEY_PREFIX}stray:key`, 'under the prefix but no family');
     await raw.set(`t-other-env:live:room:base:{${stage.roomId}}`, 'another environment');
-    const { items, pages } = await listAll('*', 50);
-    expect(pages).toBeGreaterThanOrEqual(1);
+    const { items } = await listAll('*', 50);
     const keys = items.map((i) => i.key);
     expect(keys).toEqual(expect.arrayContaining([`live:room:events:{${stage.roomId}}`]));
-    for (const key of keys) expect(/^(live:room:|top10:|analytics:|rl:|reward-sweep:|cron:)/.test(key)).toBe(true);
+    for (const key of keys)
+      expect(/^(live:room:|top10:|analytics:|rl:rewards:|reward-sweep:|cron:run:\{|cron:tick:\{)/.test(key)).toBe(true);
     expect(keys.some((k) => k.includes('foreign') || k.includes('stray') || k.includes('other-env'))).toBe(false);
   });
 
-  it('when a small count is asked, then the scan goes page by page and each page stays near the count', async () => {
-    const { items, pages } = await listAll(`live:room:*`, 2);
-    expect(pages).toBeGreaterThan(1);
-    expect(new Set(items.map((i) => i.key)).size).toBeGreaterThanOrEqual(4);
+  it('when a small count is asked, then the scan goes page by page, no page holding them all, and the pages together hold every key', async () => {
+    const all = new Set((await listAll('live:room:*', 1000)).items.map((i) => i.key));
+    const sizes: number[] = [];
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      const body = (
+        await t.http.get(`${C}/keys`).query({ pattern: 'live:room:*', count: 2, cursor }).set('Authorization', admin).expect(200)
+      ).body as { items: KeyEntry[]; cursor: string };
+      sizes.push(body.items.length);
+      for (const item of body.items) seen.add(item.key);
+      cursor = body.cursor;
+    } while (cursor !== '0');
+    expect(all.size).toBeGreaterThanOrEqual(4);
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThan(all.size);
+    // Every key is on some page, but for one that expired meanwhile (a cached row lives seconds).
+    const missed = [...all].filter((key) => !seen.has(key));
+    for (const key of missed) expect({ key, exists: await raw.exists(`${REDIS_KEY_PREFIX}${key}`) }).toEqual({ key, exists: 0 });
+  });
+
+  it('when the cursor is beyond what SCAN takes (2^64 - 1), then 400, not Redis’s error', async () => {
+    const res = await t.http.get(`${C}/keys`).query({ cursor: '99999999999999999999' }).set('Authorization', admin).expect(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    await t.http.get(`${C}/keys`).query({ cursor: '18446744073709551615', count: 1 }).set('Authorization', admin).expect(200);
   });
 
   it.each([
@@ -203,17 +224,39 @@ describe('deleting a key', () => {
     expect(await figures()).toMatchObject({ totalEarnings: before.totalEarnings, rechargeCount: before.rechargeCount });
   });
 
-  it.each(['earnings', 'recharge_count', 'pending_ids', 'flushed_ids', 'meta'])(
-    "when a room's %s key is deleted, then 409 KEY_PROTECTED and the key is still there",
+  it.each(['earnings', 'recharge_count', 'pending_ids', 'flushed_ids', 'meta', 'events'])(
+    "when a room's %s key is deleted while it holds something, then 409 KEY_PROTECTED and the key is still there",
     async (part) => {
+      await reward(2, '1.00'); // a pending delta again (the test above flushed the room)
       const key = `live:room:${part}:{${stage.roomId}}`;
-      await raw.set(`${REDIS_KEY_PREFIX}probe-guard`, '1');
-      const existed = await raw.exists(`${REDIS_KEY_PREFIX}${key}`);
+      expect(await raw.exists(`${REDIS_KEY_PREFIX}${key}`)).toBe(1);
       const res = await t.http.delete(keyPath(key)).set('Authorization', admin).expect(409);
       expect(res.body.code).toBe('KEY_PROTECTED');
-      expect(await raw.exists(`${REDIS_KEY_PREFIX}${key}`)).toBe(existed);
+      expect(await raw.exists(`${REDIS_KEY_PREFIX}${key}`)).toBe(1);
     },
   );
+
+  it.each(['reward-sweep:cursor', 'cron:run:{finance-sync}', `top10:room:{1}:refunds`])(
+    'when %s (a cursor, a lease, a refund count) is deleted, then 409 KEY_PROTECTED and it is still there',
+    async (key) => {
+      await raw.set(`${REDIS_KEY_PREFIX}${key}`, '7', 'EX', 60, 'NX');
+      expect((await t.http.delete(keyPath(key)).set('Authorization', admin).expect(409)).body.code).toBe('KEY_PROTECTED');
+      expect(await raw.exists(`${REDIS_KEY_PREFIX}${key}`)).toBe(1);
+    },
+  );
+
+  it('when one key of a TOP10 board is deleted, then its other key goes with it, and the next read rebuilds the whole board from DB1', async () => {
+    const top10 = () => t.http.get('/audience/api/v1/recharge/top10').query({ liveRoomId: stage.roomId, period: 'all' }).expect(200);
+    const before = (await top10()).body.items as Array<{ totalAmount: string }>;
+    const totals = `top10:room:{${stage.roomId}}:all:ever`;
+    expect(await raw.exists(`${REDIS_KEY_PREFIX}${totals}`, `${REDIS_KEY_PREFIX}${totals}:state`)).toBe(2);
+    await t.http.delete(keyPath(totals)).set('Authorization', admin).expect(204);
+    expect(await raw.exists(`${REDIS_KEY_PREFIX}${totals}`, `${REDIS_KEY_PREFIX}${totals}:state`)).toBe(0);
+    // TOP10_CACHE_TTL_MS is 1 ms here: the next read loads the board again.
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await top10()).body.items).toEqual(before);
+    expect(before.length).toBeGreaterThanOrEqual(2);
+  });
 
   it('when a key of another application is deleted, then 400 and it is still there', async () => {
     await raw.set('foreign:app:key', 'not ours');
@@ -305,6 +348,30 @@ describe('rebuilding a room', () => {
   });
 });
 
+describe('with an empty REDIS_KEY_PREFIX', () => {
+  it("when another application keeps keys in the same database, then its rate-limit and cron keys are still out of reach, only the service's own names are", async () => {
+    const redis = await PrivateRedis.start();
+    const p = await createTestPlatform({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: '' });
+    const other = new Redis(redis.url);
+    try {
+      const auth = await p.auth('admin');
+      await other.mset('rl:login:alice', '3', 'cron:backup', 'nightly', 'live:room:base:{5}', 'ours-looking');
+      const keys = (
+        await p.http.get(`${C}/keys`).query({ pattern: '*', count: 1000 }).set('Authorization', auth).expect(200)
+      ).body.items.map((i: KeyEntry) => i.key);
+      expect(keys).toContain('live:room:base:{5}');
+      expect(keys).not.toContain('rl:login:alice');
+      expect(keys).not.toContain('cron:backup');
+      for (const key of ['rl:login:alice', 'cron:backup'])
+        expect((await p.http.get(keyPath(key)).set('Authorization', auth).expect(400)).body.code).toBe('KEY_OUTSIDE_SERVICE');
+    } finally {
+      other.disconnect();
+      await p.close();
+      await redis.dispose();
+    }
+  });
+});
+
 describe('without a Redis that answers', () => {
   it('when Redis is killed, then every cache endpoint answers 503 DEPENDENCY_UNAVAILABLE and the cache health is DOWN; back up, they answer again', async () => {
     const redis = await PrivateRedis.start();
@@ -313,6 +380,11 @@ describe('without a Redis that answers', () => {
       const auth = await p.auth('admin');
       const room = await liveStage(p, 1);
       await p.http.get(`${C}/keys`).set('Authorization', auth).expect(200);
+      // Frozen: Redis looks usable until a command times out; that command is answered 503 too, not 500.
+      redis.freeze();
+      const frozen = await p.http.get(`${C}/keys`).set('Authorization', auth);
+      redis.thaw();
+      expect({ status: frozen.status, code: frozen.body.code }).toEqual({ status: 503, code: 'DEPENDENCY_UNAVAILABLE' });
       await redis.kill();
       for (const call of [
         p.http.get(`${C}/keys`),

@@ -28,11 +28,18 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
+/** A call that takes longer is given up (and tried again by the next refresh): a stuck connection never freezes the page. */
+const CALL_TIMEOUT_MS = 8_000;
+
 /** GET on this service, as the signed-in admin; an AuthError on 401/403, an Error with the problem's detail otherwise. */
 async function api(path, params = {}) {
-  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null));
-  const url = query.size > 0 ? `${path}?${query}` : path;
-  const res = await fetch(url, { headers: { Authorization: `Bearer ${token()}`, Accept: 'application/json' }, cache: 'no-store' });
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null)).toString();
+  const url = query ? `${path}?${query}` : path;
+  const res = await fetch(url, {
+    headers: { Authorization: `Bearer ${token()}`, Accept: 'application/json' },
+    cache: 'no-store',
+    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+  });
   const body = await res.json().catch(() => null);
   if (res.status === 401 || res.status === 403) throw new AuthError(res.status, body && body.detail);
   if (!res.ok) throw new Error(`${path}: ${res.status} ${(body && (body.code || body.detail)) || res.statusText}`);
@@ -243,48 +250,62 @@ function showSync(status) {
 }
 
 /** The cache module may be served elsewhere, or Redis be down: the card says so instead of failing the page. */
-async function showHitRate() {
+async function hitRateText() {
   try {
-    const stats = await api('/cache/api/v1/stats');
-    const rate = stats.service.hitRate;
-    $('#hit-rate').textContent = rate === null ? 'no lookups' : `${(rate * 100).toFixed(1)} %`;
+    const rate = (await api('/cache/api/v1/stats')).service.hitRate;
+    return rate === null ? 'no lookups' : `${(rate * 100).toFixed(1)} %`;
   } catch (error) {
     if (error instanceof AuthError) throw error;
-    $('#hit-rate').textContent = 'unavailable';
+    return 'unavailable';
   }
 }
 
+/** Bumped at every sign-in and sign-out: what an earlier session asked for is dropped when it answers. */
+let session = 0;
 let refreshing = null;
+/** Asked for while a refresh was running (the period changed): run once more after it. */
+let refreshAgain = false;
 
 async function refresh() {
-  if (refreshing) return refreshing;
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  const mine = session;
   const range = rangeQuery();
   refreshing = (async () => {
     try {
-      const [overview, trend, anchors, viewers, distribution, sync] = await Promise.all([
+      const [overview, trend, anchors, viewers, distribution, sync, hitRate] = await Promise.all([
         api('/analysis/api/v1/overview', range.overview),
         api('/analysis/api/v1/trend', range.trend),
         api('/analysis/api/v1/anchors/ranking', range.overview),
         api('/analysis/api/v1/viewers/ranking', range.overview),
         api('/analysis/api/v1/distribution', range.overview),
         api('/audience/api/v1/sync/status'),
-        showHitRate(),
+        hitRateText(),
       ]);
+      if (mine !== session) return;
       showOverview(overview);
       $('#trend-caption').textContent = range.caption;
       drawTrend(trend);
       drawDistribution(distribution);
       showRankings(anchors, viewers);
       showSync(sync);
+      $('#hit-rate').textContent = hitRate;
       $('#status').textContent = `Updated ${new Date().toLocaleTimeString()}`;
       $('#status').classList.remove('stale');
       document.body.dataset.state = 'ready';
     } catch (error) {
+      if (mine !== session) return;
       if (error instanceof AuthError) return signOut(error.message);
       $('#status').textContent = `Update failed: ${error.message}`;
       $('#status').classList.add('stale');
     } finally {
       refreshing = null;
+      if (refreshAgain && mine === session) {
+        refreshAgain = false;
+        void refresh();
+      }
     }
   })();
   return refreshing;
@@ -306,21 +327,42 @@ function flash(row) {
   setTimeout(() => row.classList.remove('flash'), 1200);
 }
 
+/** How a room's stream stands, as its row shows it. */
+function streamState(roomId) {
+  const source = streams.get(roomId);
+  if (!source) return { text: '', className: 'stream' };
+  return source.readyState === EventSource.OPEN
+    ? { text: '● live', className: 'stream stream-on' }
+    : { text: '○ connecting', className: 'stream stream-off' };
+}
+
+function showStreamState(roomId) {
+  const state = roomRow(roomId)?.querySelector('.stream');
+  if (!state) return;
+  const { text, className } = streamState(roomId);
+  state.textContent = text;
+  state.className = className;
+}
+
 function watch(roomId) {
   if (streams.has(roomId)) return;
   const source = new EventSource(`/anchor/api/v1/live-rooms/${roomId}/realtime/stream`);
   streams.set(roomId, source);
-  const mark = (on) => {
-    const state = roomRow(roomId)?.querySelector('.stream');
-    if (!state) return;
-    state.textContent = on ? '● live' : '○ reconnecting';
-    state.className = `stream ${on ? 'stream-on' : 'stream-off'}`;
-  };
-  source.addEventListener('open', () => mark(true));
-  source.addEventListener('error', () => mark(false));
+  source.addEventListener('open', () => showStreamState(roomId));
+  source.addEventListener('error', () => {
+    // A stream refused outright (503: the instance serves as many as it may) is closed for good by the
+    // browser: forget it, and the next list read opens it again.
+    if (source.readyState === EventSource.CLOSED && streams.get(roomId) === source) streams.delete(roomId);
+    showStreamState(roomId);
+  });
   source.addEventListener('reward', (event) => {
     const reward = JSON.parse(event.data);
-    lastEvents.set(roomId, { at: performance.now(), totalEarnings: reward.totalEarnings, rechargeCount: reward.rechargeCount });
+    lastEvents.set(roomId, {
+      at: performance.now(),
+      totalEarnings: reward.totalEarnings,
+      rechargeCount: reward.rechargeCount,
+      eventId: event.lastEventId,
+    });
     const row = roomRow(roomId);
     if (!row) return;
     row.querySelector('.earnings').textContent = money(reward.totalEarnings);
@@ -331,17 +373,25 @@ function watch(roomId) {
   });
 }
 
+let listing = false;
+
 async function refreshLiveRooms() {
+  if (listing) return;
+  listing = true;
+  const mine = session;
   try {
     const askedAt = performance.now();
     const live = await api('/anchor/api/v1/live-rooms/live', { limit: 50 });
+    if (mine !== session) return;
     const rows = live.items.map((room) => {
       const tr = document.createElement('tr');
       tr.dataset.roomId = String(room.liveRoomId);
       const previous = roomRow(room.liveRoomId);
-      // An event that came while the list was read is newer than the list's figures.
+      // An event that came while the list was read, further along than the list, is newer than it.
       const event = lastEvents.get(room.liveRoomId);
-      const figures = event && event.at > askedAt ? event : room;
+      const figures = event && event.at > askedAt && event.rechargeCount > room.rechargeCount ? event : room;
+      if (event?.eventId) tr.dataset.lastEventId = event.eventId;
+      const state = streamState(room.liveRoomId);
       tr.append(
         cell(String(room.liveRoomId)),
         cell(room.title),
@@ -349,7 +399,7 @@ async function refreshLiveRooms() {
         cell(money(figures.totalEarnings), 'num earnings'),
         cell(count(figures.rechargeCount), 'num count'),
         cell(previous?.querySelector('.last')?.textContent ?? '', 'last'),
-        cell(streams.has(room.liveRoomId) ? '● live' : '', streams.has(room.liveRoomId) ? 'stream stream-on' : 'stream'),
+        cell(state.text, state.className),
       );
       return tr;
     });
@@ -369,8 +419,11 @@ async function refreshLiveRooms() {
         : '';
     $('#live-caption').textContent = `${live.items.length} live${polled}`;
   } catch (error) {
+    if (mine !== session) return;
     if (error instanceof AuthError) return signOut(error.message);
     $('#live-caption').textContent = `update failed: ${error.message}`;
+  } finally {
+    listing = false;
   }
 }
 
@@ -379,6 +432,7 @@ async function refreshLiveRooms() {
 const timers = [];
 
 function start() {
+  session += 1;
   $('#login').hidden = true;
   $('#board').hidden = false;
   $('#controls').hidden = false;
@@ -391,10 +445,12 @@ function start() {
 }
 
 function signOut(message) {
+  session += 1;
   sessionStorage.removeItem(TOKEN_KEY);
   for (const timer of timers.splice(0)) clearInterval(timer);
   for (const source of streams.values()) source.close();
   streams.clear();
+  lastEvents.clear();
   $('#board').hidden = true;
   $('#controls').hidden = true;
   $('#login').hidden = false;

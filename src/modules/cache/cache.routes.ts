@@ -97,7 +97,8 @@ export function cacheRoutes(cache: CacheService): AnyRoute[] {
         count: z.coerce.number().int().min(1).max(1000).default(100),
         cursor: z
           .string()
-          .regex(/^\d{1,20}$/, 'must be a cursor from an earlier page, or "0"')
+          // SCAN's cursor is an unsigned 64-bit number: a larger one is Redis's error, not the client's answer.
+          .refine((c) => /^\d{1,20}$/.test(c) && BigInt(c) <= 18_446_744_073_709_551_615n, 'must be a cursor from an earlier page, or "0"')
           .default('0'),
       }),
       responses: { 200: { description: 'A page of keys', schema: keyPageSchema } },
@@ -117,7 +118,7 @@ export function cacheRoutes(cache: CacheService): AnyRoute[] {
       method: 'delete',
       path: '/keys/{key}',
       summary: 'Delete one of this service’s Redis keys (admin)',
-      description: `What a cache holds is loaded again on the next read (a room’s cached row, a board, a report answer). Keys that hold rewards not yet in DB1 or keep the figures exact — a room’s pending deltas, flush state, flushed ids and meta, a board scope’s refund count — are 409 KEY_PROTECTED: rebuild the room instead. ${KEY_NAMES} 404 KEY_NOT_FOUND when it does not exist.`,
+      description: `What a cache holds is loaded again on the next read: a room’s cached row, a TOP10 board (its totals and \`:state\` go together), a report answer, a rate-limit window. Keys that hold rewards not yet in DB1 or keep something exact — a room’s pending deltas, flush state, flushed ids, meta and event log, a board scope’s refund count, the sweep cursor, the jobs’ leases and tick claims — are 409 KEY_PROTECTED: rebuild the room instead. ${KEY_NAMES} 404 KEY_NOT_FOUND when it does not exist.`,
       access: ['admin'],
       params: keyParams,
       responses: { 204: { description: 'Deleted' } },

@@ -18,15 +18,18 @@ export function createCacheService(deps: {
   const { keys, anchor, audience } = deps;
   return {
     keys,
-    stats: () => deps.stats.read(keys.usableClient()),
+    stats: () => keys.answered(() => deps.stats.read(keys.usableClient())),
 
     /** The room's realtime keys (flushed, counted again from DB1, cached row dropped) and its TOP10 boards, rebuilt. */
     async rebuildRoom(liveRoomId: number) {
       keys.usableClient();
       if (!(await anchor.getLiveRoom(liveRoomId))) throw AppError.notFound('LIVE_ROOM_NOT_FOUND', `There is no live room ${liveRoomId}.`);
       await anchor.recountRealtime(liveRoomId);
-      const figures = await anchor.getRealtime(liveRoomId);
       const boards = await audience.rebuildRoomBoards(liveRoomId);
+      // A read that loaded the DB1 row before the recount committed may have cached it after the
+      // recount dropped it: dropped once more, now that the boards took their time.
+      await keys.drop([`live:room:base:{${liveRoomId}}`]);
+      const figures = await anchor.getRealtime(liveRoomId);
       deps.logger.info(
         { liveRoomId, totalEarningsFen: figures.totalEarningsFen, rechargeCount: figures.rechargeCount },
         'room caches rebuilt',

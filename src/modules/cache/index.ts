@@ -32,6 +32,10 @@ export interface CacheModuleDeps {
  */
 export function createCacheModule(deps: CacheModuleDeps): ModuleSurface {
   const logger = deps.logger.child({ module: 'cache' });
+  if (deps.redis.client && !deps.settings.keyPrefix)
+    logger.warn(
+      'REDIS_KEY_PREFIX is empty: the cache endpoints cannot tell this service’s keys from another application’s of the same family names in this Redis database; set a prefix',
+    );
   const timeoutMs = { default: deps.settings.rebuildTimeoutMs };
   const service = createCacheService({
     keys: createKeyBrowser({ redis: deps.redis, keySpace: createKeySpace(deps.settings.keyPrefix) }),

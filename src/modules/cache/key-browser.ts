@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '../../shared/http/app-error';
 import type { RedisHandle } from '../../shared/redis';
-import { isProtected, type KeySpace } from './key-space';
+import { deletedTogether, isProtected, type KeySpace } from './key-space';
 
 /** SCAN calls one listing may make: with a MATCH that few keys meet, each call may return none. */
 const SCANS_PER_PAGE = 10;
+/** HSCAN / SSCAN calls one preview may make (a sparse hash table may answer few elements per call). */
+const PREVIEW_SCANS = 20;
 /** Elements of a hash, list, set, sorted set or stream shown by `GET /keys/{key}`. */
 export const PREVIEW_ELEMENTS = 100;
 /** Characters of a string value shown. */
@@ -45,11 +47,13 @@ function pairs(flat: string[]): Array<[string, string]> {
 async function scanElements(client: Redis, key: string, kind: 'hscan' | 'sscan', perElement: number): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
+  let calls = 0;
   do {
     const [next, batch] = kind === 'hscan' ? await client.hscan(key, cursor, 'COUNT', 100) : await client.sscan(key, cursor, 'COUNT', 100);
     found.push(...batch);
     cursor = next;
-  } while (cursor !== '0' && found.length < PREVIEW_ELEMENTS * perElement);
+    calls += 1;
+  } while (cursor !== '0' && found.length < PREVIEW_ELEMENTS * perElement && calls < PREVIEW_SCANS);
   return found.slice(0, PREVIEW_ELEMENTS * perElement);
 }
 
@@ -79,6 +83,19 @@ async function preview(client: Redis, key: string, type: KeyType): Promise<{ siz
       const [size, entries] = await Promise.all([client.xlen(key), client.xrevrange(key, '+', '-', 'COUNT', PREVIEW_ELEMENTS)]);
       return { size, value: entries.map(([id, fields]) => ({ id, fields: Object.fromEntries(pairs(fields)) })) };
     }
+    default:
+      // No key of this service has another type; one written by hand is shown without its value.
+      return { size: 0, value: null };
+  }
+}
+
+/** A Redis command that failed (a timeout, a dropped connection, a key that changed type meanwhile): 503, try again. */
+async function answered<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw AppError.unavailable('Redis did not answer the cache request; try again shortly.', error);
   }
 }
 
@@ -113,45 +130,51 @@ export function createKeyBrowser(deps: { redis: RedisHandle; keySpace: KeySpace 
     });
   }
 
-  return {
-    async list(query: { pattern: string; count: number; cursor: string }): Promise<KeyPage> {
-      const { match } = keySpace.pattern(query.pattern);
-      const client = usableClient();
-      const keys = new Set<string>();
-      let cursor = query.cursor;
-      for (let call = 0; call < SCANS_PER_PAGE; call += 1) {
-        const [next, batch] = await client.scan(cursor, 'MATCH', match, 'COUNT', query.count);
-        for (const full of batch) {
-          const key = keySpace.fromScanned(full);
-          if (key !== null) keys.add(key);
-        }
-        cursor = next;
-        if (cursor === '0' || keys.size >= query.count) break;
+  async function list(query: { pattern: string; count: number; cursor: string }): Promise<KeyPage> {
+    const { match } = keySpace.pattern(query.pattern);
+    const client = usableClient();
+    const keys = new Set<string>();
+    let cursor = query.cursor;
+    for (let call = 0; call < SCANS_PER_PAGE; call += 1) {
+      const [next, batch] = await client.scan(cursor, 'MATCH', match, 'COUNT', query.count);
+      for (const full of batch) {
+        const key = keySpace.fromScanned(full);
+        if (key !== null) keys.add(key);
       }
-      return { items: await describe(client, [...keys]), cursor };
-    },
+      cursor = next;
+      if (cursor === '0' || keys.size >= query.count) break;
+    }
+    return { items: await describe(client, [...keys]), cursor };
+  }
 
-    async get(name: string): Promise<KeyDetail> {
-      const key = keySpace.key(name);
-      const client = usableClient();
-      const [entry] = await describe(client, [key]);
-      if (!entry) throw AppError.notFound('KEY_NOT_FOUND', `No key "${key}".`);
-      const { size, value } = await preview(client, key, entry.type);
-      return { ...entry, size, value, truncated: entry.type === 'string' ? size > PREVIEW_CHARS : size > PREVIEW_ELEMENTS };
-    },
+  async function get(name: string): Promise<KeyDetail> {
+    const key = keySpace.key(name);
+    const client = usableClient();
+    const [entry] = await describe(client, [key]);
+    if (!entry) throw AppError.notFound('KEY_NOT_FOUND', `No key "${key}".`);
+    const { size, value } = await preview(client, key, entry.type);
+    return { ...entry, size, value, truncated: entry.type === 'string' ? size > PREVIEW_CHARS : size > PREVIEW_ELEMENTS };
+  }
 
-    async delete(name: string): Promise<void> {
-      const key = keySpace.key(name);
-      if (isProtected(key))
-        throw AppError.conflict(
-          'KEY_PROTECTED',
-          `"${key}" holds rewards not yet in DB1 or keeps the realtime figures or a board exact; deleting it would lose or double-count rewards. Rebuild the room instead: POST /cache/api/v1/rebuild/live-rooms/{liveRoomId}.`,
-        );
-      const removed = await usableClient().del(key);
-      if (removed === 0) throw AppError.notFound('KEY_NOT_FOUND', `No key "${key}".`);
-    },
+  async function remove(name: string): Promise<void> {
+    const key = keySpace.key(name);
+    if (isProtected(key))
+      throw AppError.conflict(
+        'KEY_PROTECTED',
+        `"${key}" holds rewards not yet in DB1, or keeps the realtime figures, a board, the event replay, the sweep or a job's lease exact; deleting it would lose or double-count rewards or runs. To start a room's keys over: POST /cache/api/v1/rebuild/live-rooms/{liveRoomId}.`,
+      );
+    const removed = await usableClient().del(...deletedTogether(key));
+    if (removed === 0) throw AppError.notFound('KEY_NOT_FOUND', `No key "${key}".`);
+  }
 
+  return {
+    list: (query: { pattern: string; count: number; cursor: string }): Promise<KeyPage> => answered(() => list(query)),
+    get: (name: string): Promise<KeyDetail> => answered(() => get(name)),
+    delete: (name: string): Promise<void> => answered(() => remove(name)),
+    /** Deletes keys the service itself names (no check): a rebuild's second drop of a room's cached row. */
+    drop: (keys: readonly string[]): Promise<void> => answered(async () => void (await usableClient().del(...keys))),
     usableClient,
+    answered,
   };
 }
 

@@ -10,19 +10,36 @@ export const KEY_FAMILIES = [
   { prefix: 'live:room:', holds: "a room's realtime figures: pending deltas, flush state, cached DB1 row, event log (anchor)" },
   { prefix: 'top10:', holds: 'TOP10 boards and their refund counts (audience)' },
   { prefix: 'analytics:', holds: 'cached report answers (analytics)' },
-  { prefix: 'rl:', holds: 'rate-limit windows (audience)' },
+  { prefix: 'rl:rewards:', holds: 'the reward rate limit’s windows (audience)' },
   { prefix: 'reward-sweep:', holds: 'the reward sweep cursor (audience)' },
-  { prefix: 'cron:', holds: 'job run leases and tick claims (scheduler)' },
+  { prefix: 'cron:run:{', holds: 'job run leases (scheduler)' },
+  { prefix: 'cron:tick:{', holds: 'job tick claims (scheduler)' },
 ] as const;
 
 /**
  * Keys that hold what exists nowhere else yet, or that keep a protocol exact: a room's pending
  * deltas and the ids behind them (rewards not yet folded into DB1), its flush in progress, the ids
- * that refuse late duplicates, the flush acknowledgement and journal floor; and a board scope's
- * refund count (a rebuild racing a refund compares it). Deleting one would lose or double-count
- * rewards: `POST /rebuild/live-rooms/{id}` is the way to start a room's keys over.
+ * that refuse late duplicates, the flush acknowledgement and journal floor, its event log (the
+ * stream's replay promise); a board scope's refund count (a rebuild racing a refund compares it);
+ * the sweep's cursor (deleting it restarts the sweep from its rebuild window); the jobs' leases and
+ * tick claims (deleting one lets a second instance run the job). Deleting one would lose or
+ * double-count rewards or runs: `POST /rebuild/live-rooms/{id}` is the way to start a room's keys over.
  */
-const PROTECTED = [/^live:room:(earnings|recharge_count|pending_ids|flushing|flushing_ids|flushed_ids|meta):/, /^top10:.*:refunds$/];
+const PROTECTED = [
+  /^live:room:(earnings|recharge_count|pending_ids|flushing|flushing_ids|flushed_ids|meta|events):/,
+  /^top10:.*:refunds$/,
+  /^reward-sweep:/,
+  /^cron:/,
+];
+
+/** A TOP10 board is two keys, its totals and its `:state` (cut and counted ids): deleted together, or it would look built and miss its base. */
+const BOARD = /^(top10:(?:room:\{\d+\}|viewers:\{platform\}):(?:day|week|month|all):[^:]+)(?::state)?$/;
+
+/** The keys that go with `key` when it is deleted: both keys of a board, else the key alone. */
+export function deletedTogether(key: string): string[] {
+  const board = BOARD.exec(key);
+  return board?.[1] ? [board[1], `${board[1]}:state`] : [key];
+}
 
 const GLOB_SPECIAL = /[*?[\]\\]/;
 const MAX_PATTERN = 200;
