@@ -31,17 +31,18 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts a node process on a free port and waits until `readyPath` answers 200. */
+/** Starts a node process on a free port and waits until `readyPath` answers 200; its stdout goes to `stdout` (a file descriptor) or nowhere. */
 export async function start(
   command: string[],
   env: Record<string, string>,
   readyPath: string,
+  stdout: number | 'ignore' = 'ignore',
 ): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const child = spawn(process.execPath, command, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', stdout, 'inherit'],
   });
   for (let attempt = 0; attempt < 200; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited with ${child.exitCode}`);

@@ -116,6 +116,12 @@ const envSchema = z.object({
     .describe(
       'How concurrent syncs share the queue: skip-locked (SELECT … FOR UPDATE SKIP LOCKED; MySQL 8, MariaDB 10.6+) or plain (a conditional UPDATE on chosen ids, for databases that parse SKIP LOCKED without honouring it, such as TiDB).',
     ),
+  SYNC_LANES: positiveInt
+    .pipe(z.number().max(8))
+    .default(1)
+    .describe(
+      'Batches one sync run keeps in flight at once (each claims its own, as two instances would): one batch’s DB1 claim and confirmation overlap another’s settlement in finance. Batches of the same anchors wait on each other’s balance locks in finance.',
+    ),
   SYNC_QUARANTINE_AFTER: positiveInt
     .pipe(z.number().max(1000))
     .default(5)
@@ -266,6 +272,7 @@ export interface SyncSettings {
   claimTtlMs: number;
   claimLocking: SyncClaimLocking;
   quarantineAfter: number;
+  lanes: number;
 }
 
 export class ConfigError extends Error {
@@ -379,6 +386,7 @@ export function loadConfig(environment: Environment): Config {
       claimTtlMs: e.SYNC_CLAIM_TTL_MS,
       claimLocking: e.SYNC_CLAIM_LOCKING,
       quarantineAfter: e.SYNC_QUARANTINE_AFTER,
+      lanes: e.SYNC_LANES,
     },
     realtime: {
       flushCron: e.REALTIME_FLUSH_CRON,

@@ -16,9 +16,12 @@ export function readLuaScript(directory: string, ...files: string[]): string {
   return files.map((file) => readFileSync(join(directory, file), 'utf8')).join('\n');
 }
 
-/** Defines `name` on the client (EVALSHA, EVAL when Redis lacks it; pipelines get it too) and returns it bound. */
-export function defineLuaCommand(client: Redis, name: string, numberOfKeys: number, lua: string): LuaCommand {
-  client.defineCommand(name, { numberOfKeys, lua });
+/**
+ * Defines `name` on the client (EVALSHA, EVAL when Redis lacks it; pipelines get it too) and returns
+ * it bound. `numberOfKeys` null: a varying number, which each call passes first.
+ */
+export function defineLuaCommand(client: Redis, name: string, numberOfKeys: number | null, lua: string): LuaCommand {
+  client.defineCommand(name, numberOfKeys === null ? { lua } : { numberOfKeys, lua });
   const command = (client as unknown as Record<string, LuaCommand | undefined>)[name];
   if (!command) throw new Error(`ioredis did not define ${name}`);
   return command.bind(client);

@@ -502,6 +502,20 @@ describe('the rate limit counts rewards, not requests', () => {
     expect((await limited.http.post(URL).set('Authorization', auth).send(item(viewer, roomId))).status).toBe(429);
   });
 
+  it('when many single rewards of one viewer arrive at once (counted together in one Redis call per turn), then exactly the limit is 201 and its units are in Redis', async () => {
+    const { roomId, viewerIds } = await liveStage(limited, 1);
+    const viewer = viewerIds[0]!;
+    const auth = await limited.auth('audience', viewer);
+    const answers = await Promise.all(
+      Array.from({ length: 9 }, () => limited.http.post(URL).set('Authorization', auth).send(item(viewer, roomId))),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 201, 201, 201, 429, 429, 429, 429]);
+    expect(await limited.db1('recharge').where({ audience_id: viewer })).toHaveLength(5);
+    // The refused units were not counted: the window holds the five granted.
+    expect(await limited.redis.client?.get(`rl:rewards:viewer:${viewer}`)).toBe('5');
+    expect(await limited.redis.client?.pttl(`rl:rewards:viewer:${viewer}`)).toBeGreaterThan(50_000);
+  });
+
   it('when a service batch mixes viewers, then each viewer is limited on its own', async () => {
     const { roomId, viewerIds } = await liveStage(limited, 2);
     const [a, b] = viewerIds as [number, number];

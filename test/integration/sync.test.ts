@@ -115,6 +115,44 @@ describe('finance sync', () => {
     for (const d of details) expect(d).toMatchObject({ rate_bp: 5000, anchor_amount: Math.floor(d.amount / 2) });
   });
 
+  it('when a run keeps several batches in flight (SYNC_LANES), then they overlap in finance and every reward is settled exactly once', async () => {
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const lanes = await createTestPlatform(
+      { SYNC_LANES: '3', SYNC_BATCH_SIZE: '50' },
+      {
+        clientDecorators: {
+          finance: (client: FinanceServiceClient) => ({
+            ...client,
+            batchSync: async (command) => {
+              inFlight += 1;
+              mostInFlight = Math.max(mostInFlight, inFlight);
+              try {
+                return await client.batchSync(command);
+              } finally {
+                inFlight -= 1;
+              }
+            },
+          }),
+        },
+      },
+    );
+    try {
+      await t.runSync();
+      const { anchorId, ids, totalFen } = await rewards(400);
+      const report = await lanes.runSync();
+      expect(report).toMatchObject({ synced: 400, pending: 0 });
+      expect(report.batches).toBe(8);
+      expect(mostInFlight).toBeGreaterThanOrEqual(2);
+      expect(mostInFlight).toBeLessThanOrEqual(3);
+      const s = await settled(anchorId, ids);
+      expect(s).toMatchObject({ n: 400, distinct: 400, amount: totalFen, unsynced: 0 });
+      expect(s.anchorShare + s.platformShare).toBe(totalFen);
+    } finally {
+      await lanes.close();
+    }
+  });
+
   it('when two syncs run at once, then no reward is settled twice', async () => {
     const { anchorId, ids, totalFen } = await rewards(600);
     const other = await createTestPlatform({ SYNC_BATCH_SIZE: '37' });

@@ -209,6 +209,7 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
     claimTtlMs: settings.sync.claimTtlMs,
     claimLocking: settings.sync.claimLocking,
     quarantineAfter: settings.sync.quarantineAfter,
+    lanes: settings.sync.lanes,
     observer: metrics.sync,
   });
   const quarantine = createSyncQuarantine({ db, logger });

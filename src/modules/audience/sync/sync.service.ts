@@ -37,6 +37,8 @@ export interface SyncServiceDeps {
   /** SYNC_QUARANTINE_AFTER: refusals (in separate runs) after which a reward is QUARANTINED. */
   quarantineAfter: number;
   observer?: SyncObserver;
+  /** SYNC_LANES: batches in flight at once within a run (1 when left out). */
+  lanes?: number;
   /** Upper bound of batches per run, so one run cannot go on forever behind a fast producer. */
   maxBatchesPerRun?: number;
 }
@@ -139,19 +141,38 @@ export function createSyncService(deps: SyncServiceDeps) {
   }
 
   return {
+    /**
+     * Batch after batch until the queue is empty (or `maxBatches`), `lanes` batches in flight at once:
+     * each lane claims its own batch (SKIP LOCKED or the plain claim keeps them apart, as between two
+     * instances), so one batch's claim and confirmation in DB1 overlap another's settlement in finance.
+     * The first failure stops every lane after its current batch.
+     */
     async runSync(): Promise<SyncReport> {
       let synced = 0;
       let batches = 0;
+      // Set by a lane's catch; read after them all (an object, so the compiler does not narrow it to null).
+      const failure: { error?: unknown; failed: boolean } = { failed: false };
       const refusedThisRun = new Set<number>();
-      try {
-        while (batches < maxBatches) {
-          const { claimed, settled } = await syncOneBatch(refusedThisRun);
-          if (claimed === 0) break;
-          synced += settled;
+      const lane = async (): Promise<void> => {
+        while (!failure.failed && batches < maxBatches) {
           batches += 1;
-          if (claimed < deps.batchSize) break;
+          const { claimed, settled } = await syncOneBatch(refusedThisRun);
+          synced += settled;
+          if (claimed === 0) batches -= 1;
+          if (claimed < deps.batchSize) return;
         }
-      } catch (error) {
+      };
+      await Promise.all(
+        Array.from({ length: deps.lanes ?? 1 }, () =>
+          lane().catch((error: unknown) => {
+            if (failure.failed) return;
+            failure.failed = true;
+            failure.error = error;
+          }),
+        ),
+      );
+      if (failure.failed) {
+        const { error } = failure;
         logger.warn({ err: error, synced, batches }, 'finance sync stopped; the backlog waits for the next run');
         if (error instanceof AppError && error.status < 500) throw error;
         throw AppError.unavailable('Finance could not take the sync batch; rewards stay queued and are retried on the next run.', error);
