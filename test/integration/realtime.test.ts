@@ -308,7 +308,9 @@ describe('realtime flush crash safety', () => {
   beforeAll(async () => {
     // A Redis of its own: the CLI's flush must meet this file's rooms alone.
     redis = await PrivateRedis.start();
-    t = await createTestPlatform({ REDIS_URL: redis.url, REALTIME_FLUSH_THRESHOLD: '100000' });
+    // What is tested is the flush CLI killed mid-flush; the rewards before it are set-up, whose room check
+    // must not be refused by a stall of this loaded test process longer than the 500 ms default (a 503 in CI).
+    t = await createTestPlatform({ REDIS_URL: redis.url, REALTIME_FLUSH_THRESHOLD: '100000', ANCHOR_CALL_TIMEOUT_MS: '5000' });
   });
   afterAll(async () => {
     await t.close();
