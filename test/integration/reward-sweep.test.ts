@@ -33,9 +33,11 @@ describe('reward sweep with failing applies', () => {
   let t: TestPlatform;
 
   beforeAll(async () => {
-    // A key prefix of its own: the sweep's cursor starts from this file's rewards' window.
+    // A key prefix of its own: the sweep's cursor starts from this file's rewards' window. The failures
+    // tested are scripted rejections; an apply must not time out at the 500 ms default while this loaded
+    // test process stalls (it did in CI, failing the backlog's sweep below), hence 5 s.
     t = await createTestPlatform(
-      { REWARD_SWEEP_DELAY_MS: '1', REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}sweep:` },
+      { REWARD_SWEEP_DELAY_MS: '1', REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}sweep:`, ANCHOR_CALL_TIMEOUT_MS: '5000' },
       { clientDecorators: { anchor: scripted } },
     );
     // Rewards of earlier files in this worker's database are applied now, not in the middle of a test.
