@@ -36,7 +36,8 @@ function send(res: Response, file: string, type: string): void {
   // Revalidated on every load (Last-Modified): a new release's page and scripts are never mixed with an old one's.
   res.setHeader('Cache-Control', 'no-cache');
   res.type(type);
-  res.sendFile(file, { lastModified: true, etag: false, dotfiles: 'deny' }, (error?: Error) => {
+  // Every path served is one of ASSETS (absolute, chosen here): a dot in it (an install under ~/.local, .pnpm) is no request's doing.
+  res.sendFile(file, { lastModified: true, etag: false, dotfiles: 'allow' }, (error?: Error) => {
     if (error && !res.headersSent) sendProblem(res, AppError.notFound('ROUTE_NOT_FOUND', 'No such dashboard file.'));
   });
 }
