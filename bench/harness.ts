@@ -1,14 +1,18 @@
 /** What the benchmarks share: fresh MariaDB databases, a service process on a free port, JSON calls. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import knex from 'knex';
 import { createDb, mysqlConnection, parseMysqlUrl } from '../src/shared/db/knex';
 import { migrateToLatest } from '../src/shared/db/migrate';
-import type { db1Migrations } from '../migrations/db1';
+import { db1Migrations } from '../migrations/db1';
+import { db2Migrations } from '../migrations/db2';
 
 export const ROOT = resolve(__dirname, '..');
 const MYSQL = process.env['BENCH_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306';
+export const BENCH_REDIS = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379/14';
+export const BENCH_SECRET = 'bench-secret-0123456789-0123456789-0123';
 
 export async function freshDatabase(name: string, migrations: typeof db1Migrations): Promise<string> {
   const url = `${MYSQL}/${name}`;
@@ -65,4 +69,68 @@ export async function post(base: string, path: string, token: string, body: unkn
   });
   if (!res.ok) throw new Error(`${path} -> ${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, unknown>;
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+export function cpuMs(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+}
+
+/**
+ * Fresh databases and an empty Redis database for a benchmark, and the service's settings as
+ * deployed on them: logs at info (the reward's log chain), the rate limiter at its default (600 per
+ * viewer and minute), a key prefix. The jobs are off, so that what a benchmark times runs alone.
+ */
+export async function benchStores(): Promise<Record<string, string>> {
+  const db1 = await freshDatabase('tipping_bench_db1', db1Migrations);
+  const db2 = await freshDatabase('tipping_bench_db2', db2Migrations);
+  const redisDb = new URL(BENCH_REDIS);
+  execFileSync('redis-cli', ['-h', redisDb.hostname, '-p', redisDb.port || '6379', '-n', redisDb.pathname.slice(1) || '0', 'FLUSHDB']);
+  return {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    DB1_URL: db1,
+    DB2_URL: db2,
+    REDIS_URL: BENCH_REDIS,
+    REDIS_KEY_PREFIX: 'bench:',
+    JWT_SECRET: BENCH_SECRET,
+    LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'info',
+    CRON_ENABLED: 'false',
+  };
+}
+
+/** `count` anchors, each with a room of its own, started: the rooms' ids. */
+export async function startLiveRooms(base: string, adminToken: string, count: number, name: string): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const anchor = await post(base, '/anchor/api/v1/anchors', adminToken, { name: `${name}-anchor-${i}` });
+    const room = await post(base, '/anchor/api/v1/live-rooms', adminToken, { anchorId: anchor['anchorId'], title: `${name} room ${i}` });
+    await post(base, `/anchor/api/v1/live-rooms/${String(room['liveRoomId'])}/start`, adminToken, {});
+    ids.push(room['liveRoomId'] as number);
+  }
+  return ids;
+}
+
+/** `count` viewers: their ids. */
+export async function createViewers(base: string, adminToken: string, count: number, name: string): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < count; i += 1)
+    ids.push((await post(base, '/audience/api/v1/audiences', adminToken, { nickname: `${name}-viewer-${i}` }))['audienceId'] as number);
+  return ids;
+}
+
+/** A maker of reward bodies with traceIds of their own, spread over the rooms and viewers given. */
+export function rewardBodies(prefix: string) {
+  let sequence = 0;
+  return (roomIds: readonly number[], viewerIds: readonly number[]) => {
+    sequence += 1;
+    return {
+      traceId: `${prefix}-${process.pid}-${sequence}`,
+      audienceId: viewerIds[sequence % viewerIds.length],
+      liveRoomId: roomIds[sequence % roomIds.length],
+      amount: `${1 + (sequence % 500)}.${String(sequence % 100).padStart(2, '0')}`,
+    };
+  };
 }

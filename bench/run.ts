@@ -16,13 +16,9 @@ import { loadConfig } from '../src/shared/config';
 import { createDb } from '../src/shared/db/knex';
 import { createTokenService } from '../src/shared/http/auth';
 import { createLogger } from '../src/shared/logger';
-import { db1Migrations } from '../migrations/db1';
-import { db2Migrations } from '../migrations/db2';
-import { freshDatabase, post, ROOT, start } from './harness';
+import { benchStores, BENCH_SECRET, rewardBodies, cpuMs, createViewers, post, ROOT, start, startLiveRooms } from './harness';
 
-const REDIS = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379/14';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
-const SECRET = 'bench-secret-0123456789-0123456789-0123';
 const ROOMS = 20;
 const VIEWERS = 2000;
 /** Rooms with a pending delta each for the flush figure. */
@@ -48,13 +44,6 @@ function figures(result: autocannon.Result): Figures {
   };
 }
 
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
-function cpuMs(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-}
-
 /** The process's peak resident set so far (VmHWM), in MB. */
 function peakRssMb(pid: number | undefined): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -78,66 +67,28 @@ function run(options: autocannon.Options): Promise<autocannon.Result> {
   return autocannon({ duration: SECONDS, ...options });
 }
 
-let sequence = 0;
-function rewardBody(roomIds: number[], viewerIds: number[]) {
-  sequence += 1;
-  return {
-    traceId: `BENCH-${process.pid}-${sequence}`,
-    audienceId: viewerIds[sequence % viewerIds.length],
-    liveRoomId: roomIds[sequence % roomIds.length],
-    amount: `${1 + (sequence % 500)}.${String(sequence % 100).padStart(2, '0')}`,
-  };
-}
+const rewardBody = rewardBodies('BENCH');
 
 async function main(): Promise<void> {
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
-  const db1 = await freshDatabase('tipping_bench_db1', db1Migrations);
-  const db2 = await freshDatabase('tipping_bench_db2', db2Migrations);
-  const redisDb = new URL(REDIS);
-  execFileSync('redis-cli', ['-h', redisDb.hostname, '-p', redisDb.port || '6379', '-n', redisDb.pathname.slice(1) || '0', 'FLUSHDB']);
-
+  const stores = await benchStores();
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the service under load.
   const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  // As deployed: logs at info (the reward's log chain) into a file, the rate limiter at its default
-  // (600 per viewer and minute: the bench's 2,000 viewers stay below it). The jobs are off so that
-  // the sync and the flush are timed below on their own.
+  // As deployed (benchStores), logs written into a file; a pool as production's.
   const logDir = mkdtempSync(join(tmpdir(), 'bench-logs-'));
   const logFile = join(logDir, 'service.log');
-  const environment = {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    DB1_URL: db1,
-    DB2_URL: db2,
-    REDIS_URL: REDIS,
-    REDIS_KEY_PREFIX: 'bench:',
-    JWT_SECRET: SECRET,
-    LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'info',
-    CRON_ENABLED: 'false',
-    DB_POOL_MAX: process.env['BENCH_POOL'] ?? '20',
-  };
+  const environment = { ...stores, DB_POOL_MAX: process.env['BENCH_POOL'] ?? '20' };
   const service = await start([...nodeArgs, 'dist/src/main.js'], environment, '/health', openSync(logFile, 'a'));
   const hello = await start(['--import', 'tsx', 'bench/hello-server.ts'], {}, '/hello');
   const base = `http://127.0.0.1:${service.port}`;
 
   try {
-    const tokens = createTokenService(SECRET);
+    const tokens = createTokenService(BENCH_SECRET);
     const admin = await tokens.sign({ role: 'admin', id: 1 }, 3600);
     const serviceToken = await tokens.sign({ role: 'service', id: 1 }, 3600);
-    /** `count` anchors, each with a room of its own, started: the rooms' ids. */
-    const liveRooms = async (count: number, name: string): Promise<number[]> => {
-      const ids: number[] = [];
-      for (let i = 0; i < count; i += 1) {
-        const anchor = await post(base, '/anchor/api/v1/anchors', admin, { name: `${name}-anchor-${i}` });
-        const room = await post(base, '/anchor/api/v1/live-rooms', admin, { anchorId: anchor['anchorId'], title: `${name} room ${i}` });
-        await post(base, `/anchor/api/v1/live-rooms/${String(room['liveRoomId'])}/start`, admin, {});
-        ids.push(room['liveRoomId'] as number);
-      }
-      return ids;
-    };
+    const liveRooms = (count: number, name: string) => startLiveRooms(base, admin, count, name);
     const roomIds = await liveRooms(ROOMS, 'bench');
-    const viewerIds: number[] = [];
-    for (let i = 0; i < VIEWERS; i += 1)
-      viewerIds.push((await post(base, '/audience/api/v1/audiences', admin, { nickname: `bench-viewer-${i}` }))['audienceId'] as number);
+    const viewerIds = await createViewers(base, admin, VIEWERS, 'bench');
 
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${serviceToken}` };
     // Every reward id a 2xx answer named, to check exactly-once against the database afterwards.
@@ -190,7 +141,7 @@ async function main(): Promise<void> {
     // Exactly once: every id a 2xx named is one distinct stored reward; rewards stored but not
     // answered are only those still in flight when a run's clock stopped. Then the realtime figures,
     // flushed, must equal the stored sum to the fen.
-    const check = createDb(db1, { poolMax: 1, acquireTimeoutMs: 5000 });
+    const check = createDb(stores['DB1_URL'] ?? '', { poolMax: 1, acquireTimeoutMs: 5000 });
     // Requests a run's clock cut off may still be in the service (queued behind the group commit, or
     // notifying the anchor module): the check waits until the reward table has not grown for a second.
     const storedNow = async () => Number(((await check('recharge').count({ n: '*' }).first()) as { n: number }).n);

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/shared/logger';
 import { createMetrics } from '../../src/shared/metrics';
 import type { ModuleSurface } from '../../src/shared/module';
 import { createAnchor, createTestPlatform, newTraceId, type TestPlatform } from '../support/platform';
+import { metricSample, metricsOf } from '../support/prometheus';
 
 const GENERATED_TRACE_ID = /^TR-\d{8}-\d{6}-[0-9a-f]{8}$/;
 
@@ -52,21 +53,6 @@ async function waitUntil(condition: () => Promise<boolean>, what: string): Promi
 async function anchorCount(platform: TestPlatform): Promise<number> {
   const row = await platform.db1('anchor').count({ n: '*' }).first();
   return Number(row?.['n']);
-}
-
-/** Value of one Prometheus sample, 0 when the series does not exist yet. */
-function sample(metricsText: string, name: string, labels: Record<string, string>): number {
-  for (const line of metricsText.split('\n')) {
-    const match = /^(\w+)\{(.*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
-  }
-  return 0;
-}
-
-async function metricsText(platform: TestPlatform): Promise<string> {
-  return (await platform.http.get('/actuator/prometheus').expect(200)).text;
 }
 
 describe('trace ids', () => {
@@ -305,7 +291,7 @@ describe('compressed, encoded and cut-off bodies', () => {
    * VALIDATION_FAILED (counted, as the answer itself may go nowhere) and the connection is closed.
    */
   async function rawExchange(port: number, bytes: Buffer, hangUp: 'destroy' | 'end' | 'wait'): Promise<string> {
-    const problems = async () => sample(await metricsText(t), 'http_problems_total', { code: 'VALIDATION_FAILED', status: '400' });
+    const problems = async () => metricSample(await metricsOf(t), 'http_problems_total', { code: 'VALIDATION_FAILED', status: '400' });
     const problemsBefore = await problems();
     const socket = connect(port, '127.0.0.1');
     let received = '';
@@ -438,10 +424,10 @@ describe('metrics', () => {
       .set('Authorization', await t.auth('admin'))
       .expect(200);
 
-    const text = await metricsText(t);
+    const text = await metricsOf(t);
     expect(text).toContain('route="/anchor/api/v1/live-rooms/{liveRoomId}"');
     expect(
-      sample(text, 'http_server_requests_seconds_count', { method: 'GET', route: '/anchor/api/v1/live-rooms/{liveRoomId}' }),
+      metricSample(text, 'http_server_requests_seconds_count', { method: 'GET', route: '/anchor/api/v1/live-rooms/{liveRoomId}' }),
     ).toBeGreaterThanOrEqual(1);
     const bucket = text
       .split('\n')
@@ -456,10 +442,10 @@ describe('metrics', () => {
   });
 
   it('when an unknown route is requested, then http_problems_total{code="ROUTE_NOT_FOUND"} goes up by one', async () => {
-    const before = sample(await metricsText(t), 'http_problems_total', { code: 'ROUTE_NOT_FOUND', status: '404' });
+    const before = metricSample(await metricsOf(t), 'http_problems_total', { code: 'ROUTE_NOT_FOUND', status: '404' });
     await t.http.get(`/not-here/${Date.now()}`).expect(404);
-    const text = await metricsText(t);
-    expect(sample(text, 'http_problems_total', { code: 'ROUTE_NOT_FOUND', status: '404' })).toBe(before + 1);
+    const text = await metricsOf(t);
+    expect(metricSample(text, 'http_problems_total', { code: 'ROUTE_NOT_FOUND', status: '404' })).toBe(before + 1);
     expect(text).not.toContain('/not-here/');
   });
 
@@ -474,10 +460,10 @@ describe('metrics', () => {
       const second = await limited.http.post('/audience/api/v1/recharge').set('Authorization', viewer).send(reward());
       expectProblem(second, 429, 'RATE_LIMITED');
       expect(Number(second.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-      const text = await metricsText(limited);
-      expect(sample(text, 'http_problems_total', { code: 'AUDIENCE_NOT_FOUND', status: '404' })).toBe(1);
+      const text = await metricsOf(limited);
+      expect(metricSample(text, 'http_problems_total', { code: 'AUDIENCE_NOT_FOUND', status: '404' })).toBe(1);
       // Every problem+json answer is counted by its code (STYLE rule 3; the metric's own help text).
-      expect(sample(text, 'http_problems_total', { code: 'RATE_LIMITED', status: '429' })).toBe(1);
+      expect(metricSample(text, 'http_problems_total', { code: 'RATE_LIMITED', status: '429' })).toBe(1);
     } finally {
       await limited.close();
     }

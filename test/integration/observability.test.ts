@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
+import { metricSample, metricsOf } from '../support/prometheus';
 
 let t: TestPlatform;
 const logLines: string[] = [];
@@ -10,22 +11,7 @@ beforeAll(async () => {
 
 afterAll(() => t.close());
 
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-z_]+)(\{([^}]*)\})? ([0-9.e+-]+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = (match[3] ?? '').split(',');
-    if (wanted.every((w) => have.includes(w))) total += Number(match[4]);
-  }
-  return total;
-}
-
-async function metrics(): Promise<string> {
-  return (await t.http.get('/actuator/prometheus').expect(200)).text;
-}
+const metrics = () => metricsOf(t);
 
 describe('the log chain of a reward (seed §七)', () => {
   it('when a reward is sent, then received, saved (with rechargeId), anchor called and realtime updated are logged with its trace id', async () => {
@@ -166,7 +152,8 @@ describe('the five indicators', () => {
       .expect(404);
     await t.http.get(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime`).expect(200);
     const after = await metrics();
-    const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      metricSample(after, name, labels) - metricSample(before, name, labels);
 
     expect(delta('recharge_requests_total', { outcome: 'created' })).toBe(1);
     expect(delta('recharge_requests_total', { outcome: 'replayed' })).toBe(1);
@@ -201,9 +188,9 @@ describe('the five indicators', () => {
     );
     expect(pending).toBeGreaterThanOrEqual(3);
     await new Promise((r) => setTimeout(r, 5100));
-    expect(sample(await metrics(), 'recharge_sync_pending')).toBe(pending);
+    expect(metricSample(await metrics(), 'recharge_sync_pending')).toBe(pending);
     await t.runSync();
     await new Promise((r) => setTimeout(r, 5100));
-    expect(sample(await metrics(), 'recharge_sync_pending')).toBe(0);
+    expect(metricSample(await metrics(), 'recharge_sync_pending')).toBe(0);
   }, 20_000);
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testClock } from '../support/clock';
 import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
+import { metricSample, metricsOf } from '../support/prometheus';
 
 let t: TestPlatform;
 
@@ -487,6 +488,31 @@ describe('the rate limit counts rewards, not requests', () => {
     expect({ status: single.status, code: single.body.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
     expect(Number(single.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(await limited.db1('recharge').where({ audience_id: viewer })).toHaveLength(5);
+  });
+
+  it('when a batch and a single reward are refused by the limit, then each refused reward is counted once as rejected', async () => {
+    const { roomId, viewerIds } = await liveStage(limited, 1);
+    const viewer = viewerIds[0]!;
+    const before = await metricsOf(limited);
+    const batch = await limited.http
+      .post('/audience/api/v1/recharge/batch')
+      .set('Authorization', await limited.auth('service'))
+      .send({ items: Array.from({ length: 7 }, () => item(viewer, roomId)) })
+      .expect(200);
+    expect(batch.body.results.filter((r: { status: number }) => r.status === 429)).toHaveLength(2);
+    await limited.http
+      .post(URL)
+      .set('Authorization', await limited.auth('service'))
+      .send(item(viewer, roomId))
+      .expect(429);
+    const after = await metricsOf(limited);
+    const delta = (outcome: string) =>
+      metricSample(after, 'recharge_requests_total', { outcome }) - metricSample(before, 'recharge_requests_total', { outcome });
+    expect({ created: delta('created'), rejected: delta('rejected') }).toEqual({ created: 5, rejected: 3 });
+    expect(
+      metricSample(after, 'http_problems_total', { code: 'RATE_LIMITED' }) -
+        metricSample(before, 'http_problems_total', { code: 'RATE_LIMITED' }),
+    ).toBe(1);
   });
 
   it("when one batch uses a viewer's whole minute, then even a single reward after it is refused (one batch is not one unit)", async () => {

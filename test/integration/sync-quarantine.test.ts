@@ -8,6 +8,7 @@ import type { FinanceServiceClient } from '../../src/modules/finance/contract';
 import { AppError } from '../../src/shared/http/app-error';
 import { workerDatabaseUrl } from '../support/environment';
 import { createTestPlatform, liveStage, newTraceId, TEST_JWT_SECRET, type TestPlatform } from '../support/platform';
+import { metricSample, metricsOf } from '../support/prometheus';
 
 /**
  * Poison rows: a reward finance refuses every time it is sent. The sync splits a refused batch until
@@ -92,18 +93,6 @@ async function syncColumns(id: number) {
     .first('sync_status', 'sync_refusals', 'sync_last_refusal', 'sync_quarantined_at', 'sync_batch_id', 'sync_claimed_until');
 }
 
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)(\{([^}]*)\})? ([0-9.e+-]+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = (match[3] ?? '').split(',');
-    if (wanted.every((w) => have.includes(w))) total += Number(match[4]);
-  }
-  return total;
-}
-
 async function balanceOf(platform: TestPlatform, anchorId: number): Promise<string> {
   const res = await platform.http
     .get(`/finance/api/v1/balances/${anchorId}`)
@@ -183,12 +172,12 @@ describe('a reward finance refuses every time (poison)', () => {
       expect(await poisoned.runSync()).toEqual({ synced: 0, batches: 0, pending: 0 });
       expect(sends).toEqual([1, 1]);
 
-      const metrics = (await poisoned.http.get('/actuator/prometheus').expect(200)).text;
+      const metrics = await metricsOf(poisoned);
       expect({
-        quarantined: sample(metrics, 'recharge_sync_quarantined'),
-        pending: sample(metrics, 'recharge_sync_pending'),
-        retried: sample(metrics, 'recharge_sync_refusals_total', { outcome: 'retried' }),
-        quarantinedNow: sample(metrics, 'recharge_sync_refusals_total', { outcome: 'quarantined' }),
+        quarantined: metricSample(metrics, 'recharge_sync_quarantined'),
+        pending: metricSample(metrics, 'recharge_sync_pending'),
+        retried: metricSample(metrics, 'recharge_sync_refusals_total', { outcome: 'retried' }),
+        quarantinedNow: metricSample(metrics, 'recharge_sync_refusals_total', { outcome: 'quarantined' }),
       }).toEqual({ quarantined: 1, pending: 0, retried: 2, quarantinedNow: 1 });
     } finally {
       await poisoned.close();
@@ -305,8 +294,8 @@ describe('failures that say nothing about the records', () => {
       await Promise.all(late);
       const refusals = await t.db1('recharge').whereIn('id', stage.ids).max({ m: 'sync_refusals' }).first();
       expect(Number(refusals?.['m'])).toBe(0);
-      const metrics = (await flaky.http.get('/actuator/prometheus').expect(200)).text;
-      expect(sample(metrics, 'recharge_sync_refusals_total')).toBe(0);
+      const metrics = await metricsOf(flaky);
+      expect(metricSample(metrics, 'recharge_sync_refusals_total')).toBe(0);
 
       fault = null;
       const back = await flaky.runSync();

@@ -32,7 +32,7 @@ import { createRewardSweeper, type SweepReport } from './rewards/reward-sweeper'
 import { createRewardTargets } from './rewards/reward-targets';
 import { createRewardWriter } from './rewards/reward-writer';
 import { rewardRoutes } from './rewards/rewards.routes';
-import { createRewardsService } from './rewards/rewards.service';
+import { createRewardsService, rateLimitAdmission } from './rewards/rewards.service';
 import { unsyncedByState } from './sync/sync-quarantine.repository';
 import { createSyncQuarantine } from './sync/sync-quarantine.service';
 import { syncRoutes } from './sync/sync.routes';
@@ -138,10 +138,13 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       maxQueueWaitMs: settings.rewardQueue.maxWaitMs,
       observer: metrics.rewardQueue,
       dailyCap: dailyCapFen > 0 ? createDailyRewardCap({ capFen: dailyCapFen, timeZone: settings.timeZone }) : null,
+      admit:
+        rateLimitAdmission(
+          createRateLimit({ name: 'rewards', perMinute: settings.rateLimitPerMinute, redis: deps.redis, logger }),
+          settings.rateLimitPerMinute,
+        ) ?? undefined,
     }),
     notifyAnchor: (command) => anchor.applyReward(command),
-    rateLimit: createRateLimit({ name: 'rewards', perMinute: settings.rateLimitPerMinute, redis: deps.redis, logger }),
-    rateLimitPerMinute: settings.rateLimitPerMinute,
     onRewardStored: (row) =>
       boardRecorder.record({
         rechargeId: row.id,

@@ -70,6 +70,12 @@ export interface RewardWriterOptions {
   observer?: RewardQueueObserver;
   /** DAILY_REWARD_CAP; absent or null, no statement is spent on a cap. */
   dailyCap?: DailyRewardCap | null;
+  /**
+   * The first check of every reward, before idempotency (the viewer's rate limit): asked once per
+   * group, alongside the group's reads, so it costs no round trip of its own. For each input, in
+   * order, the error that refuses it, or null.
+   */
+  admit?: (inputs: readonly RewardInput[]) => Promise<ReadonlyArray<AppError | null>>;
 }
 
 /** What one transaction stored, and the rewards the daily cap refused in it (by traceId). */
@@ -194,19 +200,25 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
       );
   }
 
-  async function settle(items: Pending[]): Promise<void> {
-    // One round trip for all three reads: replays are rare, so looking up their viewer and room too costs less than waiting.
-    const [stored, viewers, rooms] = await Promise.all([
+  async function settle(group: Pending[]): Promise<void> {
+    // One round trip for the admission and the three reads: replays are rare, so looking up their viewer and room too costs less than waiting.
+    const [refusals, stored, viewers, rooms] = await Promise.all([
+      options.admit ? options.admit(group.map((p) => p.input)) : [],
       findRechargesByTraceIds(
         db,
-        items.map((p) => p.input.traceId),
+        group.map((p) => p.input.traceId),
       ),
       findAudienceStates(
         db,
-        items.map((p) => p.input.audienceId),
+        group.map((p) => p.input.audienceId),
       ),
-      options.rooms.lookup([...new Set(items.map((p) => p.input.liveRoomId))], Math.min(...items.map((p) => p.arrivedAt))),
+      options.rooms.lookup([...new Set(group.map((p) => p.input.liveRoomId))], Math.min(...group.map((p) => p.arrivedAt))),
     ]);
+    const items = group.filter((p, i) => {
+      const refusal = refusals[i];
+      if (refusal) p.resolve({ kind: 'rejected', error: refusal });
+      return !refusal;
+    });
     const existing = new Map(stored.map((row) => [row.trace_id, row]));
     const fresh = items.filter((p) => {
       const row = existing.get(p.input.traceId);

@@ -7,7 +7,7 @@ import { zodProblems } from '../../../shared/http/problem';
 import type { Logger } from '../../../shared/logger';
 import { formatFen } from '../../../shared/money';
 import type { Clock } from '../../../shared/module';
-import type { Allowance, RateLimit } from '../../../shared/rate-limit';
+import type { RateLimit } from '../../../shared/rate-limit';
 import { currentTraceId } from '../../../shared/trace';
 import type { ApplyRewardCommand, RealtimeFiguresDto } from '../../anchor/contract';
 import type { RewardRecordStatus } from '../contract';
@@ -63,17 +63,29 @@ export interface RewardsServiceDeps {
   maxRewardFen: number;
   /** The anchor module's applyReward behind a circuit breaker. */
   notifyAnchor: (command: ApplyRewardCommand) => Promise<RealtimeFiguresDto>;
-  /** Rewards per viewer per minute; null when off. Every reward uses one unit, in a batch too. */
-  rateLimit: RateLimit | null;
-  rateLimitPerMinute: number;
   /** A reward was stored (after commit, not for a replay): the boards count it. Must not wait or throw. */
   onRewardStored?: (row: RechargeRow) => void;
 }
 
-function rateLimited(retryAfterSeconds: number, limit: string): AppError {
-  return new AppError('RATE_LIMITED', 429, `Too many rewards from this viewer: ${limit}.`, {
-    headers: { 'Retry-After': String(retryAfterSeconds) },
-  });
+/**
+ * The reward writer's admission by the viewer's rate limit (rewards per viewer and minute): one
+ * unit per reward, single or in a batch, replays too; asked once per group of rewards. Null when off.
+ */
+export function rateLimitAdmission(
+  rateLimit: RateLimit | null,
+  perMinute: number,
+): ((inputs: readonly RewardInput[]) => Promise<Array<AppError | null>>) | null {
+  if (!rateLimit) return null;
+  return async (inputs) => {
+    const allowances = await rateLimit.take(inputs.map((input) => `viewer:${input.audienceId}`));
+    return allowances.map((allowance) =>
+      allowance.allowed
+        ? null
+        : new AppError('RATE_LIMITED', 429, `Too many rewards from this viewer: at most ${perMinute} a minute.`, {
+            headers: { 'Retry-After': String(allowance.retryAfterSeconds) },
+          }),
+    );
+  };
 }
 
 export function createRewardsService(deps: RewardsServiceDeps) {
@@ -134,12 +146,6 @@ export function createRewardsService(deps: RewardsServiceDeps) {
     return { status: 201, body: toRewardDto(outcome.row) };
   }
 
-  /** For each reward, in order: may its viewer send another one now? One unit per reward. */
-  async function allowances(inputs: readonly RewardInput[]): Promise<Allowance[]> {
-    if (!deps.rateLimit) return inputs.map(() => ({ allowed: true }));
-    return deps.rateLimit.take(inputs.map((input) => `viewer:${input.audienceId}`));
-  }
-
   /** Shape and own id of a batch item; the error it answers with when either is wrong. */
   function admitItem(principal: Principal | null, item: unknown, index: number): RewardInput {
     const parsed = itemSchema.safeParse(item);
@@ -153,8 +159,6 @@ export function createRewardsService(deps: RewardsServiceDeps) {
       const stopTimer = metrics.rewardDuration.startTimer({ endpoint: 'single' });
       try {
         assertMayActFor(principal, { audienceId: input.audienceId });
-        const [allowance] = await allowances([input]);
-        if (allowance && !allowance.allowed) throw rateLimited(allowance.retryAfterSeconds, `at most ${deps.rateLimitPerMinute} a minute`);
       } catch (error) {
         metrics.rewards.inc({ outcome: 'rejected' });
         stopTimer();
@@ -163,7 +167,7 @@ export function createRewardsService(deps: RewardsServiceDeps) {
       return submit(input).finally(stopTimer);
     },
 
-    /** Each item is judged on its own exactly as the single endpoint would judge it, and uses one unit of its viewer's rate limit. */
+    /** Each item is judged on its own exactly as the single endpoint would judge it (one unit of its viewer's rate limit each). */
     async sendBatch(principal: Principal | null, items: readonly unknown[]): Promise<BatchItemResult[]> {
       const stopTimer = metrics.rewardDuration.startTimer({ endpoint: 'batch' });
       const admitted = items.map((item, index) => {
@@ -174,22 +178,16 @@ export function createRewardsService(deps: RewardsServiceDeps) {
           return error;
         }
       });
-      const inputs = admitted.filter((a): a is RewardInput => !(a instanceof AppError));
-      const allowed = await allowances(inputs);
-      const allowanceOf = new Map(inputs.map((input, i) => [input, allowed[i]]));
       return Promise.all(
         admitted.map(async (admission, index): Promise<BatchItemResult> => {
           try {
             if (admission instanceof AppError) throw admission;
-            const allowance = allowanceOf.get(admission);
-            if (allowance && !allowance.allowed)
-              throw rateLimited(allowance.retryAfterSeconds, `at most ${deps.rateLimitPerMinute} a minute`);
             const answer = await submit(admission);
             return { index, status: answer.status, rechargeId: answer.body.rechargeId };
           } catch (error) {
             if (!(error instanceof AppError) || error.status >= 500) throw error;
-            // Counted as the single endpoint counts: submit counts its own; a malformed item is never a reward.
-            if (error.code === 'RATE_LIMITED' || error.code === 'FORBIDDEN') metrics.rewards.inc({ outcome: 'rejected' });
+            // Counted as the single endpoint counts: submit counts its own (the rate limit's too); a malformed item is never a reward.
+            if (error.code === 'FORBIDDEN') metrics.rewards.inc({ outcome: 'rejected' });
             return { index, status: error.status, code: error.code };
           }
         }),

@@ -1,0 +1,177 @@
+/**
+ * `npm run bench:profile`: where a reward's CPU goes. Builds the service, starts it as the bench
+ * does (MariaDB + Redis, logs at info into a file, the rate limiter on) under `--cpu-prof`, drives
+ * POST /recharge at PROFILE_CONNECTIONS (default 64) for BENCH_SECONDS, stops it, and prints the
+ * profile's busy time by where it was spent (GC, each package, node's own code, the service's own
+ * modules) and its heaviest functions, as JSON. The raw profile stays in the printed directory
+ * (open it in Chrome's DevTools or speedscope for the flame graph); `npm run bench:profile -- <file>`
+ * summarises a profile already taken.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { createTokenService } from '../src/shared/http/auth';
+import { benchStores, BENCH_SECRET, rewardBodies, cpuMs, createViewers, start, startLiveRooms } from './harness';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const CONNECTIONS = Number(process.env['PROFILE_CONNECTIONS'] ?? 64);
+/** PROFILE=0: no profiler, only the figures (to compare settings without the profiler's own cost). */
+const PROFILING = process.env['PROFILE'] !== '0';
+/** PROFILE_ENV="NAME=value …": settings of the service to try (e.g. "RATE_LIMIT_PER_MINUTE=0"). */
+const EXTRA_ENV = Object.fromEntries(
+  (process.env['PROFILE_ENV'] ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Where a frame's code lives: a package, node's own code, the service's own module, or V8's bookkeeping. */
+function placeOf(frame: ProfileNode['callFrame']): string {
+  const { url, functionName } = frame;
+  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+  const inPackage = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+  if (inPackage) return inPackage[1] ?? url;
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0] ?? ''}`;
+  const own = url.match(/dist\/src\/(.+?)\.js$/);
+  return own ? `src/${own[1] ?? ''}` : url;
+}
+
+function summarise(profile: CpuProfile) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  /** The nearest frame up the stack that is a package's or the service's own code: who asked for node's or V8's work. */
+  const ownerOf = (id: number): string => {
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      if (!frame) break;
+      const place = placeOf(frame);
+      if (!place.startsWith('(') && !place.startsWith('node:')) return place;
+    }
+    return placeOf(byId.get(id)?.callFrame ?? { functionName: '(native)', url: '', lineNumber: 0 });
+  };
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const places = new Map<string, number>();
+  const functions = new Map<string, number>();
+  const owners = new Map<string, number>();
+  let totalUs = 0;
+  let idleUs = 0;
+  for (const [id, us] of selfUs) {
+    const frame = byId.get(id)?.callFrame;
+    if (!frame) continue;
+    totalUs += us;
+    if (frame.functionName === '(idle)') {
+      idleUs += us;
+      continue;
+    }
+    const place = placeOf(frame);
+    places.set(place, (places.get(place) ?? 0) + us);
+    const owner = ownerOf(id);
+    owners.set(owner, (owners.get(owner) ?? 0) + us);
+    const name = `${frame.functionName || '(anonymous)'} ${place}:${frame.lineNumber + 1}`;
+    functions.set(name, (functions.get(name) ?? 0) + us);
+  }
+  const busyUs = totalUs - idleUs;
+  const shares = (map: Map<string, number>, top: number) =>
+    Object.fromEntries(
+      [...map]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([name, us]) => [name, Number(((100 * us) / busyUs).toFixed(1))]),
+    );
+  return {
+    busySeconds: Number((busyUs / 1e6).toFixed(2)),
+    idleShare: Number(((100 * idleUs) / totalUs).toFixed(1)),
+    percentOfBusyByPlace: shares(places, 30),
+    percentOfBusyByOwner: shares(owners, 30),
+    percentOfBusyByFunction: shares(functions, 30),
+  };
+}
+
+async function main(): Promise<void> {
+  // A profile already taken: summarise it again.
+  const given = process.argv[2];
+  if (given) {
+    process.stdout.write(`${JSON.stringify(summarise(JSON.parse(readFileSync(given, 'utf8')) as CpuProfile), null, 2)}\n`);
+    return;
+  }
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+  const stores = await benchStores();
+  const profileDir = mkdtempSync(join(tmpdir(), 'reward-profile-'));
+  const service = await start(
+    [...(PROFILING ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/src/main.js'],
+    { ...stores, ...EXTRA_ENV },
+    '/health',
+    openSync(join(profileDir, 'service.log'), 'a'),
+  );
+  const base = `http://127.0.0.1:${service.port}`;
+  const tokens = createTokenService(BENCH_SECRET);
+  const admin = await tokens.sign({ role: 'admin', id: 1 }, 3600);
+  const serviceToken = await tokens.sign({ role: 'service', id: 1 }, 3600);
+  const roomIds = await startLiveRooms(base, admin, 20, 'profile');
+  const viewerIds = await createViewers(base, admin, 500, 'profile');
+
+  const rewardBody = rewardBodies('PROFILE');
+  const cpuBefore = cpuMs(service.child.pid);
+  const result = await autocannon({
+    url: `${base}/audience/api/v1/recharge`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${serviceToken}` },
+    requests: [
+      {
+        setupRequest: (request) => ({ ...request, body: JSON.stringify(rewardBody(roomIds, viewerIds)) }),
+      },
+    ],
+  });
+  const cpuMsPerRequest = Number(((cpuMs(service.child.pid) - cpuBefore) / Math.max(1, result['2xx'] + result.non2xx)).toFixed(3));
+  await new Promise<void>((resolve) => {
+    service.child.once('exit', () => resolve());
+    service.child.kill('SIGTERM');
+  });
+  const figures = {
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    env: EXTRA_ENV,
+    requestsPerSec: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    cpuMsPerRequest,
+  };
+  if (!PROFILING) {
+    process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+    return;
+  }
+  const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no profile written in ${profileDir}`);
+  const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
+  const report = {
+    ...figures,
+    profile: join(profileDir, file),
+    ...summarise(profile),
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
