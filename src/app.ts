@@ -7,12 +7,12 @@ import type { HealthProbe } from './shared/health';
 import { AppError } from './shared/http/app-error';
 import type { TokenService } from './shared/http/auth';
 import { errorHandler } from './shared/http/problem';
-import { mountRouteGroup, RouteTable, type RouteGroup } from './shared/http/routes';
+import { mountRouteGroup, RouteDispatch, RouteTable, type RouteGroup } from './shared/http/routes';
 import { traceMiddleware } from './shared/http/trace-middleware';
 import type { Logger } from './shared/logger';
 import type { Metrics } from './shared/metrics';
 import type { ModuleSurface } from './shared/module';
-import { dashboardRouter } from './dashboard/dashboard.routes';
+import { dashboardRoutes } from './dashboard/dashboard.routes';
 import { systemRoutes } from './system-routes';
 
 export interface AppDeps {
@@ -127,11 +127,10 @@ export function createApp(deps: AppDeps): Express {
     swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }),
   );
   app.use(staticSecurityHeaders());
-  // The operators' page: its own, stricter CSP (dashboard.routes.ts).
-  app.use(dashboardRouter());
 
   const table = new RouteTable();
-  const mount = { tokens: deps.tokens, bodyLimit: deps.config.http.bodyLimit, openapi: registry, table };
+  const dispatch = new RouteDispatch();
+  const mount = { tokens: deps.tokens, bodyLimit: deps.config.http.bodyLimit, openapi: registry, table, dispatch };
   const groups: RouteGroup[] = [
     {
       prefix: '',
@@ -140,9 +139,13 @@ export function createApp(deps: AppDeps): Express {
     },
     ...deps.modules.flatMap((m) => m.routes),
   ];
-  for (const group of groups) mountRouteGroup(app, group, mount);
-  table.add('get', '/dashboard');
-  table.add('get', '/dashboard/assets/{name}');
+  for (const group of groups) mountRouteGroup(group, mount);
+  // The operators' page: its own, stricter CSP (dashboard.routes.ts).
+  for (const page of dashboardRoutes()) {
+    dispatch.add('get', page.path, [page.handle]);
+    table.add('get', page.path);
+  }
+  app.use(dispatch.middleware());
 
   app.use((req, _res, next) => {
     const allowed = table.allowedMethods(req.path);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Router, type Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { AppError } from '../shared/http/app-error';
 import { sendProblem } from '../shared/http/problem';
 
@@ -42,14 +42,18 @@ function send(res: Response, file: string, type: string): void {
   });
 }
 
-/** `GET /dashboard`: the operators' page (the admin token is entered on it), and its assets. */
-export function dashboardRouter(): Router {
-  const router = Router({ caseSensitive: true, strict: false });
-  router.get('/dashboard', (_req, res) => send(res, join(PUBLIC_DIR, 'index.html'), 'text/html; charset=utf-8'));
-  router.get('/dashboard/assets/:name', (req, res) => {
-    const asset = Object.hasOwn(ASSETS, req.params.name) ? ASSETS[req.params.name] : undefined;
-    if (!asset) return sendProblem(res, AppError.notFound('ROUTE_NOT_FOUND', `No dashboard asset "${req.params.name}".`));
-    send(res, asset.path, asset.type);
-  });
-  return router;
+/** `GET /dashboard`: the operators' page (the admin token is entered on it), and its assets: paths and handlers. */
+export function dashboardRoutes(): Array<{ path: string; handle: RequestHandler }> {
+  return [
+    { path: '/dashboard', handle: (_req, res) => send(res, join(PUBLIC_DIR, 'index.html'), 'text/html; charset=utf-8') },
+    {
+      path: '/dashboard/assets/{name}',
+      handle: (req, res) => {
+        const name = String(req.params['name']);
+        const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+        if (!asset) return sendProblem(res, AppError.notFound('ROUTE_NOT_FOUND', `No dashboard asset "${name}".`));
+        send(res, asset.path, asset.type);
+      },
+    },
+  ];
 }

@@ -92,6 +92,25 @@ describe('trace ids', () => {
 });
 
 describe('routing errors', () => {
+  it('when a path differs from a route only by a trailing slash, then the route answers; by letter case or an empty segment, then 404', async () => {
+    const auth = await t.auth('admin');
+    const anchorId = await createAnchor(t, 'Routing');
+    const withSlash = await t.http.get(`/anchor/api/v1/anchors/${anchorId}/`).set('Authorization', auth).expect(200);
+    expect(withSlash.body.anchorId).toBe(anchorId);
+    expectProblem(await t.http.get(`/anchor/api/v1/Anchors/${anchorId}`).set('Authorization', auth), 404, 'ROUTE_NOT_FOUND');
+    expectProblem(await t.http.post('/anchor/api/v1/live-rooms//start').set('Authorization', auth).send({}), 404, 'ROUTE_NOT_FOUND');
+    expectProblem(await t.http.get('/anchor/api/v1/nope/%E0%A4%A'), 404, 'ROUTE_NOT_FOUND');
+  });
+
+  it('when a GET route is asked with HEAD, then it answers its status and headers without a body', async () => {
+    const anchorId = await createAnchor(t, 'Head');
+    const res = await t.http.head(`/anchor/api/v1/anchors/${anchorId}`).set('Authorization', await t.auth('admin'));
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.text ?? '').toBe('');
+    expect((await t.http.head('/anchor/api/v1/anchors/999999999').set('Authorization', await t.auth('admin'))).status).toBe(404);
+  });
+
   it('when the route does not exist, then 404 ROUTE_NOT_FOUND as problem+json', async () => {
     expectProblem(await t.http.get('/nope'), 404, 'ROUTE_NOT_FOUND');
     expectProblem(await t.http.get('/anchor/api/v1/nope'), 404, 'ROUTE_NOT_FOUND');

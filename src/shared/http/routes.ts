@@ -1,4 +1,5 @@
-import type { Express, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
 import { AppError, type FieldProblem } from './app-error';
@@ -87,15 +88,90 @@ export class RouteTable {
   }
 }
 
+/**
+ * Runs a route's handlers in turn as express would (an error or a rejected promise goes to `done`,
+ * the express chain's error handling; a handler that answers without calling next ends it).
+ */
+function runChain(chain: readonly RequestHandler[], req: Request, res: Response, done: NextFunction): void {
+  let index = 0;
+  const next = (error?: unknown): void => {
+    if (error !== undefined && error !== null) {
+      done(error);
+      return;
+    }
+    const handler = chain[index];
+    index += 1;
+    if (!handler) {
+      done();
+      return;
+    }
+    try {
+      const returned: unknown = handler(req, res, next);
+      if (returned instanceof Promise) returned.catch((rejection: unknown) => next(rejection ?? new Error('Rejected promise')));
+    } catch (thrown) {
+      next(thrown);
+    }
+  };
+  next();
+}
+
+/** A path segment that is not valid percent-encoding, as a placeholder that is. */
+function withValidSegments(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => {
+      try {
+        decodeURIComponent(segment);
+        return segment;
+      } catch {
+        return '0';
+      }
+    })
+    .join('/');
+}
+
+/**
+ * The API's routes in a radix tree (find-my-way, fastify's router): one lookup per request, where
+ * express's router tried each route's pattern in turn (some sixty before a reward's, ~5 % of a
+ * reward's CPU). As express does: a trailing slash is ignored, paths are case-sensitive, HEAD is
+ * served by the GET route, parameters are decoded (bad percent-encoding in one is 400), and a path
+ * no route takes goes on down the express chain (405 or 404). An empty parameter matches nothing.
+ */
+export class RouteDispatch {
+  private readonly router = FindMyWay({ ignoreTrailingSlash: true, caseSensitive: true });
+
+  add(method: Method, fullPath: string, chain: readonly RequestHandler[]): void {
+    this.router.on(method.toUpperCase() as HTTPMethod, fullPath.replace(/\{([^}]+)\}/g, ':$1'), () => undefined, chain);
+  }
+
+  middleware(): RequestHandler {
+    return (req, res, next) => {
+      const method = (req.method === 'HEAD' ? 'GET' : req.method) as HTTPMethod;
+      const found = this.router.find(method, req.url);
+      if (!found) {
+        const [path = ''] = req.url.split('?');
+        const repaired = withValidSegments(path);
+        // Express matched such a path and then failed to decode its parameter: the client's error.
+        if (repaired !== path && this.router.find(method, repaired)) next(new URIError('bad percent-encoding in a path parameter'));
+        else next();
+        return;
+      }
+      if (Object.values(found.params).some((value) => value === '')) {
+        next();
+        return;
+      }
+      req.params = found.params as Request['params'];
+      runChain(found.store as readonly RequestHandler[], req, res, next);
+    };
+  }
+}
+
 export interface MountOptions {
   tokens: TokenService;
   bodyLimit: string;
   openapi: OpenAPIRegistry;
   table: RouteTable;
-}
-
-function toExpressPath(path: string): string {
-  return path.replace(/\{([^}]+)\}/g, ':$1');
+  dispatch: RouteDispatch;
 }
 
 function parsePart<S extends z.ZodType | undefined>(schema: S, value: unknown, root: string | undefined, problems: FieldProblem[]): Out<S> {
@@ -240,7 +316,7 @@ function registerDocumentation(spec: AnyRoute, fullPath: string, tag: string, re
   });
 }
 
-export function mountRouteGroup(app: Express, group: RouteGroup, options: MountOptions): void {
+export function mountRouteGroup(group: RouteGroup, options: MountOptions): void {
   const readBody = bodyReader(options.bodyLimit);
   const discardBody = bodyDiscarder(options.bodyLimit);
   for (const spec of group.routes) {
@@ -253,7 +329,7 @@ export function mountRouteGroup(app: Express, group: RouteGroup, options: MountO
     chain.push(spec.body ? readBody : discardBody);
     if (spec.body && spec.traceIdFromBody) chain.push(traceIdFromBody);
     chain.push(authenticationFor(spec, options.tokens), handlerFor(spec));
-    app[spec.method](toExpressPath(fullPath), ...chain);
+    options.dispatch.add(spec.method, fullPath, chain);
     options.table.add(spec.method, fullPath);
     registerDocumentation(spec, fullPath, group.tag, options.openapi);
   }
