@@ -13,13 +13,6 @@ export const ROOT = resolve(__dirname, '..');
 const MYSQL = process.env['BENCH_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306';
 export const BENCH_REDIS = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379/14';
 export const BENCH_SECRET = 'bench-secret-0123456789-0123456789-0123';
-/**
- * Node's flags for the service as deployed (the Dockerfile's CMD and `npm start` use the same; a
- * unit test holds them together): a young generation of 32 MB semi-spaces instead of 16, since a
- * reward's objects nearly all die young and scavenges of a larger space cost less per object
- * (`npm run bench:profile`: ~12 % less CPU per reward at 64 connections).
- */
-export const SERVICE_NODE_ARGS = ['--max-semi-space-size=32'];
 
 export async function freshDatabase(name: string, migrations: typeof db1Migrations): Promise<string> {
   const url = `${MYSQL}/${name}`;

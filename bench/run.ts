@@ -16,18 +16,7 @@ import { loadConfig } from '../src/shared/config';
 import { createDb } from '../src/shared/db/knex';
 import { createTokenService } from '../src/shared/http/auth';
 import { createLogger } from '../src/shared/logger';
-import {
-  benchStores,
-  BENCH_SECRET,
-  SERVICE_NODE_ARGS,
-  rewardBodies,
-  cpuMs,
-  createViewers,
-  post,
-  ROOT,
-  start,
-  startLiveRooms,
-} from './harness';
+import { benchStores, BENCH_SECRET, rewardBodies, cpuMs, createViewers, post, ROOT, start, startLiveRooms } from './harness';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROOMS = 20;
@@ -89,9 +78,8 @@ async function main(): Promise<void> {
   const logDir = mkdtempSync(join(tmpdir(), 'bench-logs-'));
   const logFile = join(logDir, 'service.log');
   const environment = { ...stores, DB_POOL_MAX: process.env['BENCH_POOL'] ?? '20' };
-  const service = await start([...SERVICE_NODE_ARGS, ...nodeArgs, 'dist/src/main.js'], environment, '/health', openSync(logFile, 'a'));
-  // The yardstick runs with the service's Node flags too: the ratio compares the code, not the flags.
-  const hello = await start([...SERVICE_NODE_ARGS, '--import', 'tsx', 'bench/hello-server.ts'], {}, '/hello');
+  const service = await start([...nodeArgs, 'dist/src/main.js'], environment, '/health', openSync(logFile, 'a'));
+  const hello = await start(['--import', 'tsx', 'bench/hello-server.ts'], {}, '/hello');
   const base = `http://127.0.0.1:${service.port}`;
 
   try {
