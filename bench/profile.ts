@@ -1,7 +1,8 @@
 /**
  * `npm run bench:profile`: where a reward's CPU goes. Builds the service, starts it as the bench
  * does (MariaDB + Redis, logs at info into a file, the rate limiter on) under `--cpu-prof`, drives
- * POST /recharge at PROFILE_CONNECTIONS (default 64) for BENCH_SECONDS, stops it, and prints the
+ * POST /recharge (or the batch endpoint, PROFILE_BATCH items a request) at PROFILE_CONNECTIONS (default 64)
+ * for BENCH_SECONDS after a warm-up, stops it, and prints the CPU per reward and the
  * profile's busy time by where it was spent (GC, each package, node's own code, the service's own
  * modules) and its heaviest functions, as JSON. The raw profile stays in the printed directory
  * (open it in Chrome's DevTools or speedscope for the flame graph); `npm run bench:profile -- <file>`
@@ -13,10 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { createTokenService } from '../src/shared/http/auth';
-import { benchStores, BENCH_SECRET, SERVICE_NODE_ARGS, rewardBodies, cpuMs, createViewers, start, startLiveRooms } from './harness';
+import { benchStores, BENCH_SECRET, rewardBodies, cpuMs, createViewers, start, startLiveRooms } from './harness';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONNECTIONS = Number(process.env['PROFILE_CONNECTIONS'] ?? 64);
+/** PROFILE_BATCH=N: the load is POST /recharge/batch with N rewards a request instead of single rewards. */
+const BATCH = Number(process.env['PROFILE_BATCH'] ?? 0);
 /** PROFILE=0: no profiler, only the figures (to compare settings without the profiler's own cost). */
 const PROFILING = process.env['PROFILE'] !== '0';
 /** PROFILE_ENV="NAME=value …": settings of the service to try (e.g. "RATE_LIMIT_PER_MINUTE=0"). */
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
   const stores = await benchStores();
   const profileDir = mkdtempSync(join(tmpdir(), 'reward-profile-'));
   const service = await start(
-    [...SERVICE_NODE_ARGS, ...(PROFILING ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/src/main.js'],
+    [...(PROFILING ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/src/main.js'],
     { ...stores, ...EXTRA_ENV },
     '/health',
     openSync(join(profileDir, 'service.log'), 'a'),
@@ -127,20 +130,25 @@ async function main(): Promise<void> {
   const viewerIds = await createViewers(base, admin, 500, 'profile');
 
   const rewardBody = rewardBodies('PROFILE');
+  const body = () =>
+    BATCH > 0 ? { items: Array.from({ length: BATCH }, () => rewardBody(roomIds, viewerIds)) } : rewardBody(roomIds, viewerIds);
   const load = (connections: number, duration: number) =>
     autocannon({
-      url: `${base}/audience/api/v1/recharge`,
+      url: `${base}/audience/api/v1/recharge${BATCH > 0 ? '/batch' : ''}`,
       connections,
       duration,
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${serviceToken}` },
-      requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(rewardBody(roomIds, viewerIds)) }) }],
+      requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(body()) }) }],
     });
   // Warmed up first (the JIT, the pools, the rooms' cached bases), as the bench's own first run does.
   await load(16, 3);
   const cpuBefore = cpuMs(service.child.pid);
   const result = await load(CONNECTIONS, SECONDS);
-  const cpuMsPerRequest = Number(((cpuMs(service.child.pid) - cpuBefore) / Math.max(1, result['2xx'] + result.non2xx)).toFixed(3));
+  const rewardsPerRequest = Math.max(1, BATCH);
+  const cpuMsPerReward = Number(
+    ((cpuMs(service.child.pid) - cpuBefore) / Math.max(1, (result['2xx'] + result.non2xx) * rewardsPerRequest)).toFixed(3),
+  );
   await new Promise<void>((resolve) => {
     service.child.once('exit', () => resolve());
     service.child.kill('SIGTERM');
@@ -149,12 +157,14 @@ async function main(): Promise<void> {
     connections: CONNECTIONS,
     seconds: SECONDS,
     env: EXTRA_ENV,
+    rewardsPerRequest,
     requestsPerSec: Math.round(result.requests.average),
+    rewardsPerSec: Math.round(result.requests.average * rewardsPerRequest),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
-    cpuMsPerRequest,
+    cpuMsPerReward,
   };
   if (!PROFILING) {
     process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
