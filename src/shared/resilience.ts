@@ -29,6 +29,10 @@ export function createBreaker<A extends unknown[], R>(call: (...args: A) => Prom
     resetTimeout: options.resetTimeoutMs ?? 5000,
     rollingCountTimeout: 10_000,
     rollingCountBuckets: 10,
+    // Off: every failure reads the window's stats, and with percentiles on that concatenates and sorts
+    // the latency of every call in the window (tens of thousands at full load) — per failure, so a
+    // burst of failures (a module down, a shutdown) cost seconds of CPU exactly when degraded.
+    rollingPercentilesEnabled: false,
     errorFilter: (error: unknown) => options.isClientError?.(error) ?? false,
   });
   const log = options.logger.child({ component: 'breaker', breaker: options.name });
