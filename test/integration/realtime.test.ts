@@ -276,6 +276,69 @@ describe('realtime figures with Redis', () => {
     expect(await realtime(t, stage.roomId)).toMatchObject({ totalEarnings: '2.00', rechargeCount: 1 });
   });
 
+  it("when one room's script call fails in a turn that also applies other rooms (its key holds the wrong type), then only that room's rewards go straight to DB1; the others are counted in Redis, each once", async () => {
+    const stages = [await liveStage(t, 1), await liveStage(t, 1), await liveStage(t, 1)];
+    const broken = stages[1]!;
+    // A first reward each, flushed: every room's base is known, so the batch's applies all run in one
+    // turn, and no room holds a pending delta the broken key could lose.
+    for (const stage of stages) {
+      await reward(t, stage, 1, 1);
+      await t.http
+        .post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`)
+        .set('Authorization', await t.auth('admin'))
+        .expect(200);
+    }
+    const applied = async () => {
+      const text = (await t.http.get('/actuator/prometheus').expect(200)).text;
+      const value = (path: string) =>
+        Number(
+          text
+            .split('\n')
+            .find((l) => l.startsWith(`realtime_rewards_total{path="${path}",outcome="applied"}`))
+            ?.split(' ')
+            .pop() ?? 0,
+        );
+      return { db: value('db'), redis: value('redis') };
+    };
+    const before = await applied();
+    const earningsKey = roomKeys(broken.roomId).earnings;
+    expect(await t.redis.client!.exists(earningsKey)).toBe(0);
+    await t.redis.client!.hset(earningsKey, 'not', 'a counter');
+
+    const items = stages.flatMap((stage) =>
+      [1, 2, 3].map((n) => ({ traceId: newTraceId('TURN'), audienceId: stage.viewerIds[0], liveRoomId: stage.roomId, amount: `${n}.00` })),
+    );
+    const batch = await t.http
+      .post('/audience/api/v1/recharge/batch')
+      .set('Authorization', await t.auth('service'))
+      .send({ items })
+      .expect(200);
+    expect(batch.body.results.map((r: { status: number }) => r.status)).toEqual(Array(9).fill(201));
+    const idsOf = (roomId: number) =>
+      batch.body.results
+        .filter((_: unknown, i: number) => items[i]!.liveRoomId === roomId)
+        .map((r: { rechargeId: number }) => String(r.rechargeId));
+
+    expect(await applied()).toEqual({ db: before.db + 3, redis: before.redis + 6 });
+    for (const stage of [stages[0]!, stages[2]!]) {
+      const pending = await t.redis.client!.hkeys(roomKeys(stage.roomId).pendingIds);
+      expect(pending).toEqual(expect.arrayContaining(idsOf(stage.roomId)));
+      expect(await t.db1('live_room_applied_reward').whereIn('recharge_id', idsOf(stage.roomId))).toHaveLength(0);
+    }
+    const journal = await t.db1('live_room_applied_reward').whereIn('recharge_id', idsOf(broken.roomId)).select('recharge_id');
+    expect(journal.map((row: { recharge_id: number }) => String(row.recharge_id)).sort()).toEqual(idsOf(broken.roomId).sort());
+
+    await t.redis.client!.del(earningsKey);
+    for (const stage of stages) {
+      await t.http
+        .post(`/anchor/api/v1/live-rooms/${stage.roomId}/realtime/flush`)
+        .set('Authorization', await t.auth('admin'))
+        .expect(200);
+      const sum = await truth(t, stage.roomId);
+      expect(await flushed(t, stage.roomId)).toEqual({ fen: sum.fen, count: 4, journalFen: sum.fen, journalCount: 4 });
+    }
+  });
+
   it('when several rooms are read at once, then each has its own figures and unknown ids are left out', async () => {
     const a = await liveStage(t, 1);
     const b = await liveStage(t, 1);
