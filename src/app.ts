@@ -146,6 +146,8 @@ export function createApp(deps: AppDeps): Express {
     table.add('get', page.path);
   }
   app.use(dispatch.middleware());
+  // What the tests compare with the OpenAPI document: every route served.
+  app.locals['servedRoutes'] = () => dispatch.routes();
 
   app.use((req, _res, next) => {
     const allowed = table.allowedMethods(req.path);

@@ -139,9 +139,16 @@ function withValidSegments(path: string): string {
  */
 export class RouteDispatch {
   private readonly router = FindMyWay({ ignoreTrailingSlash: true, caseSensitive: true });
+  private readonly served: Array<{ method: string; path: string }> = [];
 
   add(method: Method, fullPath: string, chain: readonly RequestHandler[]): void {
     this.router.on(method.toUpperCase() as HTTPMethod, fullPath.replace(/\{([^}]+)\}/g, ':$1'), () => undefined, chain);
+    this.served.push({ method: method.toUpperCase(), path: fullPath });
+  }
+
+  /** Every route served, as registered (`GET /live-rooms/{liveRoomId}`), each checked to be found by the tree. */
+  routes(): Array<{ method: string; path: string }> {
+    return this.served.filter(({ method, path }) => this.router.hasRoute(method as HTTPMethod, path.replace(/\{([^}]+)\}/g, ':$1')));
   }
 
   middleware(): RequestHandler {
