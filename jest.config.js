@@ -23,6 +23,11 @@ const withServers = {
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 30000,
+  // Test files run one after another (one worker on these 2-CPU machines), but in a worker process,
+  // not in jest's own: a worker whose heap passed this size after a file is replaced before the next.
+  // In band, the heap grew to several GB over the run, and the GC pauses that came with it made
+  // sub-second timeouts (the health probe's, Redis's) fire late in a CI run.
+  workerIdleMemoryLimit: '1GB',
   projects: [
     {
       displayName: 'unit',
