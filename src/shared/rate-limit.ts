@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from './logger';
 import { defineLuaCommand, readLuaScript, type LuaCommand } from './lua-script';
@@ -15,14 +16,22 @@ export interface RateLimit {
    * limit does not push its own window further out.
    */
   take(keys: readonly string[]): Promise<Allowance[]>;
+  /**
+   * The refusal of a key whose window this instance has already seen full, until that window ends;
+   * null when it would have to ask. Exact: refused units are given back, so a full window stays full
+   * until it ends, whatever other instances count meanwhile. No call, so a flood over the limit costs
+   * nothing but its parsing.
+   */
+  refusedAtOnce(key: string): Allowance | null;
 }
 
 const WINDOW_MS = 60_000;
 
-/** What a key got: its first `granted` units of those asked, and when to retry for the rest. */
+/** What a key got: its first `granted` units of those asked, and when to retry for the rest (`windowLeftMs`). */
 interface Grant {
   granted: number;
   retryAfterSeconds: number;
+  windowLeftMs: number;
 }
 
 /** One event-loop turn's asks: units per key, in the order they were asked. */
@@ -54,16 +63,16 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
   async function inMemory(key: string, units: number): Promise<Grant> {
     try {
       await memory.consume(key, units);
-      return { granted: units, retryAfterSeconds: 0 };
+      return { granted: units, retryAfterSeconds: 0, windowLeftMs: 0 };
     } catch (refusal) {
       if (!(refusal instanceof RateLimiterRes)) {
         // A limit must never take rewards down with it.
         log.warn({ err: refusal }, 'rate limit unavailable; letting the request through');
-        return { granted: units, retryAfterSeconds: 0 };
+        return { granted: units, retryAfterSeconds: 0, windowLeftMs: 0 };
       }
       const granted = Math.min(units, Math.max(0, perMinute - (refusal.consumedPoints - units)));
       await memory.reward(key, units - granted).catch(() => undefined);
-      return { granted, retryAfterSeconds: retryAfter(refusal.msBeforeNext) };
+      return { granted, retryAfterSeconds: retryAfter(refusal.msBeforeNext), windowLeftMs: refusal.msBeforeNext };
     }
   }
 
@@ -74,7 +83,10 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
         [number, number]
       >;
       return new Map(
-        keys.map((key, i) => [key, { granted: Number(reply[i]?.[0] ?? 0), retryAfterSeconds: retryAfter(Number(reply[i]?.[1] ?? 0)) }]),
+        keys.map((key, i) => {
+          const windowLeftMs = Number(reply[i]?.[1] ?? 0);
+          return [key, { granted: Number(reply[i]?.[0] ?? 0), retryAfterSeconds: retryAfter(windowLeftMs), windowLeftMs }];
+        }),
       );
     } catch (error) {
       // Redis failed the call: this turn counts in memory, as while Redis is known to be down.
@@ -84,6 +96,12 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
   }
 
   let turn: Turn | null = null;
+  /** Keys seen refused: when their full window ends (this process's clock, counted from before the ask, so never late). */
+  const fullUntil = new LRUCache<string, number>({ max: 100_000 });
+
+  function rememberFull(key: string, grant: Grant, askedAtMs: number): void {
+    if (grant.windowLeftMs > 0) fullUntil.set(key, askedAtMs + grant.windowLeftMs);
+  }
 
   /** Adds the asks to this turn's call (started on the next setImmediate); the offset of each key's first unit among the turn's. */
   function joinTurn(run: LuaCommand, wanted: Map<string, number>): { grants: Promise<Map<string, Grant>>; offsets: Map<string, number> } {
@@ -107,7 +125,17 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
   }
 
   return {
+    refusedAtOnce(key) {
+      const until = fullUntil.get(key);
+      if (until === undefined) return null;
+      const leftMs = until - Date.now();
+      if (leftMs > 0) return { allowed: false, retryAfterSeconds: retryAfter(leftMs) };
+      fullUntil.delete(key);
+      return null;
+    },
+
     async take(keys) {
+      const askedAtMs = Date.now();
       const wanted = new Map<string, number>();
       for (const key of keys) wanted.set(key, (wanted.get(key) ?? 0) + 1);
       let grants: Map<string, Grant>;
@@ -119,6 +147,11 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
         grants = await joined.grants;
       } else {
         grants = new Map(await Promise.all([...wanted].map(async ([key, n]) => [key, await inMemory(key, n)] as const)));
+      }
+      // A unit of ours refused: the key's window is full until it ends.
+      for (const [key, n] of wanted) {
+        const grant = grants.get(key);
+        if (grant && grant.granted < (offsets.get(key) ?? 0) + n) rememberFull(key, grant, askedAtMs);
       }
       const used = new Map<string, number>();
       return keys.map((key): Allowance => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testClock } from '../support/clock';
 import { createTestPlatform, liveStage, newTraceId, type TestPlatform } from '../support/platform';
 import { metricSample, metricsOf } from '../support/prometheus';
+import { PrivateRedis, waitUntil } from '../support/private-redis';
 
 let t: TestPlatform;
 
@@ -447,6 +448,44 @@ describe('TOP10', () => {
     const all = await ranked.http.get(`/audience/api/v1/recharge/top10?liveRoomId=${roomId}`).expect(200);
     expect(all.body.period).toBe('all');
     await ranked.http.get(`/audience/api/v1/recharge/top10?liveRoomId=${roomId}&period=year`).expect(400);
+  });
+});
+
+describe('a viewer already refused by the rate limit', () => {
+  let redis: PrivateRedis;
+  let limited: TestPlatform;
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    limited = await createTestPlatform({ REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '5' });
+    await waitUntil(() => Promise.resolve(limited.redis.isUsable()), 'the platform to reach its private Redis');
+  });
+
+  afterAll(async () => {
+    await limited.close();
+    await redis.dispose();
+  });
+
+  it('when its window was seen full, then its next rewards are 429 without asking Redis: even with Redis gone (where the count falls back to memory) it stays refused until the window ends', async () => {
+    const { roomId, viewerIds } = await liveStage(limited, 2);
+    const [refused, other] = [viewerIds[0]!, viewerIds[1]!];
+    const send = async (audienceId: number) =>
+      limited.http
+        .post(URL)
+        .set('Authorization', await limited.auth('service'))
+        .send({ traceId: newTraceId('RLK'), audienceId, liveRoomId: roomId, amount: '1.00' });
+    for (let i = 0; i < 5; i += 1) expect((await send(refused)).status).toBe(201);
+    expect((await send(refused)).status).toBe(429);
+
+    await redis.kill();
+    await waitUntil(() => Promise.resolve(!limited.redis.isUsable()), 'the platform to see Redis gone');
+    const again = await send(refused);
+    expect({ status: again.status, code: again.body.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
+    expect(Number(again.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(again.headers['retry-after'])).toBeLessThanOrEqual(60);
+    // The memory fallback counts from nothing: a viewer never refused gets through, so the refusal above came from what was seen.
+    expect((await send(other)).status).toBe(201);
+    expect(await limited.db1('recharge').where({ audience_id: refused })).toHaveLength(5);
   });
 });
 

@@ -138,11 +138,10 @@ export function createAudienceModule(deps: AudienceModuleDeps): AudienceModule {
       maxQueueWaitMs: settings.rewardQueue.maxWaitMs,
       observer: metrics.rewardQueue,
       dailyCap: dailyCapFen > 0 ? createDailyRewardCap({ capFen: dailyCapFen, timeZone: settings.timeZone }) : null,
-      admit:
-        rateLimitAdmission(
-          createRateLimit({ name: 'rewards', perMinute: settings.rateLimitPerMinute, redis: deps.redis, logger }),
-          settings.rateLimitPerMinute,
-        ) ?? undefined,
+      ...rateLimitAdmission(
+        createRateLimit({ name: 'rewards', perMinute: settings.rateLimitPerMinute, redis: deps.redis, logger }),
+        settings.rateLimitPerMinute,
+      ),
     }),
     notifyAnchor: (command) => anchor.applyReward(command),
     onRewardStored: (row) =>

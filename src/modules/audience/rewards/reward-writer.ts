@@ -76,6 +76,8 @@ export interface RewardWriterOptions {
    * order, the error that refuses it, or null.
    */
   admit?: (inputs: readonly RewardInput[]) => Promise<ReadonlyArray<AppError | null>>;
+  /** The same check when its answer is already known without a call (a viewer whose window is full): refused before joining a group. */
+  refuseAtOnce?: (input: RewardInput) => AppError | null;
 }
 
 /** What one transaction stored, and the rewards the daily cap refused in it (by traceId). */
@@ -170,6 +172,8 @@ export function createRewardWriter(options: RewardWriterOptions): RewardWriter {
   }
 
   function submit(input: RewardInput, receivedAt: Date): Promise<RewardOutcome> {
+    const refused = options.refuseAtOnce?.(input);
+    if (refused) return Promise.resolve({ kind: 'rejected', error: refused });
     return new Promise((resolve, reject) => {
       const pending = { input, receivedAt, arrivedAt: performance.now(), resolve, reject };
       if (!queue.offer(pending)) {

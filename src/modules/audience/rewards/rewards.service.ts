@@ -67,24 +67,35 @@ export interface RewardsServiceDeps {
   onRewardStored?: (row: RechargeRow) => void;
 }
 
+function rateLimited(retryAfterSeconds: number, perMinute: number): AppError {
+  return new AppError('RATE_LIMITED', 429, `Too many rewards from this viewer: at most ${perMinute} a minute.`, {
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
+}
+
 /**
  * The reward writer's admission by the viewer's rate limit (rewards per viewer and minute): one
- * unit per reward, single or in a batch, replays too; asked once per group of rewards. Null when off.
+ * unit per reward, single or in a batch, replays too, asked once per group of rewards (`admit`); a
+ * viewer whose window this instance already saw full is refused before it joins a group, with no
+ * call (`refuseAtOnce`). Null when the limit is off.
  */
 export function rateLimitAdmission(
   rateLimit: RateLimit | null,
   perMinute: number,
-): ((inputs: readonly RewardInput[]) => Promise<Array<AppError | null>>) | null {
+): {
+  admit: (inputs: readonly RewardInput[]) => Promise<Array<AppError | null>>;
+  refuseAtOnce: (input: RewardInput) => AppError | null;
+} | null {
   if (!rateLimit) return null;
-  return async (inputs) => {
-    const allowances = await rateLimit.take(inputs.map((input) => `viewer:${input.audienceId}`));
-    return allowances.map((allowance) =>
-      allowance.allowed
-        ? null
-        : new AppError('RATE_LIMITED', 429, `Too many rewards from this viewer: at most ${perMinute} a minute.`, {
-            headers: { 'Retry-After': String(allowance.retryAfterSeconds) },
-          }),
-    );
+  return {
+    async admit(inputs) {
+      const allowances = await rateLimit.take(inputs.map((input) => `viewer:${input.audienceId}`));
+      return allowances.map((allowance) => (allowance.allowed ? null : rateLimited(allowance.retryAfterSeconds, perMinute)));
+    },
+    refuseAtOnce(input) {
+      const known = rateLimit.refusedAtOnce(`viewer:${input.audienceId}`);
+      return known && !known.allowed ? rateLimited(known.retryAfterSeconds, perMinute) : null;
+    },
   };
 }
 
