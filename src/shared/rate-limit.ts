@@ -22,15 +22,14 @@ export interface RateLimit {
    * until it ends, whatever other instances count meanwhile. No call, so a flood over the limit costs
    * nothing but its parsing.
    */
-  refusedAtOnce(key: string): Allowance | null;
+  refusedAtOnce(key: string): { retryAfterSeconds: number } | null;
 }
 
 const WINDOW_MS = 60_000;
 
-/** What a key got: its first `granted` units of those asked, and when to retry for the rest (`windowLeftMs`). */
+/** What a key got: its first `granted` units of those asked, and how long its window still runs. */
 interface Grant {
   granted: number;
-  retryAfterSeconds: number;
   windowLeftMs: number;
 }
 
@@ -63,16 +62,16 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
   async function inMemory(key: string, units: number): Promise<Grant> {
     try {
       await memory.consume(key, units);
-      return { granted: units, retryAfterSeconds: 0, windowLeftMs: 0 };
+      return { granted: units, windowLeftMs: 0 };
     } catch (refusal) {
       if (!(refusal instanceof RateLimiterRes)) {
         // A limit must never take rewards down with it.
         log.warn({ err: refusal }, 'rate limit unavailable; letting the request through');
-        return { granted: units, retryAfterSeconds: 0, windowLeftMs: 0 };
+        return { granted: units, windowLeftMs: 0 };
       }
       const granted = Math.min(units, Math.max(0, perMinute - (refusal.consumedPoints - units)));
       await memory.reward(key, units - granted).catch(() => undefined);
-      return { granted, retryAfterSeconds: retryAfter(refusal.msBeforeNext), windowLeftMs: refusal.msBeforeNext };
+      return { granted, windowLeftMs: refusal.msBeforeNext };
     }
   }
 
@@ -84,8 +83,7 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
       >;
       return new Map(
         keys.map((key, i) => {
-          const windowLeftMs = Number(reply[i]?.[1] ?? 0);
-          return [key, { granted: Number(reply[i]?.[0] ?? 0), retryAfterSeconds: retryAfter(windowLeftMs), windowLeftMs }];
+          return [key, { granted: Number(reply[i]?.[0] ?? 0), windowLeftMs: Number(reply[i]?.[1] ?? 0) }];
         }),
       );
     } catch (error) {
@@ -129,7 +127,7 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
       const until = fullUntil.get(key);
       if (until === undefined) return null;
       const leftMs = until - Date.now();
-      if (leftMs > 0) return { allowed: false, retryAfterSeconds: retryAfter(leftMs) };
+      if (leftMs > 0) return { retryAfterSeconds: retryAfter(leftMs) };
       fullUntil.delete(key);
       return null;
     },
@@ -155,10 +153,10 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
       }
       const used = new Map<string, number>();
       return keys.map((key): Allowance => {
-        const grant = grants.get(key) ?? { granted: 0, retryAfterSeconds: 60 };
+        const grant = grants.get(key) ?? { granted: 0, windowLeftMs: WINDOW_MS };
         const n = (offsets.get(key) ?? 0) + (used.get(key) ?? 0);
         used.set(key, (used.get(key) ?? 0) + 1);
-        return n < grant.granted ? { allowed: true } : { allowed: false, retryAfterSeconds: grant.retryAfterSeconds };
+        return n < grant.granted ? { allowed: true } : { allowed: false, retryAfterSeconds: retryAfter(grant.windowLeftMs) };
       });
     },
   };

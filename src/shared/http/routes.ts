@@ -139,16 +139,17 @@ function withValidSegments(path: string): string {
  */
 export class RouteDispatch {
   private readonly router = FindMyWay({ ignoreTrailingSlash: true, caseSensitive: true });
-  private readonly served: Array<{ method: string; path: string }> = [];
+  private readonly served: Array<{ method: HTTPMethod; path: string; treePath: string }> = [];
 
   add(method: Method, fullPath: string, chain: readonly RequestHandler[]): void {
-    this.router.on(method.toUpperCase() as HTTPMethod, fullPath.replace(/\{([^}]+)\}/g, ':$1'), () => undefined, chain);
-    this.served.push({ method: method.toUpperCase(), path: fullPath });
+    const route = { method: method.toUpperCase() as HTTPMethod, path: fullPath, treePath: fullPath.replace(/\{([^}]+)\}/g, ':$1') };
+    this.router.on(route.method, route.treePath, () => undefined, chain);
+    this.served.push(route);
   }
 
   /** Every route served, as registered (`GET /live-rooms/{liveRoomId}`), each checked to be found by the tree. */
   routes(): Array<{ method: string; path: string }> {
-    return this.served.filter(({ method, path }) => this.router.hasRoute(method as HTTPMethod, path.replace(/\{([^}]+)\}/g, ':$1')));
+    return this.served.filter((route) => this.router.hasRoute(route.method, route.treePath)).map(({ method, path }) => ({ method, path }));
   }
 
   middleware(): RequestHandler {

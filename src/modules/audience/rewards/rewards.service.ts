@@ -94,7 +94,7 @@ export function rateLimitAdmission(
     },
     refuseAtOnce(input) {
       const known = rateLimit.refusedAtOnce(`viewer:${input.audienceId}`);
-      return known && !known.allowed ? rateLimited(known.retryAfterSeconds, perMinute) : null;
+      return known ? rateLimited(known.retryAfterSeconds, perMinute) : null;
     },
   };
 }
