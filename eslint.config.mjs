@@ -35,7 +35,12 @@ export default tseslint.config(
     plugins: { jest },
     rules: { 'jest/no-focused-tests': 'error', 'jest/no-disabled-tests': 'error' },
   },
-  { files: ['**/*.mjs', '**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.mjs', '**/*.js', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { globals: globals.node, sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   // The dashboard's page script runs in the browser, as a module, unbuilt.
   { files: ['src/dashboard/public/**/*.js'], languageOptions: { globals: globals.browser, sourceType: 'module' } },
   // Prettier decides formatting (npm run format); eslint keeps to what is not formatting.

@@ -48,6 +48,8 @@ export async function start(
     env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
     stdio: ['ignore', stdout, 'inherit'],
   });
+  // A bench that fails midway must not leave its service running (and holding the terminal's stderr).
+  process.once('exit', () => child.kill('SIGKILL'));
   for (let attempt = 0; attempt < 200; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited with ${child.exitCode}`);
     try {
@@ -76,6 +78,28 @@ export function cpuMs(pid: number | undefined): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1000) / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+}
+
+/** A per-process figure summed over a process and its descendants alive now (a `cluster` primary and its workers, say). */
+export function ofTree(pid: number | undefined, figure: (pid: number | undefined) => number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  return figure(pid) + children.reduce((sum, child) => sum + ofTree(child, figure), 0);
+}
+
+/** Write system calls (write, writev, …) a process has made so far, from /proc (Linux): each is a socket or file write. */
+export function writeSyscalls(pid: number | undefined): number {
+  return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+}
+
+/** Statements the MariaDB server has received so far (all clients): the bench's service is its only busy one. */
+export async function serverStatements(): Promise<number> {
+  const admin = knex({ client: 'mysql2', connection: mysqlConnection(parseMysqlUrl(`${MYSQL}/mysql`), false), pool: { min: 0, max: 1 } });
+  try {
+    const [rows] = (await admin.raw("SHOW GLOBAL STATUS LIKE 'Questions'")) as [Array<{ Value: string }>];
+    return Number(rows[0]?.Value) - 1;
+  } finally {
+    await admin.destroy();
+  }
 }
 
 /**

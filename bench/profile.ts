@@ -14,12 +14,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { createTokenService } from '../src/shared/http/auth';
-import { benchStores, BENCH_SECRET, rewardBodies, cpuMs, createViewers, start, startLiveRooms } from './harness';
+import {
+  benchStores,
+  BENCH_SECRET,
+  rewardBodies,
+  cpuMs,
+  ofTree,
+  createViewers,
+  serverStatements,
+  start,
+  startLiveRooms,
+  writeSyscalls,
+} from './harness';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONNECTIONS = Number(process.env['PROFILE_CONNECTIONS'] ?? 64);
 /** PROFILE_BATCH=N: the load is POST /recharge/batch with N rewards a request instead of single rewards. */
 const BATCH = Number(process.env['PROFILE_BATCH'] ?? 0);
+/** PROFILE_ENTRY=<file>: the script to start instead of the service's entry point (a `cluster` wrapper, say); CPU and writes count its children too. */
+const ENTRY = process.env['PROFILE_ENTRY'] ?? 'dist/src/main.js';
 /** PROFILE=0: no profiler, only the figures (to compare settings without the profiler's own cost). */
 const PROFILING = process.env['PROFILE'] !== '0';
 /** PROFILE_ENV="NAME=value …": settings of the service to try (e.g. "RATE_LIMIT_PER_MINUTE=0"). */
@@ -117,7 +130,7 @@ async function main(): Promise<void> {
   const stores = await benchStores();
   const profileDir = mkdtempSync(join(tmpdir(), 'reward-profile-'));
   const service = await start(
-    [...(PROFILING ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/src/main.js'],
+    [...(PROFILING ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ENTRY],
     { ...stores, ...EXTRA_ENV },
     '/health',
     openSync(join(profileDir, 'service.log'), 'a'),
@@ -143,12 +156,16 @@ async function main(): Promise<void> {
     });
   // Warmed up first (the JIT, the pools, the rooms' cached bases), as the bench's own first run does.
   await load(16, 3);
-  const cpuBefore = cpuMs(service.child.pid);
+  const statementsBefore = await serverStatements();
+  const writesBefore = ofTree(service.child.pid, writeSyscalls);
+  const cpuBefore = ofTree(service.child.pid, cpuMs);
   const result = await load(CONNECTIONS, SECONDS);
+  const cpuAfter = ofTree(service.child.pid, cpuMs);
+  const writesAfter = ofTree(service.child.pid, writeSyscalls);
+  const statementsAfter = await serverStatements();
   const rewardsPerRequest = Math.max(1, BATCH);
-  const cpuMsPerReward = Number(
-    ((cpuMs(service.child.pid) - cpuBefore) / Math.max(1, (result['2xx'] + result.non2xx) * rewardsPerRequest)).toFixed(3),
-  );
+  const rewards = Math.max(1, (result['2xx'] + result.non2xx) * rewardsPerRequest);
+  const cpuMsPerReward = Number(((cpuAfter - cpuBefore) / rewards).toFixed(3));
   await new Promise<void>((resolve) => {
     service.child.once('exit', () => resolve());
     service.child.kill('SIGTERM');
@@ -165,6 +182,9 @@ async function main(): Promise<void> {
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     cpuMsPerReward,
+    /** MariaDB statements (BEGIN and COMMIT count) and write system calls (HTTP answers, DB and Redis commands, log lines) per reward. */
+    dbStatementsPerReward: Number(((statementsAfter - statementsBefore) / rewards).toFixed(3)),
+    writeSyscallsPerReward: Number(((writesAfter - writesBefore) / rewards).toFixed(3)),
   };
   if (!PROFILING) {
     process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);

@@ -16,7 +16,18 @@ import { loadConfig } from '../src/shared/config';
 import { createDb } from '../src/shared/db/knex';
 import { createTokenService } from '../src/shared/http/auth';
 import { createLogger } from '../src/shared/logger';
-import { benchStores, BENCH_SECRET, rewardBodies, cpuMs, createViewers, post, ROOT, start, startLiveRooms } from './harness';
+import {
+  benchStores,
+  BENCH_SECRET,
+  rewardBodies,
+  cpuMs,
+  createViewers,
+  post,
+  ROOT,
+  serverStatements,
+  start,
+  startLiveRooms,
+} from './harness';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROOMS = 20;
@@ -115,8 +126,18 @@ async function main(): Promise<void> {
     await single(16, 3);
     const run1 = await single(1, Math.min(SECONDS, 5));
     const helloBefore = await helloAt64();
+    const statementsBefore64 = await serverStatements();
     const run64 = await single(64);
+    const statements64 = (await serverStatements()) - statementsBefore64;
     const helloAfter = await helloAt64();
+    // The HTTP floor of a reward (hello-server.ts): what express alone spends reading its body and answering it.
+    const floor64 = await measured(hello.child.pid, {
+      url: `http://127.0.0.1:${hello.port}/floor`,
+      connections: 64,
+      method: 'POST',
+      headers,
+      requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(rewardBody(roomIds, viewerIds)) }) }],
+    });
     const run256 = await single(256);
     const c64 = run64.result;
     const c256 = run256.result;
@@ -204,6 +225,14 @@ async function main(): Promise<void> {
         ratioToHello: Number((single64.requestsPerSec / helloRate).toFixed(3)),
         cpuMsPerRequest: run64.cpuMsPerRequest,
         cpuRatioToHello: Number((helloCpuMs / run64.cpuMsPerRequest).toFixed(3)),
+        /** MariaDB statements per reward (BEGIN and COMMIT count): the group commit's reach. */
+        dbStatementsPerReward: Number((statements64 / Math.max(1, c64['2xx'] + c64.non2xx)).toFixed(3)),
+      },
+      /** express reading a reward's body and answering it, nothing else: the part of a reward's CPU no service code can remove. */
+      floor64: {
+        ...figures(floor64.result),
+        cpuMsPerRequest: floor64.cpuMsPerRequest,
+        cpuRatioToHello: Number((helloCpuMs / floor64.cpuMsPerRequest).toFixed(3)),
       },
       reward256: { ...figures(c256), cpuMsPerRequest: run256.cpuMsPerRequest },
       reward1: { ...figures(run1.result), cpuMsPerRequest: run1.cpuMsPerRequest },
