@@ -86,6 +86,14 @@ export function ofTree(pid: number | undefined, figure: (pid: number | undefined
   return figure(pid) + children.reduce((sum, child) => sum + ofTree(child, figure), 0);
 }
 
+/** The most memory a process has held so far (VmHWM, MB). */
+export function peakRssMb(pid: number | undefined): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
+  return Math.round(Number(line?.replace(/\D+/g, '') ?? 0) / 1024);
+}
+
 /** Write system calls (write, writev, …) a process has made so far, from /proc (Linux): each is a socket or file write. */
 export function writeSyscalls(pid: number | undefined): number {
   return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);

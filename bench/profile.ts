@@ -20,6 +20,7 @@ import {
   rewardBodies,
   cpuMs,
   ofTree,
+  peakRssMb,
   createViewers,
   serverStatements,
   start,
@@ -33,6 +34,8 @@ const CONNECTIONS = Number(process.env['PROFILE_CONNECTIONS'] ?? 64);
 const BATCH = Number(process.env['PROFILE_BATCH'] ?? 0);
 /** PROFILE_ENTRY=<file>: the script to start instead of the service's entry point (a `cluster` wrapper, say); CPU and writes count its children too. */
 const ENTRY = process.env['PROFILE_ENTRY'] ?? 'dist/src/main.js';
+/** PROFILE_NODE_ARGS="--flag …": node flags of the service to try (e.g. "--max-semi-space-size=8"). */
+const NODE_ARGS = (process.env['PROFILE_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 /** PROFILE=0: no profiler, only the figures (to compare settings without the profiler's own cost). */
 const PROFILING = process.env['PROFILE'] !== '0';
 /** PROFILE_ENV="NAME=value …": settings of the service to try (e.g. "RATE_LIMIT_PER_MINUTE=0"). */
@@ -130,7 +133,7 @@ async function main(): Promise<void> {
   const stores = await benchStores();
   const profileDir = mkdtempSync(join(tmpdir(), 'reward-profile-'));
   const service = await start(
-    [...(PROFILING ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ENTRY],
+    [...NODE_ARGS, ...(PROFILING ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ENTRY],
     { ...stores, ...EXTRA_ENV },
     '/health',
     openSync(join(profileDir, 'service.log'), 'a'),
@@ -162,6 +165,7 @@ async function main(): Promise<void> {
   const result = await load(CONNECTIONS, SECONDS);
   const cpuAfter = ofTree(service.child.pid, cpuMs);
   const writesAfter = ofTree(service.child.pid, writeSyscalls);
+  const peakRss = ofTree(service.child.pid, peakRssMb);
   const statementsAfter = await serverStatements();
   const rewardsPerRequest = Math.max(1, BATCH);
   const rewards = Math.max(1, (result['2xx'] + result.non2xx) * rewardsPerRequest);
@@ -174,6 +178,7 @@ async function main(): Promise<void> {
     connections: CONNECTIONS,
     seconds: SECONDS,
     env: EXTRA_ENV,
+    nodeArgs: NODE_ARGS,
     rewardsPerRequest,
     requestsPerSec: Math.round(result.requests.average),
     rewardsPerSec: Math.round(result.requests.average * rewardsPerRequest),
@@ -184,6 +189,8 @@ async function main(): Promise<void> {
     cpuMsPerReward,
     /** MariaDB statements (BEGIN and COMMIT count) and write system calls (HTTP answers, DB and Redis commands, log lines) per reward. */
     dbStatementsPerReward: Number(((statementsAfter - statementsBefore) / rewards).toFixed(3)),
+    /** The service's peak RSS (MB) so far; a cluster's is the sum of its processes' peaks. */
+    peakRssMb: peakRss,
     writeSyscallsPerReward: Number(((writesAfter - writesBefore) / rewards).toFixed(3)),
   };
   if (!PROFILING) {

@@ -7,7 +7,7 @@
  * flush of 1,000 rooms' deltas, reports the service's peak RSS, and prints JSON.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -24,6 +24,7 @@ import {
   createViewers,
   post,
   ROOT,
+  peakRssMb,
   serverStatements,
   start,
   startLiveRooms,
@@ -56,12 +57,6 @@ function figures(result: autocannon.Result): Figures {
 }
 
 /** The process's peak resident set so far (VmHWM), in MB. */
-function peakRssMb(pid: number | undefined): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmHWM:'));
-  return Math.round(Number(line?.replace(/\D+/g, '') ?? 0) / 1024);
-}
 
 /** Runs a load and reports, next to autocannon's figures, the server's CPU milliseconds per answer: steadier than req/s on a busy machine. */
 async function measured(

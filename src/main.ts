@@ -1,6 +1,7 @@
 import { createTerminus } from '@godaddy/terminus';
 import { ConfigError, loadConfig } from './shared/config';
 import { armFailpoints } from './shared/failpoints';
+import { applyHeapGrowth } from './shared/heap';
 import { createHttpServer } from './shared/http/server';
 import { generateTraceId, runWithTrace } from './shared/trace';
 import { createPlatform } from './platform';
@@ -8,6 +9,7 @@ import { createPlatform } from './platform';
 /** Starts the HTTP service: config -> platform -> listener, with graceful shutdown on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  applyHeapGrowth(config.heapGrowthPercent);
   // A test's instrument, not a setting: read here once, kept out of Config (see shared/failpoints.ts).
   const failpoints = armFailpoints(process.env['FAILPOINTS'], config.env);
   const platform = await runWithTrace({ traceId: generateTraceId('BOOT') }, () => createPlatform(config));

@@ -178,6 +178,12 @@ const envSchema = z.object({
     .default(2000)
     .describe('Rewards waiting for a DB1 transaction at most (each batch item counts); beyond it a reward is answered 503 at once.'),
   RATE_LIMIT_PER_MINUTE: wholeNumber.default(600).describe('Rewards per viewer per minute (0 = no limit).'),
+  HEAP_GROWTH_PERCENT: wholeNumber
+    .default(200)
+    .pipe(z.number().int().max(300))
+    .describe(
+      'The JavaScript heap grows to at most (1 + N/100)× what was live after a full GC before the next one (0 = V8’s own heuristic, up to 4×).',
+    ),
   DAILY_REWARD_CAP: dailyCapAmount
     .default('0')
     .describe(
@@ -257,6 +263,8 @@ export interface Config {
   liveSessions: { settleMs: number; totalsCron: string };
   rewardQueueMax: number;
   rateLimitPerMinute: number;
+  /** V8's heap growing factor as a percentage above 1 (0 = V8's own); applied by the entry point (`applyHeapGrowth`). */
+  heapGrowthPercent: number;
   /** Most a viewer may reward per day in `timeZone`, as an amount ("5000.00"); null = no cap. */
   dailyRewardCap: string | null;
   liveEvents: { heartbeatMs: number; maxSubscribers: number; maxBufferedBytes: number; kept: number };
@@ -404,6 +412,7 @@ export function loadConfig(environment: Environment): Config {
     liveSessions: { settleMs: e.SESSION_SETTLE_MS, totalsCron: e.SESSION_TOTALS_CRON },
     rewardQueueMax: e.REWARD_QUEUE_MAX,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    heapGrowthPercent: e.HEAP_GROWTH_PERCENT,
     dailyRewardCap: parseAmountToFen(e.DAILY_REWARD_CAP) ? e.DAILY_REWARD_CAP : null,
     withdrawals: {
       minFen: parseAmountToFen(e.WITHDRAWAL_MIN_AMOUNT) ?? 0,

@@ -176,6 +176,8 @@ describe('loadConfig validation', () => {
     ['DB_QUERY_TIMEOUT_MS', { DB_QUERY_TIMEOUT_MS: '0' }],
     ['REWARD_QUEUE_MAX', { REWARD_QUEUE_MAX: '0' }],
     ['REWARD_QUEUE_MAX', { REWARD_QUEUE_MAX: '-5' }],
+    ['HEAP_GROWTH_PERCENT', { HEAP_GROWTH_PERCENT: '301' }],
+    ['HEAP_GROWTH_PERCENT', { HEAP_GROWTH_PERCENT: '1.5' }],
   ])('when %s is invalid (%j), then a ConfigError names that variable', (variable, environment) => {
     const error = configErrorFor(environment);
 
