@@ -82,8 +82,16 @@ export function cpuMs(pid: number | undefined): number {
 
 /** A per-process figure summed over a process and its descendants alive now (a `cluster` primary and its workers, say). */
 export function ofTree(pid: number | undefined, figure: (pid: number | undefined) => number): number {
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-  return figure(pid) + children.reduce((sum, child) => sum + ofTree(child, figure), 0);
+  return figure(pid) + childrenOf(pid).reduce((sum, child) => sum + ofTree(child, figure), 0);
+}
+
+/** The children of a process's main thread (where `cluster.fork` and `spawn` put them); none where the kernel does not list them. */
+function childrenOf(pid: number | undefined): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** The most memory a process has held so far (VmHWM, MB). */
@@ -99,12 +107,12 @@ export function writeSyscalls(pid: number | undefined): number {
   return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
 }
 
-/** Statements the MariaDB server has received so far (all clients): the bench's service is its only busy one. */
+/** Statements the MariaDB server has received so far (all clients, this SHOW included): the bench's service is its only busy one. */
 export async function serverStatements(): Promise<number> {
   const admin = knex({ client: 'mysql2', connection: mysqlConnection(parseMysqlUrl(`${MYSQL}/mysql`), false), pool: { min: 0, max: 1 } });
   try {
     const [rows] = (await admin.raw("SHOW GLOBAL STATUS LIKE 'Questions'")) as [Array<{ Value: string }>];
-    return Number(rows[0]?.Value) - 1;
+    return Number(rows[0]?.Value);
   } finally {
     await admin.destroy();
   }

@@ -9,7 +9,7 @@
  * summarises a profile already taken.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -32,7 +32,11 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONNECTIONS = Number(process.env['PROFILE_CONNECTIONS'] ?? 64);
 /** PROFILE_BATCH=N: the load is POST /recharge/batch with N rewards a request instead of single rewards. */
 const BATCH = Number(process.env['PROFILE_BATCH'] ?? 0);
-/** PROFILE_ENTRY=<file>: the script to start instead of the service's entry point (a `cluster` wrapper, say); CPU and writes count its children too. */
+/**
+ * PROFILE_ENTRY=<file>: the script to start instead of the service's entry point (bench/cluster-entry.cjs,
+ * its workers set with PROFILE_ENV="BENCH_WORKERS=n"); CPU, writes and peak RSS count its children too,
+ * and the profile summarised is the largest one written (a busy worker's).
+ */
 const ENTRY = process.env['PROFILE_ENTRY'] ?? 'dist/src/main.js';
 /** PROFILE_NODE_ARGS="--flag …": node flags of the service to try (e.g. "--max-semi-space-size=8"). */
 const NODE_ARGS = (process.env['PROFILE_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
@@ -197,7 +201,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
     return;
   }
-  const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+  // Under cluster every process writes its own profile: the largest is a busy worker's.
+  const file = readdirSync(profileDir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .sort((a, b) => statSync(join(profileDir, b)).size - statSync(join(profileDir, a)).size)[0];
   if (!file) throw new Error(`no profile written in ${profileDir}`);
   const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
   const report = {

@@ -56,8 +56,6 @@ function figures(result: autocannon.Result): Figures {
   };
 }
 
-/** The process's peak resident set so far (VmHWM), in MB. */
-
 /** Runs a load and reports, next to autocannon's figures, the server's CPU milliseconds per answer: steadier than req/s on a busy machine. */
 async function measured(
   pid: number | undefined,

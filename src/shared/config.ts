@@ -179,10 +179,10 @@ const envSchema = z.object({
     .describe('Rewards waiting for a DB1 transaction at most (each batch item counts); beyond it a reward is answered 503 at once.'),
   RATE_LIMIT_PER_MINUTE: wholeNumber.default(600).describe('Rewards per viewer per minute (0 = no limit).'),
   HEAP_GROWTH_PERCENT: wholeNumber
+    .pipe(z.number().refine((n) => n === 0 || (n >= 50 && n <= 300), 'must be 0 or from 50 to 300'))
     .default(200)
-    .pipe(z.number().int().max(300))
     .describe(
-      'The JavaScript heap grows to at most (1 + N/100)× what was live after a full GC before the next one (0 = V8’s own heuristic, up to 4×).',
+      'After each full GC the JavaScript heap may grow to (1 + N/100)× what stayed live before the next one, a fixed factor in place of V8’s own (0 = V8’s, 1.1–4× by GC speed and memory pressure).',
     ),
   DAILY_REWARD_CAP: dailyCapAmount
     .default('0')

@@ -16,6 +16,15 @@ function configErrorFor(environment: Environment): ConfigError {
   throw new Error(`expected a ConfigError for ${JSON.stringify(environment)}`);
 }
 
+describe('the heap growth factor', () => {
+  it('when HEAP_GROWTH_PERCENT is unset, then it is 200; 0 (V8 decides) and the bounds 50 and 300 are taken as given', () => {
+    expect(loadConfig({}).heapGrowthPercent).toBe(200);
+    expect(loadConfig({ HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent).toBe(0);
+    expect(loadConfig({ HEAP_GROWTH_PERCENT: '50' }).heapGrowthPercent).toBe(50);
+    expect(loadConfig({ HEAP_GROWTH_PERCENT: ' 300 ' }).heapGrowthPercent).toBe(300);
+  });
+});
+
 describe('the modules a process serves', () => {
   it('when MODULES names cache, then it is served; a name that is no module is refused with the known ones', () => {
     expect(loadConfig({ MODULES: 'anchor,cache' }).modules).toEqual(['anchor', 'cache']);
@@ -177,7 +186,8 @@ describe('loadConfig validation', () => {
     ['REWARD_QUEUE_MAX', { REWARD_QUEUE_MAX: '0' }],
     ['REWARD_QUEUE_MAX', { REWARD_QUEUE_MAX: '-5' }],
     ['HEAP_GROWTH_PERCENT', { HEAP_GROWTH_PERCENT: '301' }],
-    ['HEAP_GROWTH_PERCENT', { HEAP_GROWTH_PERCENT: '1.5' }],
+    ['HEAP_GROWTH_PERCENT', { HEAP_GROWTH_PERCENT: '49' }],
+    ['HEAP_GROWTH_PERCENT', { HEAP_GROWTH_PERCENT: '1' }],
   ])('when %s is invalid (%j), then a ConfigError names that variable', (variable, environment) => {
     const error = configErrorFor(environment);
 
