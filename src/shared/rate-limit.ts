@@ -81,11 +81,7 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
       const reply = (await run(keys.length, ...keys.map((k) => prefix + k), WINDOW_MS, perMinute, ...units.values())) as Array<
         [number, number]
       >;
-      return new Map(
-        keys.map((key, i) => {
-          return [key, { granted: Number(reply[i]?.[0] ?? 0), windowLeftMs: Number(reply[i]?.[1] ?? 0) }];
-        }),
-      );
+      return new Map(keys.map((key, i) => [key, { granted: Number(reply[i]?.[0] ?? 0), windowLeftMs: Number(reply[i]?.[1] ?? 0) }]));
     } catch (error) {
       // Redis failed the call: this turn counts in memory, as while Redis is known to be down.
       log.warn({ err: error, degraded: true }, 'rate limit could not count in redis; counting in memory');
@@ -96,10 +92,6 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
   let turn: Turn | null = null;
   /** Keys seen refused: when their full window ends (this process's clock, counted from before the ask, so never late). */
   const fullUntil = new LRUCache<string, number>({ max: 100_000 });
-
-  function rememberFull(key: string, grant: Grant, askedAtMs: number): void {
-    if (grant.windowLeftMs > 0) fullUntil.set(key, askedAtMs + grant.windowLeftMs);
-  }
 
   /** Adds the asks to this turn's call (started on the next setImmediate); the offset of each key's first unit among the turn's. */
   function joinTurn(run: LuaCommand, wanted: Map<string, number>): { grants: Promise<Map<string, Grant>>; offsets: Map<string, number> } {
@@ -149,7 +141,8 @@ export function createRateLimit(options: { name: string; perMinute: number; redi
       // A unit of ours refused: the key's window is full until it ends.
       for (const [key, n] of wanted) {
         const grant = grants.get(key);
-        if (grant && grant.granted < (offsets.get(key) ?? 0) + n) rememberFull(key, grant, askedAtMs);
+        if (grant && grant.granted < (offsets.get(key) ?? 0) + n && grant.windowLeftMs > 0)
+          fullUntil.set(key, askedAtMs + grant.windowLeftMs);
       }
       const used = new Map<string, number>();
       return keys.map((key): Allowance => {

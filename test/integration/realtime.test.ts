@@ -3,6 +3,7 @@ import { createRealtimeStore, roomKeys } from '../../src/modules/anchor/realtime
 import { runCli } from '../support/cli-process';
 import { createTestPlatform, liveStage, newTraceId, testEnvironment, type TestPlatform } from '../support/platform';
 import { PrivateRedis, waitUntil } from '../support/private-redis';
+import { metricSample, metricsOf } from '../support/prometheus';
 
 const REWARD = '/audience/api/v1/recharge';
 const APPLY = '/anchor/api/v1/live-rooms/realtime/reward';
@@ -289,15 +290,8 @@ describe('realtime figures with Redis', () => {
         .expect(200);
     }
     const applied = async () => {
-      const text = (await t.http.get('/actuator/prometheus').expect(200)).text;
-      const value = (path: string) =>
-        Number(
-          text
-            .split('\n')
-            .find((l) => l.startsWith(`realtime_rewards_total{path="${path}",outcome="applied"}`))
-            ?.split(' ')
-            .pop() ?? 0,
-        );
+      const text = await metricsOf(t);
+      const value = (path: string) => metricSample(text, 'realtime_rewards_total', { path, outcome: 'applied' });
       return { db: value('db'), redis: value('redis') };
     };
     const before = await applied();
